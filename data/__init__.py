@@ -1,0 +1,1 @@
+"""Bundled data sets, installed as ``mediationhte.data`` (see ``data/README.md``)."""

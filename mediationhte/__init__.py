@@ -1,0 +1,23 @@
+"""mediationhte: causal mediation analysis with heterogeneous effects."""
+
+from ._version import __version__
+from .errors import (
+    AssumptionWarning,
+    ConvergenceWarning,
+    DataError,
+    DroppedRowsWarning,
+    FormulaError,
+    MediationHTEError,
+    ParameterError,
+)
+
+__all__ = [
+    "__version__",
+    "AssumptionWarning",
+    "ConvergenceWarning",
+    "DataError",
+    "DroppedRowsWarning",
+    "FormulaError",
+    "MediationHTEError",
+    "ParameterError",
+]

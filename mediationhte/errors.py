@@ -1,0 +1,63 @@
+"""Package exceptions and warnings.
+
+Every user-facing error subclasses both :class:`MediationHTEError` and
+:class:`ValueError`, so ``except ValueError`` keeps working for callers that do
+not know this package.
+"""
+
+from __future__ import annotations
+
+
+class MediationHTEError(Exception):
+    """Base class of every error raised by mediationhte."""
+
+
+class FormulaError(MediationHTEError, ValueError):
+    """A formula is malformed or its roles (treatment, mediator, outcome) are inconsistent."""
+
+
+class DataError(MediationHTEError, ValueError):
+    """The data do not fit the model: a column is missing, of the wrong kind or degenerate.
+
+    Parameters
+    ----------
+    msg : str
+        The message shown to the user.
+    column : str, optional
+        The offending column, when there is one.
+    role : str, optional
+        The role of that column ("treatment", "mediator", "outcome", "covariate").
+    """
+
+    def __init__(self, msg: str, *, column: str | None = None, role: str | None = None):
+        super().__init__(msg)
+        self.column = column
+        self.role = role
+
+
+class ParameterError(MediationHTEError, ValueError):
+    """A keyword argument has an invalid value.
+
+    Parameters
+    ----------
+    msg : str
+        The message shown to the user.
+    parameter : str, optional
+        The name of the offending parameter.
+    """
+
+    def __init__(self, msg: str, *, parameter: str | None = None):
+        super().__init__(msg)
+        self.parameter = parameter
+
+
+class DroppedRowsWarning(UserWarning):
+    """Rows with missing values were dropped before fitting."""
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative fit (GLM, bootstrap refit) did not converge."""
+
+
+class AssumptionWarning(UserWarning):
+    """A modelling assumption (for example sequential ignorability) looks doubtful."""
