@@ -1,6 +1,7 @@
 """mediationhte: causal mediation analysis with heterogeneous effects."""
 
 from ._version import __version__
+from .datasets import load_jobs
 from .errors import (
     AssumptionWarning,
     ConvergenceWarning,
@@ -20,4 +21,5 @@ __all__ = [
     "FormulaError",
     "MediationHTEError",
     "ParameterError",
+    "load_jobs",
 ]
