@@ -1,6 +1,7 @@
 """mediationhte: causal mediation analysis with heterogeneous effects."""
 
 from ._version import __version__
+from .api import mediate
 from .datasets import load_jobs
 from .errors import (
     AssumptionWarning,
@@ -11,6 +12,8 @@ from .errors import (
     MediationHTEError,
     ParameterError,
 )
+from .results import BootstrapResults, MediationResults
+from .tables import ModelTable, Summary
 
 __all__ = [
     "__version__",
@@ -22,4 +25,9 @@ __all__ = [
     "MediationHTEError",
     "ParameterError",
     "load_jobs",
+    "mediate",
+    "BootstrapResults",
+    "MediationResults",
+    "ModelTable",
+    "Summary",
 ]

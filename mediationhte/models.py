@@ -183,7 +183,7 @@ def fit_model(y: np.ndarray, X: np.ndarray, column_names, *, family: str, role: 
         link = sm.families.links.Logit() if family == "logit" else sm.families.links.Probit()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = sm.GLM(y, X, family=sm.families.Binomial(link=link)).fit()
+            result = sm.GLM(y, X, family=sm.families.Binomial(link=link)).fit(tol=1e-13, maxiter=500)
         problems = [str(w.message) for w in caught if "separation" in str(w.message).lower()
                     or "converge" in str(w.message).lower()]
         fitted = np.asarray(result.fittedvalues)

@@ -1,0 +1,306 @@
+"""Formula parsing: roles (outcome, mediator, treatment, covariates), design matrices, counterfactual matrices.
+
+Counterfactual design matrices (treatment set to a value, mediator set to a draw)
+are built only from the stored patsy ``DesignInfo``: re-running the formula on a
+counterfactual frame would re-learn factor levels and stateful transforms such as
+``center(age)``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from .errors import FormulaError
+from .validation import check_columns_exist
+
+
+@dataclass(frozen=True)
+class FormulaRoles:
+    """Which data columns play which role, read off the two formulas before any data are touched."""
+
+    outcome_formula: str
+    mediator_formula: str
+    outcome: str
+    mediator: str
+    treatment: str
+    outcome_columns: tuple[str, ...]
+    mediator_columns: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every data column used by either formula, in first-use order."""
+        return tuple(dict.fromkeys(self.outcome_columns + self.mediator_columns))
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Pre-treatment covariate columns (used by either model, not outcome, mediator or treatment)."""
+        roles = {self.outcome, self.mediator, self.treatment}
+        return tuple(c for c in self.columns if c not in roles)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Parsed formulas plus the patsy design information learned on the rows used."""
+
+    roles: FormulaRoles
+    outcome_info: patsy.DesignInfo = field(repr=False)
+    mediator_info: patsy.DesignInfo = field(repr=False)
+
+    @property
+    def outcome_terms(self) -> tuple[str, ...]:
+        """Column names of the outcome model's design matrix."""
+        return tuple(self.outcome_info.column_names)
+
+    @property
+    def mediator_terms(self) -> tuple[str, ...]:
+        """Column names of the mediator model's design matrix."""
+        return tuple(self.mediator_info.column_names)
+
+
+def _names_in_code(code: str, columns: set[str]) -> list[str]:
+    """Data columns referred to by one patsy factor's Python code (bare names and ``Q("...")``)."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:
+        return [c for c in columns if c == code.strip()]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in columns:
+            found.append(node.id)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Q"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in columns
+        ):
+            found.append(node.args[0].value)
+    return list(dict.fromkeys(found))
+
+
+def _term_codes(terms) -> list[list[str]]:
+    return [[factor.name() for factor in term.factors] for term in terms]
+
+
+def _parse(formula, parameter: str) -> patsy.ModelDesc:
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(
+            f"Parameter {parameter} must be a formula string such as 'y ~ treat + x'; got {formula!r}."
+        )
+    try:
+        return patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError as exc:
+        raise FormulaError(f"Parameter {parameter} could not be parsed: {exc}") from exc
+
+
+def _variables(term_codes: list[list[str]], columns: set[str]) -> list[str]:
+    out: list[str] = []
+    for codes in term_codes:
+        for code in codes:
+            out.extend(_names_in_code(code, columns))
+    return list(dict.fromkeys(out))
+
+
+def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, treatment: str | None) -> FormulaRoles:
+    """Read the roles off the formulas and check the rules that tie them together.
+
+    Rules: the mediator is the (single-column) left side of ``mediator_formula``
+    and appears on the right of ``outcome_formula``; the treatment (default: the
+    first right-hand term of ``mediator_formula``) is on both right-hand sides;
+    the outcome is on no right-hand side.
+    """
+    out_desc = _parse(outcome_formula, "outcome_formula")
+    med_desc = _parse(mediator_formula, "mediator_formula")
+    columns = {str(c) for c in data.columns}
+    out_lhs_codes = _term_codes(out_desc.lhs_termlist)
+    med_lhs_codes = _term_codes(med_desc.lhs_termlist)
+    out_rhs_codes = _term_codes(out_desc.rhs_termlist)
+    med_rhs_codes = _term_codes(med_desc.rhs_termlist)
+
+    for codes, parameter in ((out_lhs_codes, "outcome_formula"), (med_lhs_codes, "mediator_formula")):
+        if len(codes) != 1 or len(codes[0]) != 1:
+            raise FormulaError(f"Parameter {parameter} needs exactly one variable on its left-hand side.")
+    # Names that look like columns but are not: report them before anything else.
+    for codes, parameter in ((out_lhs_codes + out_rhs_codes, "outcome_formula"), (med_lhs_codes + med_rhs_codes, "mediator_formula")):
+        for term in codes:
+            for code in term:
+                _check_names(code, data, parameter)
+
+    mediator_code = med_lhs_codes[0][0].strip()
+    if mediator_code not in columns:
+        raise FormulaError(
+            f"The left-hand side of mediator_formula must be a data column (the mediator); got {mediator_code!r}. "
+            "Create the transformed column in data first and use its name."
+        )
+    mediator = mediator_code
+    outcome_vars = _names_in_code(out_lhs_codes[0][0], columns)
+    if len(outcome_vars) != 1:
+        raise FormulaError(
+            f"The left-hand side of outcome_formula must refer to exactly one data column; got "
+            f"{out_lhs_codes[0][0]!r}."
+        )
+    outcome = outcome_vars[0]
+
+    out_rhs_vars = _variables(out_rhs_codes, columns)
+    med_rhs_vars = _variables(med_rhs_codes, columns)
+    if treatment is None:
+        first = [_names_in_code(code, columns) for codes in med_rhs_codes for code in codes if codes]
+        first = [names for names in first if names]
+        if not first:
+            raise FormulaError(
+                "mediator_formula has no right-hand variable to use as the treatment; write it as "
+                "'mediator ~ treat + covariates' or pass treatment=."
+            )
+        treatment = first[0][0]
+    elif not isinstance(treatment, str):
+        raise FormulaError(f"Parameter treatment must be a column name; got {treatment!r}.")
+    else:
+        check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+
+    if treatment not in med_rhs_vars:
+        raise FormulaError(
+            f"The treatment {treatment!r} is missing from the right-hand side of mediator_formula "
+            f"({mediator_formula!r}). Add it: '{mediator} ~ {treatment} + ...'."
+        )
+    if treatment not in out_rhs_vars:
+        raise FormulaError(
+            f"The treatment {treatment!r} is missing from the right-hand side of outcome_formula "
+            f"({outcome_formula!r}). Add it: '{outcome} ~ {treatment} + {mediator} + ...'."
+        )
+    if mediator not in out_rhs_vars:
+        raise FormulaError(
+            f"The mediator {mediator!r} (left-hand side of mediator_formula) is not on the right-hand side of "
+            f"outcome_formula ({outcome_formula!r}). Add it: '{outcome} ~ {treatment} + {mediator} + ...'."
+        )
+    if mediator in med_rhs_vars:
+        raise FormulaError(
+            f"The mediator {mediator!r} appears on both sides of mediator_formula; remove it from the right."
+        )
+    if outcome in out_rhs_vars or outcome in med_rhs_vars:
+        where = "outcome_formula" if outcome in out_rhs_vars else "mediator_formula"
+        raise FormulaError(
+            f"The outcome {outcome!r} appears on the right-hand side of {where}; an outcome cannot explain "
+            "itself or the mediator. Remove it from the right-hand side."
+        )
+    if outcome == mediator or treatment in (outcome, mediator):
+        raise FormulaError(
+            f"Outcome ({outcome!r}), mediator ({mediator!r}) and treatment ({treatment!r}) must be three "
+            "different columns."
+        )
+    outcome_columns = tuple(dict.fromkeys([outcome] + out_rhs_vars))
+    mediator_columns = tuple(dict.fromkeys([mediator] + med_rhs_vars))
+    return FormulaRoles(
+        outcome_formula=outcome_formula,
+        mediator_formula=mediator_formula,
+        outcome=outcome,
+        mediator=mediator,
+        treatment=treatment,
+        outcome_columns=outcome_columns,
+        mediator_columns=mediator_columns,
+    )
+
+
+_KNOWN_CALLS = {"C", "I", "Q", "np", "center", "standardize", "scale", "bs", "cr", "cc", "te", "Treatment",
+                "Sum", "Diff", "Helmert", "Poly", "log", "exp", "sqrt"}
+
+
+def _check_names(code: str, data: pd.DataFrame, parameter: str) -> None:
+    """Raise a DataError for a bare name in ``code`` that is neither a column nor a known function."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:
+        return
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    attribute_roots = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in data.columns:
+            if node.id in called or node.id in attribute_roots or node.id in _KNOWN_CALLS:
+                continue
+            if node.id in {"True", "False", "None"}:
+                continue
+            check_columns_exist([node.id], data, parameter)
+
+
+def build_spec(roles: FormulaRoles, frame: pd.DataFrame, eval_env: patsy.EvalEnvironment) -> tuple[ModelSpec, dict]:
+    """Learn the design information on the clean rows and return the spec plus the fitted arrays.
+
+    Returns
+    -------
+    spec : ModelSpec
+    arrays : dict
+        ``y``, ``X_outcome``, ``m``, ``X_mediator`` as float arrays (rows of ``frame``).
+    """
+    try:
+        y, X_out = patsy.dmatrices(roles.outcome_formula, frame, eval_env=eval_env, NA_action="raise")
+        m, X_med = patsy.dmatrices(roles.mediator_formula, frame, eval_env=eval_env, NA_action="raise")
+    except patsy.PatsyError as exc:
+        raise FormulaError(f"A formula could not be evaluated on the data: {exc}") from exc
+    y = np.asarray(y, dtype=float)
+    m = np.asarray(m, dtype=float)
+    if y.shape[1] == 2 and set(np.unique(y).tolist()) <= {0.0, 1.0}:
+        # A two-level categorical outcome: patsy one-hot encodes it; R's glm models the second level.
+        y = y[:, 1:]
+    if y.shape[1] != 1:
+        raise FormulaError(
+            f"The left-hand side of outcome_formula produced {y.shape[1]} columns; it must be one numeric "
+            "column (or a two-level factor for a binary outcome)."
+        )
+    if m.shape[1] != 1:
+        raise FormulaError(
+            f"The mediator {roles.mediator!r} produced {m.shape[1]} columns; it must be numeric (0/1 for a "
+            "binary mediator). Recode it, e.g. (data[col] == level).astype(int)."
+        )
+    spec = ModelSpec(roles=roles, outcome_info=X_out.design_info, mediator_info=X_med.design_info)
+    arrays = {
+        "y": y[:, 0],
+        "m": m[:, 0],
+        "X_outcome": np.asarray(X_out, dtype=float),
+        "X_mediator": np.asarray(X_med, dtype=float),
+    }
+    return spec, arrays
+
+
+def _assign(frame: pd.DataFrame, column: str, value) -> None:
+    """Set ``frame[column]`` to ``value`` (scalar or array) keeping the column's type (categories included)."""
+    original = frame[column]
+    n = len(frame)
+    if isinstance(original.dtype, pd.CategoricalDtype):
+        values = np.full(n, value, dtype=object) if np.ndim(value) == 0 else np.asarray(value, dtype=object)
+        frame[column] = pd.Categorical(values, categories=original.cat.categories, ordered=original.cat.ordered)
+    elif np.ndim(value) == 0:
+        if pd.api.types.is_bool_dtype(original):
+            frame[column] = np.full(n, bool(value))
+        elif pd.api.types.is_numeric_dtype(original):
+            frame[column] = np.full(n, float(value))
+        else:
+            frame[column] = pd.Series(np.full(n, value, dtype=object), index=frame.index, dtype=original.dtype)
+    else:
+        frame[column] = np.asarray(value)
+
+
+def counterfactual_matrix(info: patsy.DesignInfo, frame: pd.DataFrame, overrides: dict) -> np.ndarray:
+    """Design matrix of ``frame`` with some columns replaced, built from the stored ``info`` only."""
+    cf = frame.copy()
+    for column, value in overrides.items():
+        _assign(cf, column, value)
+    (matrix,) = patsy.build_design_matrices([info], cf, NA_action="raise")
+    return np.asarray(matrix, dtype=float)
+
+
+def has_interaction(spec: ModelSpec) -> bool:
+    """Whether any outcome-model term involves both the treatment and the mediator (R's INT)."""
+    roles = spec.roles
+    columns = set(roles.columns)
+    for term in spec.outcome_info.terms:
+        names: set[str] = set()
+        for factor in term.factors:
+            names.update(_names_in_code(factor.name(), columns))
+        if roles.treatment in names and roles.mediator in names:
+            return True
+    return False

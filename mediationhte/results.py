@@ -1,0 +1,354 @@
+"""Immutable results of :func:`mediationhte.mediate` and of its bootstrap.
+
+Results hold numbers only; every human label and all formatting live in
+:mod:`mediationhte.tables`. Methods that compute more (``bootstrap_ci``) return
+new objects and never change ``self``.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import inference
+from . import validation as V
+from ._version import __version__
+from .effects import EFFECT_KEYS, CounterfactualDesign
+from .estimation import FitData, bootstrap_draws, jackknife_draws, prepare_refits
+from .formula import ModelSpec
+from .models import FittedModel
+
+_PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")
+BOOT_METHODS = ("percentile", "bca", "bca_r")
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=float, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def interval_table(estimates: dict, draws: np.ndarray, alpha: float, method: str,
+                   jackknife: np.ndarray | None = None) -> pd.DataFrame:
+    """Estimate, SD of the draws, interval and simulation p-value for each estimand.
+
+    ``method`` is ``"quasi-bayesian"`` or ``"percentile"`` (percentile intervals,
+    R's type-7 quantiles), ``"bca"`` (textbook BCa with jackknife acceleration) or
+    ``"bca_r"`` (R mediation's variant).
+    """
+    est = np.array([estimates[k] for k in EFFECT_KEYS])
+    if method == "bca":
+        lower, upper = inference.bca_interval(draws, est, jackknife, alpha)[:2]
+    elif method == "bca_r":
+        lower, upper = inference.bca_interval_r(draws, alpha)
+    else:
+        lower, upper = inference.percentile_interval(draws, alpha)
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "std_error": inference.standard_error(draws),
+            "ci_lower": np.asarray(lower, dtype=float),
+            "ci_upper": np.asarray(upper, dtype=float),
+            "p_value": inference.simulation_pvalue(draws, est),
+        },
+        index=pd.Index(EFFECT_KEYS, name="effect"),
+    )
+
+
+class _EffectsReport:
+    """Summary/to_frame/plot shared by the quasi-Bayesian and bootstrap results."""
+
+    def _table(self, alpha: float) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _summary_parts(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def summary(self, alpha: float | None = None):
+        """Summary in R ``summary.mediate`` layout plus both regression tables.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha; defaults to the fit's ``alpha``. Intervals are
+            recomputed from the stored draws (no refitting).
+
+        Returns
+        -------
+        mediationhte.tables.Summary
+            ``str()`` gives text; also ``as_latex()``, ``as_html()``,
+            ``as_markdown()`` and ``to_frame()``.
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
+        ...               sims=100, random_state=1)
+        >>> fit.summary().to_frame().loc["acme_average", "estimate"].round(6)
+        np.float64(-0.015745)
+        """
+        from .tables import Summary
+
+        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        parts = self._summary_parts()
+        return Summary(effects=self._table(alpha), alpha=alpha, **parts)
+
+    def to_frame(self, alpha: float | None = None, style: str = "tidy") -> pd.DataFrame:
+        """Effects table as a DataFrame (``style`` "tidy", "r" or "statsmodels"); see :meth:`summary`."""
+        return self.summary(alpha).to_frame(style=style)
+
+    def plot(self, ax=None, *, alpha: float | None = None, treatment: str = "both"):
+        """Dot-and-whisker plot of ACME, ADE and total effect with intervals (R's ``plot.mediate``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        alpha : float, optional
+        treatment : {"both", "control", "treated", "average"}
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from .plotting import plot_effects
+
+        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        V.check_option("treatment", treatment, ("both", "control", "treated", "average"))
+        return plot_effects(self._table(alpha), alpha=alpha, treatment=treatment, ax=ax)
+
+
+@dataclass(frozen=True)
+class BootstrapResults(_EffectsReport):
+    """Nonparametric bootstrap intervals for the mediation estimands (returned by ``bootstrap_ci``).
+
+    Attributes
+    ----------
+    estimates : pandas.Series
+        Original-sample estimates (as R mediation >= 4.5 reports with ``boot=TRUE``).
+    draws : pandas.DataFrame
+        One row per resample (failed refits dropped).
+    method : {"percentile", "bca", "bca_r"}
+    n_boot, n_failed : int
+    seed_used : int or str
+    """
+
+    parent: MediationResults = field(repr=False)
+    method: str
+    alpha: float
+    n_boot: int
+    n_failed: int
+    seed_used: object
+    _draws: np.ndarray = field(repr=False)
+    _jackknife: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def _alpha(self) -> float:
+        return self.alpha
+
+    @property
+    def estimates(self) -> pd.Series:
+        """Original-sample point estimates."""
+        return pd.Series(self.parent.point_estimates, name="estimate").reindex(list(EFFECT_KEYS))
+
+    @property
+    def draws(self) -> pd.DataFrame:
+        """Bootstrap replicates of the ten estimands (a copy)."""
+        return pd.DataFrame(self._draws, columns=list(EFFECT_KEYS))
+
+    def _table(self, alpha: float) -> pd.DataFrame:
+        return interval_table(self.parent.point_estimates, self._draws, alpha, self.method, self._jackknife)
+
+    def _summary_parts(self) -> dict:
+        parts = self.parent._summary_parts()
+        parts.update(method=self.method, n_sims=self.n_boot, p_floor=1.0 / max(self.n_boot - self.n_failed, 1))
+        footer = [row for row in parts["footer"] if row[0] != "Seed"]
+        footer.insert(0, ("Bootstrap seed", str(self.seed_used)))
+        if self.n_failed:
+            footer.append(("Failed resamples", f"{self.n_failed} (dropped)"))
+        parts["footer"] = tuple(footer)
+        return parts
+
+
+@dataclass(frozen=True)
+class MediationResults(_EffectsReport):
+    """Results of :func:`mediationhte.mediate` (immutable).
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        Parsed formulas and the patsy design information.
+    mediator_model, outcome_model : FittedModel
+        The fitted models; ``.result`` is the statsmodels result.
+    point_estimates : mapping
+        Deterministic estimates at the fitted coefficients.
+    interaction : bool
+        Whether the outcome model has a treatment x mediator interaction.
+    settings : mapping
+        Every argument used.
+    seed_used : int or str
+    rows_used, dropped_index : pandas.Index
+        Labels of the rows fitted and of those dropped for missing values.
+    call : str
+    """
+
+    spec: ModelSpec = field(repr=False)
+    mediator_model: FittedModel = field(repr=False)
+    outcome_model: FittedModel = field(repr=False)
+    counterfactual: CounterfactualDesign = field(repr=False)
+    fit_data: FitData = field(repr=False)
+    point_estimates: dict = field(repr=False)
+    qb_draws: np.ndarray = field(repr=False)
+    unit_level: pd.DataFrame = field(repr=False)
+    interaction: bool
+    settings: dict = field(repr=False)
+    seed_used: object
+    rows_used: pd.Index = field(repr=False)
+    dropped_index: pd.Index = field(repr=False)
+    call: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "qb_draws", _readonly(self.qb_draws))
+        object.__setattr__(self, "point_estimates", types.MappingProxyType(dict(self.point_estimates)))
+        object.__setattr__(self, "settings", types.MappingProxyType(dict(self.settings)))
+
+    def __repr__(self) -> str:
+        return f"<MediationResults: {self.call}>"
+
+    @property
+    def _alpha(self) -> float:
+        return self.settings["alpha"]
+
+    @property
+    def n_obs(self) -> int:
+        """Number of rows used by both models."""
+        return len(self.rows_used)
+
+    @property
+    def short_form(self) -> bool:
+        """R's rule: four summary rows only for a linear outcome without treatment x mediator interaction."""
+        return self.outcome_model.family == "gaussian" and not self.interaction
+
+    @property
+    def estimates(self) -> pd.Series:
+        """Reported point estimates (``point="original"`` or R's ``"mean_of_draws"``)."""
+        return pd.Series(self._reported_estimates(), name="estimate").reindex(list(EFFECT_KEYS))
+
+    @property
+    def draws(self) -> pd.DataFrame:
+        """Quasi-Bayesian draws of the ten estimands (a copy)."""
+        return pd.DataFrame(self.qb_draws, columns=list(EFFECT_KEYS))
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """Unit-level effects at the fitted coefficients, indexed like the rows used (a copy).
+
+        Columns ``cie_treated`` (delta(1)), ``cie_control`` (delta(0)),
+        ``cde_control`` (zeta(0)), ``cde_treated`` (zeta(1)) and ``te``; per unit
+        ``te = cie_treated + cde_control = cie_control + cde_treated``.
+        """
+        return self.unit_level.copy()
+
+    def _reported_estimates(self) -> dict:
+        if self.settings["point"] == "original":
+            return dict(self.point_estimates)
+        means = np.nanmean(self.qb_draws, axis=0)
+        medians = np.nanmedian(self.qb_draws, axis=0)
+        out = {k: (medians[i] if k in _PROPORTIONS else means[i]) for i, k in enumerate(EFFECT_KEYS)}
+        out["prop_mediated_average"] = (out["prop_mediated_control"] + out["prop_mediated_treated"]) / 2
+        return out
+
+    def _table(self, alpha: float) -> pd.DataFrame:
+        return interval_table(self._reported_estimates(), self.qb_draws, alpha, "quasi-bayesian")
+
+    def _summary_parts(self) -> dict:
+        from .tables import ModelTable
+
+        s = self.settings
+        footer = [("Seed", str(self.seed_used)),
+                  ("Treatment contrast", f"{s['treatment']} = {s['treat_value']!r} vs {s['control_value']!r}"),
+                  ("Rows dropped (missing values)", str(len(self.dropped_index))),
+                  ("Coefficient covariance", s["cov_type"]),
+                  ("Point estimates", "original sample" if s["point"] == "original" else "mean of draws"),
+                  ("mediationhte", __version__)]
+        if s["covariates"]:
+            footer.insert(2, ("Covariates fixed at", ", ".join(f"{k} = {v!r}" for k, v in s["covariates"].items())))
+        notes = []
+        table = self._table(self._alpha)
+        if table.loc["total", "ci_lower"] <= 0 <= table.loc["total", "ci_upper"]:
+            notes.append("The total effect's interval covers 0, so the proportion mediated is unstable "
+                         "(a ratio with a denominator near 0); interpret it with care.")
+        models = tuple(
+            ModelTable(
+                title=f"{'Mediator' if m.role == 'mediator' else 'Outcome'} model: {m.formula} ({_family_label(m.family)})",
+                coefficients=m.coefficient_table(self._alpha),
+                statistic_name=m.statistic_name,
+                info=m.info(),
+            )
+            for m in (self.mediator_model, self.outcome_model)
+        )
+        return dict(method="quasi-bayesian", short_form=self.short_form, n_obs=self.n_obs,
+                    n_sims=self.settings["sims"], p_floor=1.0 / self.settings["sims"],
+                    conditional=bool(s["covariates"]), footer=tuple(footer), models=models, notes=tuple(notes))
+
+    def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
+                     random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
+        """Nonparametric case-bootstrap intervals, refitting both models on each resample.
+
+        All resamples are fitted in batched linear algebra (resampling counts times
+        per-row cross-products, one batched solve; batched IRLS for binary models).
+        The point estimates stay the original-sample ones (R mediation >= 4.5).
+
+        Parameters
+        ----------
+        n_boot : int, default 1000
+        method : {"percentile", "bca", "bca_r"}
+            Percentile (R's ``boot.ci.type = "perc"``), textbook BCa with jackknife
+            acceleration (Efron 1987), or R mediation's BCa variant.
+        alpha : float, optional
+            Interval level 1 - alpha; defaults to the fit's.
+        random_state : None, int or numpy.random.Generator
+        n_jobs : int, default 1
+            Parallel workers (threads) over fixed chunks of resamples; the numbers
+            are identical for every ``n_jobs``.
+        progress : bool, default False
+            Show a tqdm progress bar.
+
+        Returns
+        -------
+        BootstrapResults
+            A new object; ``self`` is unchanged.
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
+        ...               sims=100, random_state=1)
+        >>> boot = fit.bootstrap_ci(n_boot=200, random_state=7)
+        >>> boot.n_boot
+        200
+        """
+        from ._random import resolve_seed
+
+        n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
+        V.check_option("method", method, BOOT_METHODS)
+        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        n_jobs = V.check_n_jobs(n_jobs)
+        rng, seed_used = resolve_seed(random_state)
+        inputs = prepare_refits(self.fit_data, self.mediator_model, self.outcome_model)
+        draws = bootstrap_draws(self.counterfactual, inputs, n_boot, rng, n_jobs=n_jobs, progress=bool(progress))
+        failed = ~np.all(np.isfinite(draws[:, :5]), axis=1)
+        jack = jackknife_draws(self.counterfactual, inputs) if method == "bca" else None
+        return BootstrapResults(
+            parent=self, method=method, alpha=alpha, n_boot=n_boot, n_failed=int(failed.sum()),
+            seed_used=seed_used, _draws=_readonly(draws[~failed]),
+            _jackknife=None if jack is None else _readonly(jack),
+        )
+
+
+def _family_label(family: str) -> str:
+    return {"gaussian": "Gaussian, OLS", "logit": "binomial, logit link", "probit": "binomial, probit link"}[family]
