@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -103,7 +104,7 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
     ...               "job_seek ~ treat + econ_hard + sex + age",
     ...               data=load_jobs(), sims=200, random_state=1)
-    >>> round(fit.estimates["acme_average"], 6)
+    >>> print(round(fit.estimates["acme_average"], 6))
     -0.015745
     """
     eval_env = patsy.EvalEnvironment.capture(1)
@@ -196,10 +197,18 @@ def _check_covariates(covariates, roles, data: pd.DataFrame) -> dict | None:
                 parameter="covariates",
             )
         series = data[column]
-        if isinstance(series.dtype, pd.CategoricalDtype) and value not in series.cat.categories:
+        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+            levels = (list(series.cat.categories) if isinstance(series.dtype, pd.CategoricalDtype)
+                      else sorted(series.dropna().unique().tolist(), key=str))
+            if value not in levels:
+                raise ParameterError(
+                    f"Parameter covariates sets {column!r} to {value!r}, which is not one of its levels "
+                    f"({', '.join(map(repr, levels[:10]))}).",
+                    parameter="covariates",
+                )
+        elif isinstance(value, bool) != pd.api.types.is_bool_dtype(series) or not isinstance(value, numbers.Real):
             raise ParameterError(
-                f"Parameter covariates sets {column!r} to {value!r}, which is not one of its levels "
-                f"({', '.join(map(repr, series.cat.categories))}).",
+                f"Parameter covariates sets the numeric column {column!r} to {value!r}; give a number.",
                 parameter="covariates",
             )
     return dict(covariates)
@@ -212,7 +221,8 @@ def _cluster_ids(cluster, cov_type: str, data: pd.DataFrame):
                                  parameter="cluster")
         return None
     if cluster is None:
-        raise ParameterError("cov_type='cluster' needs cluster= (a column name or one id per row of data).",
+        raise ParameterError("Parameter cluster is required with cov_type='cluster': pass a column name or one id "
+                             "per row of data.",
                              parameter="cluster")
     if isinstance(cluster, str):
         V.check_columns_exist([cluster], data, "parameter cluster", role="cluster")

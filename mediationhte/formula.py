@@ -9,13 +9,16 @@ counterfactual frame would re-learn factor levels and stateful transforms such a
 from __future__ import annotations
 
 import ast
+import builtins
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import patsy
+import patsy.builtins
 
-from .errors import FormulaError
+from .errors import FormulaError, ParameterError
 from .validation import check_columns_exist
 
 
@@ -127,10 +130,15 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
         if len(codes) != 1 or len(codes[0]) != 1:
             raise FormulaError(f"Parameter {parameter} needs exactly one variable on its left-hand side.")
     # Names that look like columns but are not: report them before anything else.
-    for codes, parameter in ((out_lhs_codes + out_rhs_codes, "outcome_formula"), (med_lhs_codes + med_rhs_codes, "mediator_formula")):
-        for term in codes:
+    namespace = _CallerNamespace.find()
+    for lhs, rhs, parameter, role in ((out_lhs_codes, out_rhs_codes, "outcome_formula", "outcome"),
+                                      (med_lhs_codes, med_rhs_codes, "mediator_formula", "mediator")):
+        for term in lhs:
             for code in term:
-                _check_names(code, data, parameter)
+                _check_names(code, data, parameter, role=role, namespace=namespace)
+        for term in rhs:
+            for code in term:
+                _check_names(code, data, parameter, namespace=namespace)
 
     mediator_code = med_lhs_codes[0][0].strip()
     if mediator_code not in columns:
@@ -149,19 +157,45 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
 
     out_rhs_vars = _variables(out_rhs_codes, columns)
     med_rhs_vars = _variables(med_rhs_codes, columns)
+    if outcome == mediator:
+        raise FormulaError(
+            f"The outcome and the mediator are the same column ({outcome!r}); the left-hand sides of "
+            "outcome_formula and mediator_formula must be two different columns."
+        )
+    if mediator in med_rhs_vars:
+        raise FormulaError(
+            f"The mediator {mediator!r} appears on both sides of mediator_formula ({mediator_formula!r}); "
+            "remove it from the right-hand side."
+        )
+    if outcome in out_rhs_vars or outcome in med_rhs_vars:
+        where, formula = (("outcome_formula", outcome_formula) if outcome in out_rhs_vars
+                          else ("mediator_formula", mediator_formula))
+        raise FormulaError(
+            f"The outcome {outcome!r} appears on the right-hand side of {where} ({formula!r}); an outcome "
+            "cannot explain itself or the mediator. Remove it from the right-hand side."
+        )
     if treatment is None:
         first = [_names_in_code(code, columns) for codes in med_rhs_codes for code in codes if codes]
         first = [names for names in first if names]
         if not first:
             raise FormulaError(
-                "mediator_formula has no right-hand variable to use as the treatment; write it as "
-                "'mediator ~ treat + covariates' or pass treatment=."
+                f"mediator_formula ({mediator_formula!r}) has no right-hand variable to use as the treatment; "
+                "write it as 'mediator ~ treat + covariates' or pass treatment=."
             )
         treatment = first[0][0]
     elif not isinstance(treatment, str):
-        raise FormulaError(f"Parameter treatment must be a column name; got {treatment!r}.")
+        raise ParameterError(
+            f"Parameter treatment must be a column name (str); got {type(treatment).__name__} {treatment!r}.",
+            parameter="treatment",
+        )
     else:
         check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+        if treatment in (outcome, mediator):
+            role = "outcome" if treatment == outcome else "mediator"
+            raise FormulaError(
+                f"Parameter treatment={treatment!r} names the {role} (left-hand side of {role}_formula); the "
+                "treatment must be a third column on the right-hand side of both formulas."
+            )
 
     if treatment not in med_rhs_vars:
         raise FormulaError(
@@ -178,21 +212,6 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
             f"The mediator {mediator!r} (left-hand side of mediator_formula) is not on the right-hand side of "
             f"outcome_formula ({outcome_formula!r}). Add it: '{outcome} ~ {treatment} + {mediator} + ...'."
         )
-    if mediator in med_rhs_vars:
-        raise FormulaError(
-            f"The mediator {mediator!r} appears on both sides of mediator_formula; remove it from the right."
-        )
-    if outcome in out_rhs_vars or outcome in med_rhs_vars:
-        where = "outcome_formula" if outcome in out_rhs_vars else "mediator_formula"
-        raise FormulaError(
-            f"The outcome {outcome!r} appears on the right-hand side of {where}; an outcome cannot explain "
-            "itself or the mediator. Remove it from the right-hand side."
-        )
-    if outcome == mediator or treatment in (outcome, mediator):
-        raise FormulaError(
-            f"Outcome ({outcome!r}), mediator ({mediator!r}) and treatment ({treatment!r}) must be three "
-            "different columns."
-        )
     outcome_columns = tuple(dict.fromkeys([outcome] + out_rhs_vars))
     mediator_columns = tuple(dict.fromkeys([mediator] + med_rhs_vars))
     return FormulaRoles(
@@ -208,23 +227,88 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
 
 _KNOWN_CALLS = {"C", "I", "Q", "np", "center", "standardize", "scale", "bs", "cr", "cc", "te", "Treatment",
                 "Sum", "Diff", "Helmert", "Poly", "log", "exp", "sqrt"}
+_PATSY_BUILTINS = frozenset(patsy.builtins.__all__)
 
 
-def _check_names(code: str, data: pd.DataFrame, parameter: str) -> None:
-    """Raise a DataError for a bare name in ``code`` that is neither a column nor a known function."""
+class _CallerNamespace:
+    """The variables patsy can see: those of the first frame outside mediationhte, Python's and patsy's builtins.
+
+    :func:`mediationhte.mediate` hands patsy ``EvalEnvironment.capture(1)``, the
+    namespace of its caller, so ``I(x * k)`` may use a variable ``k`` and
+    ``sq(x)`` a function ``sq`` of the calling module. The name checks must not
+    call those "missing columns".
+    """
+
+    def __init__(self, local_vars: dict, global_vars: dict):
+        self._locals = local_vars
+        self._globals = global_vars
+
+    @classmethod
+    def find(cls) -> _CallerNamespace | None:
+        """The namespace of the nearest calling frame that is not part of this package (None if unknown)."""
+        frame = sys._getframe(1)
+        try:
+            while frame is not None:
+                module = frame.f_globals.get("__name__", "")
+                if module != "mediationhte" and not module.startswith("mediationhte."):
+                    return cls(dict(frame.f_locals), frame.f_globals)
+                frame = frame.f_back
+            return None
+        finally:
+            del frame
+
+    def __contains__(self, name: str) -> bool:
+        return (name in self._locals or name in self._globals or name in _PATSY_BUILTINS
+                or hasattr(builtins, name))
+
+
+def _check_names(code: str, data: pd.DataFrame, parameter: str, *, role: str | None = None,
+                 namespace: _CallerNamespace | None = None) -> None:
+    """Raise for a name in ``code`` that is neither a column nor defined where patsy will look.
+
+    A bare name that is not a column, not a variable of the calling namespace
+    and not a known function raises a DataError with close-match suggestions
+    (``role`` is given for a left-hand side); so does ``Q("name")`` naming no
+    column. A called function or a module (``np``) that is not defined raises a
+    FormulaError. When the calling namespace cannot be found, only names that
+    cannot be functions or modules are checked.
+    """
     try:
         tree = ast.parse(code.strip(), mode="eval")
     except SyntaxError:
         return
+    if namespace is None:
+        namespace = _CallerNamespace.find()
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     attribute_roots = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in data.columns:
-            if node.id in called or node.id in attribute_roots or node.id in _KNOWN_CALLS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "Q"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value not in data.columns
+        ):
+            check_columns_exist([node.args[0].value], data, parameter, role=role)
+        if not isinstance(node, ast.Name) or node.id in data.columns or node.id in {"True", "False", "None"}:
+            continue
+        if namespace is not None and node.id in namespace:
+            continue
+        if node.id in called or node.id in attribute_roots:
+            if namespace is None or node.id in _PATSY_BUILTINS:
                 continue
-            if node.id in {"True", "False", "None"}:
-                continue
-            check_columns_exist([node.id], data, parameter)
+            what = "Function" if node.id in called else "Name"
+            hint = (f" Use np.{node.id}(...) with numpy imported as np" if node.id in {"log", "log2", "log10", "exp", "sqrt"}
+                    else " Import or define it")
+            raise FormulaError(
+                f"{what} {node.id!r} in {parameter} ({code.strip()!r}) is not defined: it is not a patsy "
+                f"built-in and not a variable where mediate() was called.{hint} before calling mediate()."
+            )
+        if node.id in _KNOWN_CALLS:
+            continue
+        check_columns_exist([node.id], data, parameter, role=role)
 
 
 def build_spec(roles: FormulaRoles, frame: pd.DataFrame, eval_env: patsy.EvalEnvironment) -> tuple[ModelSpec, dict]:

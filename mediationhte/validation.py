@@ -70,7 +70,7 @@ def check_dataframe(data) -> pd.DataFrame:
             parameter="data",
         )
     if data.shape[0] == 0:
-        raise DataError("Parameter data has no rows.")
+        raise DataError("Parameter data has no rows; pass a DataFrame with at least one row per unit.")
     duplicated = data.columns[data.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(
@@ -80,20 +80,78 @@ def check_dataframe(data) -> pd.DataFrame:
     return data
 
 
+def suggest_columns(name: str, available: Sequence[str], n: int = 3) -> list[str]:
+    """Columns of ``available`` that ``name`` was probably meant to be, best first.
+
+    A case-insensitive exact match wins outright; otherwise the closest names by
+    :class:`difflib.SequenceMatcher` ratio (at least 0.6), keeping only those
+    about as close as the best one, so that ``'job_sek'`` suggests ``'job_seek'``
+    and not every column starting with ``'job_'``.
+    """
+    available = [str(c) for c in available]
+    lowered = name.lower()
+    exact = [c for c in available if c.lower() == lowered]
+    if exact:
+        return exact[:n]
+    scored = [(difflib.SequenceMatcher(None, lowered, c.lower()).ratio(), c) for c in available]
+    scored = sorted((sc for sc in scored if sc[0] >= 0.6), key=lambda sc: -sc[0])
+    if not scored:
+        return []
+    best = scored[0][0]
+    return [c for score, c in scored if score >= best - 0.05][:n]
+
+
+def _where_label(where: str, role: str | None) -> str:
+    """``'(treatment, from parameter treatment)'`` or ``'(in outcome_formula)'``."""
+    place = f"from {where}" if where.startswith("parameter") else f"in {where}"
+    return f"({role}, {place})" if role else f"({place})"
+
+
 def check_columns_exist(columns: Iterable[str], data: pd.DataFrame, where: str, role: str | None = None) -> None:
     """Raise a DataError for the first column not in ``data``, suggesting close matches."""
     available = [str(c) for c in data.columns]
     for column in columns:
         if column in data.columns:
             continue
-        close = difflib.get_close_matches(column, available, n=3, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        label = f" ({role})" if role else ""
+        close = suggest_columns(str(column), available)
+        if close:
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        else:
+            shown = ", ".join(repr(c) for c in available[:10]) + (", ..." if len(available) > 10 else "")
+            hint = f" Check the spelling; data has columns {shown}."
         raise DataError(
-            f"Column {column!r}{label} in {where} is not in data.{hint}",
+            f"Column {column!r} {_where_label(where, role)} is not in data.{hint}",
             column=column,
             role=role,
         )
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds, so messages show ``1`` and not ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn nullable numeric/boolean columns (``Int64``, ``Float64``, ``boolean``) into numpy dtypes.
+
+    Only called once the missing values are gone. patsy cannot read the masked
+    extension dtypes (``boolean`` raises a TypeError deep inside it).
+    """
+    converted = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if (
+            isinstance(dtype, pd.api.extensions.ExtensionDtype)
+            and not isinstance(dtype, pd.CategoricalDtype)
+            and getattr(dtype, "numpy_dtype", None) is not None
+            and (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype))
+        ):
+            converted[column] = frame[column].to_numpy(dtype=dtype.numpy_dtype)
+    return frame.assign(**converted) if converted else frame
 
 
 def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str], stacklevel: int = 3) -> tuple[pd.DataFrame, pd.Index]:
@@ -118,14 +176,16 @@ def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str], stacklevel:
                 "nothing is left to fit. Impute or choose other columns.",
                 column=culprits[0],
             )
+        count = int(incomplete.sum())
         warnings.warn(
-            f"{int(incomplete.sum())} rows with missing values in "
-            f"{', '.join(repr(c) for c in culprits)} were dropped (both models use the same rows).",
+            f"{_plural(count, 'row')} with missing values in {', '.join(repr(c) for c in culprits)} "
+            f"{'was' if count == 1 else 'were'} dropped (both models use the same rows). "
+            "Impute them, or drop them yourself to silence this warning.",
             DroppedRowsWarning,
             stacklevel=stacklevel,
         )
         frame = frame.loc[~incomplete]
-    return frame, dropped
+    return _numpy_backed(frame), dropped
 
 
 def check_finite(frame: pd.DataFrame, roles: dict[str, str]) -> None:
@@ -138,7 +198,8 @@ def check_finite(frame: pd.DataFrame, roles: dict[str, str]) -> None:
             if bad.any():
                 first = frame.index[np.flatnonzero(bad)[0]]
                 raise DataError(
-                    f"Column {column!r} ({role}) has {int(bad.sum())} infinite values (first at row {first!r}). "
+                    f"Column {column!r} ({role}) has {_plural(int(bad.sum()), 'infinite value')} (first at row "
+                    f"{_plain(first)!r}). "
                     "Replace them with finite numbers or NaN (rows with NaN are dropped).",
                     column=column,
                     role=role,
@@ -166,7 +227,18 @@ def _levels(series: pd.Series) -> list:
         return list(series.cat.categories)
     if pd.api.types.is_bool_dtype(series):
         return [False, True]
-    return sorted(series.unique().tolist())
+    values = [_plain(v) for v in series.unique().tolist()]
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types (e.g. str and int) in an object column: keep the order of appearance
+        return values
+
+
+def _same_value(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def resolve_treatment(series: pd.Series, treat_value, control_value) -> TreatmentContrast:
@@ -175,21 +247,39 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
     Raises
     ------
     DataError
-        Non-binary treatment without both values, values not among the levels, or an empty arm.
+        A treatment with a single value in the rows used, a non-binary treatment
+        without both values, or an empty arm.
+    ParameterError
+        Only one of ``treat_value``/``control_value`` given, equal values, a
+        non-numeric value for a numeric column, or a value that is not a level.
     """
     name = series.name
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     observed = pd.unique(series.to_numpy())
     if len(observed) < 2:
         raise DataError(
-            f"Column {name!r} (treatment) takes a single value ({observed[0]!r}) in the rows used; "
-            "both arms need observations.",
+            f"Column {name!r} (treatment) takes a single value ({_plain(observed[0])!r}) in the rows used; "
+            "both arms need observations. Check the rows dropped for missing values (DroppedRowsWarning) "
+            "or choose another treatment column.",
             column=name,
             role="treatment",
         )
+    if (treat_value is None) != (control_value is None):
+        missing, given = ("treat_value", "control_value") if treat_value is None else ("control_value", "treat_value")
+        raise ParameterError(
+            f"Parameter {missing} is required when {given} is given (treatment column {name!r}); "
+            "pass both treat_value= and control_value=, or neither for a binary treatment.",
+            parameter=missing,
+        )
+    if treat_value is not None and _same_value(treat_value, control_value):
+        raise ParameterError(
+            f"Parameters treat_value and control_value must differ (treatment column {name!r}); "
+            f"both are {treat_value!r}.",
+            parameter="treat_value",
+        )
     if numeric:
         distinct = np.unique(series.to_numpy(dtype=float))
-        if treat_value is None and control_value is None:
+        if treat_value is None:
             if len(distinct) == 2 and set(distinct.tolist()) == {0.0, 1.0}:
                 contrast = TreatmentContrast("binary", 0, 1)
             else:
@@ -202,13 +292,6 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
                     role="treatment",
                 )
         else:
-            if treat_value is None or control_value is None:
-                missing = "treat_value" if treat_value is None else "control_value"
-                raise ParameterError(
-                    f"Parameter {missing} is required when the other contrast value is given "
-                    f"(treatment column {name!r}).",
-                    parameter=missing,
-                )
             for pname, value in (("treat_value", treat_value), ("control_value", control_value)):
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise ParameterError(
@@ -216,20 +299,20 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
                         f"got {value!r}.",
                         parameter=pname,
                     )
-            if treat_value == control_value:
-                raise ParameterError(
-                    f"Parameters treat_value and control_value must differ; both are {treat_value!r}.",
-                    parameter="treat_value",
-                )
             binary = len(distinct) == 2 and {float(treat_value), float(control_value)} == set(distinct.tolist())
             contrast = TreatmentContrast("binary" if binary else "continuous", control_value, treat_value)
     else:
         levels = _levels(series)
-        if treat_value is None and control_value is None:
+        if treat_value is None:
             if len(levels) != 2:
+                present = set(observed.tolist())
+                unused = [lv for lv in levels if lv not in present]
+                note = (f" ({', '.join(map(repr, unused))} {'has' if len(unused) == 1 else 'have'} no rows; "
+                        "remove with .cat.remove_unused_categories())") if unused else ""
                 raise DataError(
                     f"Column {name!r} (treatment) must have two levels; found {len(levels)}: "
-                    f"{', '.join(map(repr, levels[:6]))}. Pass treat_value= and control_value= to choose two.",
+                    f"{', '.join(map(repr, levels[:6]))}{', ...' if len(levels) > 6 else ''}{note}. "
+                    "Pass treat_value= and control_value= to choose two.",
                     column=name,
                     role="treatment",
                 )
@@ -250,7 +333,8 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
             if not np.any(values == value):
                 raise DataError(
                     f"Column {name!r} (treatment) has no rows in the {arm} arm ({value!r}) among the rows used. "
-                    "Both arms need observations.",
+                    "Both arms need observations: choose another level or check the rows dropped for "
+                    "missing values.",
                     column=name,
                     role="treatment",
                 )
