@@ -13,6 +13,7 @@ from .errors import (
     ParameterError,
 )
 from .results import BootstrapResults, MediationResults
+from .simulation import simulate
 from .tables import ModelTable, Summary
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ParameterError",
     "load_jobs",
     "mediate",
+    "simulate",
     "BootstrapResults",
     "MediationResults",
     "ModelTable",

@@ -50,9 +50,7 @@ def _render(summary, fmt: str) -> str:
         return summary.as_latex()
     if fmt == "html":
         return summary.as_html()
-    if fmt == "markdown":
-        return summary.as_markdown()
-    return summary.to_frame().to_csv()
+    return summary.as_markdown()
 
 
 def main(argv=None) -> int:
@@ -89,6 +87,11 @@ def main(argv=None) -> int:
                 outputs.append(fit.bootstrap_ci(boot, method=args.boot_method, random_state=args.seed).summary())
     except MediationHTEError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    if args.format == "csv":
+        # One table, so the output loads as a single CSV: a method column tells the intervals apart.
+        frames = [s.to_frame().assign(method=s.method).set_index("method", append=True) for s in outputs]
+        sys.stdout.write(pd.concat(frames).to_csv())
+        return 0
     for summary in outputs:
         sys.stdout.write(_render(summary, args.format))
         sys.stdout.write("\n")

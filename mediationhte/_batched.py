@@ -251,7 +251,7 @@ def _batched_spd_solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.nda
 # weighted least squares
 # --------------------------------------------------------------------------------------
 def batched_wls(X, y, W, *, P=None, chunk_size: int | None = None) -> WLSResult:
-    """Weighted least squares for many weight vectors at once.
+    r"""Weighted least squares for many weight vectors at once.
 
     Parameters
     ----------
@@ -447,7 +447,7 @@ def batched_glm_binary(
     P=None,
     chunk_size: int | None = None,
 ) -> GLMResult:
-    """Binomial GLM (logit or probit) with prior weights, for many weight vectors at once.
+    r"""Binomial GLM (logit or probit) with prior weights, for many weight vectors at once.
 
     Parameters
     ----------

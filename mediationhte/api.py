@@ -13,7 +13,7 @@ from . import validation as V
 from ._random import resolve_seed
 from .effects import build_counterfactual_design, unit_effects
 from .errors import AssumptionWarning, ParameterError
-from .estimation import FitData, point_estimates, quasi_bayesian_draws
+from .estimation import FitData, blas_limit, point_estimates, quasi_bayesian_draws
 from .formula import build_spec, has_interaction, parse_roles
 from .models import COV_TYPES, FAMILIES, fit_model
 from .results import MediationResults
@@ -134,6 +134,14 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     V.check_response(frame[roles.outcome], "outcome", outcome_family)
     _warn_sequential_ignorability(roles)
 
+    with blas_limit(*frame.shape):
+        return _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula,
+                    mediator_formula, outcome_family, mediator_family, cov_type, sims, alpha, point, random_state,
+                    rng, seed_used)
+
+
+def _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula, mediator_formula,
+         outcome_family, mediator_family, cov_type, sims, alpha, point, random_state, rng, seed_used):
     spec, arrays = build_spec(roles, frame, eval_env)
     V.check_design(arrays["X_mediator"], spec.mediator_terms, "mediator")
     V.check_design(arrays["X_outcome"], spec.outcome_terms, "outcome")

@@ -280,7 +280,8 @@ def _check_names(code: str, data: pd.DataFrame, parameter: str, *, role: str | N
     if namespace is None:
         namespace = _CallerNamespace.find()
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    attribute_roots = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+    attribute_roots = {n.value.id for n in ast.walk(tree)
+                       if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -300,7 +301,8 @@ def _check_names(code: str, data: pd.DataFrame, parameter: str, *, role: str | N
             if namespace is None or node.id in _PATSY_BUILTINS:
                 continue
             what = "Function" if node.id in called else "Name"
-            hint = (f" Use np.{node.id}(...) with numpy imported as np" if node.id in {"log", "log2", "log10", "exp", "sqrt"}
+            numpy_names = {"log", "log2", "log10", "exp", "sqrt"}
+            hint = (f" Use np.{node.id}(...) with numpy imported as np" if node.id in numpy_names
                     else " Import or define it")
             raise FormulaError(
                 f"{what} {node.id!r} in {parameter} ({code.strip()!r}) is not defined: it is not a patsy "

@@ -155,7 +155,7 @@ def _quantile7(sorted_x: np.ndarray, m: np.ndarray, q) -> np.ndarray:
 # public functions
 # --------------------------------------------------------------------------------------
 def percentile_interval(draws, alpha: float = 0.05):
-    """Percentile confidence interval.
+    r"""Percentile confidence interval.
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ def percentile_interval(draws, alpha: float = 0.05):
 
 
 def simulation_pvalue(draws, estimate):
-    """Two-sided p-value from the signs of the draws (R ``mediation``'s rule).
+    r"""Two-sided p-value from the signs of the draws (R ``mediation``'s rule).
 
     Parameters
     ----------
@@ -269,7 +269,7 @@ def simulation_pvalue(draws, estimate):
 
 
 def standard_error(draws):
-    """Standard deviation of the draws (``ddof=1``), ignoring NaN draws.
+    r"""Standard deviation of the draws (``ddof=1``), ignoring NaN draws.
 
     Parameters
     ----------
@@ -304,7 +304,7 @@ def standard_error(draws):
 
 
 def bca_interval(draws, estimate, jackknife, alpha: float = 0.05) -> BCaInterval:
-    """Bias-corrected and accelerated (BCa) bootstrap interval (Efron 1987).
+    r"""Bias-corrected and accelerated (BCa) bootstrap interval (Efron 1987).
 
     Parameters
     ----------
@@ -422,7 +422,7 @@ def bca_interval(draws, estimate, jackknife, alpha: float = 0.05) -> BCaInterval
 
 
 def bca_interval_r(draws, alpha: float = 0.05):
-    """BCa-type interval exactly as computed by R's ``mediation`` (``boot.ci.type="bca"``).
+    r"""BCa-type interval exactly as computed by R's ``mediation`` (``boot.ci.type="bca"``).
 
     Parameters
     ----------
@@ -491,7 +491,7 @@ def bca_interval_r(draws, alpha: float = 0.05):
 
 
 def jackknife_weights(n: int, chunk: int) -> Iterator[np.ndarray]:
-    """Leave-one-out weights, in chunks, for jackknife refits with the batched fitters.
+    r"""Leave-one-out weights, in chunks, for jackknife refits with the batched fitters.
 
     Parameters
     ----------

@@ -12,7 +12,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.genmod import families as sm_families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 from scipy import special, stats
 
 from .errors import ConvergenceWarning, DataError
@@ -177,13 +179,13 @@ def fit_model(y: np.ndarray, X: np.ndarray, column_names, *, family: str, role: 
               cov_type: str = "nonrobust", groups: np.ndarray | None = None) -> FittedModel:
     """Fit one mediator or outcome model and compute the requested coefficient covariance."""
     if family == "gaussian":
-        result = sm.OLS(y, X).fit()
+        result = OLS(y, X).fit()
         sigma = float(np.sqrt(result.scale))
     else:
-        link = sm.families.links.Logit() if family == "logit" else sm.families.links.Probit()
+        link = sm_families.links.Logit() if family == "logit" else sm_families.links.Probit()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = sm.GLM(y, X, family=sm.families.Binomial(link=link)).fit(tol=1e-13, maxiter=500)
+            result = GLM(y, X, family=sm_families.Binomial(link=link)).fit(tol=1e-13, maxiter=500)
         problems = [str(w.message) for w in caught if "separation" in str(w.message).lower()
                     or "converge" in str(w.message).lower()]
         fitted = np.asarray(result.fittedvalues)

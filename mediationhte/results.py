@@ -88,8 +88,8 @@ class _EffectsReport:
         >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
         ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
         ...               sims=100, random_state=1)
-        >>> fit.summary().to_frame().loc["acme_average", "estimate"].round(6)
-        np.float64(-0.015745)
+        >>> print(fit.summary().to_frame().loc["acme_average", "estimate"].round(6))
+        -0.015745
         """
         from .tables import Summary
 
@@ -283,7 +283,8 @@ class MediationResults(_EffectsReport):
                          "(a ratio with a denominator near 0); interpret it with care.")
         models = tuple(
             ModelTable(
-                title=f"{'Mediator' if m.role == 'mediator' else 'Outcome'} model: {m.formula} ({_family_label(m.family)})",
+                title=(f"{'Mediator' if m.role == 'mediator' else 'Outcome'} model: {m.formula} "
+                       f"({_family_label(m.family)})"),
                 coefficients=m.coefficient_table(self._alpha),
                 statistic_name=m.statistic_name,
                 info=m.info(),

@@ -154,7 +154,8 @@ def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**converted) if converted else frame
 
 
-def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str], stacklevel: int = 3) -> tuple[pd.DataFrame, pd.Index]:
+def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str],
+                         stacklevel: int = 3) -> tuple[pd.DataFrame, pd.Index]:
     """Keep the rows complete in every column of ``columns`` (a copy), warning with the count and the columns.
 
     Returns

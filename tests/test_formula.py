@@ -249,7 +249,7 @@ def test_user_function_from_the_calling_module(jobs):
 
 def test_local_variables_of_the_caller_are_visible(jobs):
     # Neither `scale_by` nor `cube` is a column: they are locals of this function, as patsy allows.
-    scale_by = 2.0
+    scale_by = 2.0  # noqa: F841 - read by patsy through the caller namespace
 
     def cube(x):
         return np.asarray(x) ** 3
