@@ -23,7 +23,8 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
             treat_value=None, control_value=None, outcome_family: str = "gaussian",
             mediator_family: str = "gaussian", covariates: dict | None = None, sims: int = 1000,
             alpha: float = 0.05, cov_type: str = "nonrobust", cluster=None, point: str = "original",
-            random_state=None) -> MediationResults:
+            learner="linear", n_folds: int = 5, estimator: str = "crossfit", n_jobs: int = 1,
+            random_state=None):
     """Causal mediation analysis with R ``mediation`` semantics, from two formulas.
 
     Fits the mediator model (``mediator_formula``) and the outcome model
@@ -69,13 +70,33 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
         ``"original"`` (default) reports the deterministic estimates at the fitted
         coefficients; ``"mean_of_draws"`` reproduces R's quasi-Bayesian convention
         (mean of draws, median for the proportions mediated).
+    learner : str, scikit-learn estimator or dict, default "linear"
+        ``"linear"`` fits the user's formulas parametrically (R parity, everything
+        above). ``"forest"``, ``"boosting"`` (HistGradientBoosting), any
+        scikit-learn estimator, or a dict by role (``"mediator"``, ``"outcome"``,
+        ``"treatment"``) switches to the M-learner's step 1: the formulas then only
+        name the roles and the covariates (raw columns; categoricals one-hot), the
+        nuisances E[M | T=t, X], E[Y | T=t, M, X] and the nested means
+        E[Y(t, M(t')) | X] are learned per arm, and ``.effects`` holds unit-level
+        indirect, direct and total effects.
+    n_folds : int, default 5
+        Cross-fitting folds (stratified by treatment) for ML learners.
+    estimator : {"crossfit", "plugin"}
+        ML learners only. ``"crossfit"``: out-of-fold nuisances, nested regression
+        for E[Y(t, M(t')) | X] (correct for outcomes nonlinear in the mediator) and
+        efficient-influence-function averages with standard errors (Tchetgen
+        Tchetgen & Shpitser 2012). ``"plugin"``: the M-learner paper's estimator
+        (arm-wise models in sample, predicted mediator mean plugged into the outcome
+        model).
+    n_jobs : int, default 1
+        Parallel cross-fitting folds (ML learners); results do not depend on it.
     random_state : None, int or numpy.random.Generator
-        Seed for the Monte Carlo draws; ``None`` draws one and records it in
-        ``seed_used``.
+        Seed for the Monte Carlo draws (and folds/learners); ``None`` draws one and
+        records it in ``seed_used``.
 
     Returns
     -------
-    MediationResults
+    MediationResults or MLMediationResults
 
     Raises
     ------
@@ -133,6 +154,24 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     V.check_response(frame[roles.mediator], "mediator", mediator_family)
     V.check_response(frame[roles.outcome], "outcome", outcome_family)
     _warn_sequential_ignorability(roles)
+    if not (isinstance(learner, str) and learner == "linear"):
+        if covariates is not None or cov_type != "nonrobust" or point != "original":
+            bad = "covariates" if covariates is not None else ("cov_type" if cov_type != "nonrobust" else "point")
+            raise ParameterError(
+                f"Parameter {bad} applies to learner='linear' only; ML learners estimate unit-level effects instead "
+                "(condition on covariates by selecting rows of .effects).",
+                parameter=bad,
+            )
+        from .ml_api import mediate_ml
+
+        call = _call_string(outcome_formula, mediator_formula, data, {
+            "treatment": roles.treatment, "outcome_family": outcome_family, "mediator_family": mediator_family,
+            "covariates": None, "sims": sims, "alpha": alpha, "cov_type": cov_type, "random_state": random_state})
+        call = call[:-1] + f", learner={learner!r}, n_folds={n_folds!r}, estimator={estimator!r})"
+        return mediate_ml(roles=roles, frame=frame, dropped=dropped, contrast=contrast, learner=learner,
+                          n_folds=n_folds, estimator=estimator, n_jobs=n_jobs, outcome_family=outcome_family,
+                          mediator_family=mediator_family, alpha=alpha, rng=rng, seed_used=seed_used,
+                          random_state=random_state, call=call)
 
     with blas_limit(*frame.shape):
         return _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula,

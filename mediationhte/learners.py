@@ -43,6 +43,7 @@ class LearnerSpec:
     mediator: object
     outcome: object
     treatment: object
+    nested: object
     name: str
 
     def describe(self) -> str:
@@ -58,7 +59,16 @@ def resolve_learners(learner, *, binary_mediator: bool, binary_outcome: bool) ->
     learner : str, estimator or dict
         ``"linear"``, ``"forest"``, ``"boosting"``, a scikit-learn estimator, or a
         dict with keys among ``"mediator"``, ``"outcome"``, ``"treatment"`` (missing
-        roles use ``"forest"``... no: missing roles use the first given value).
+        roles use the first value given).
+    binary_mediator, binary_outcome : bool
+        Binary targets get classifiers (for learner names).
+
+    Returns
+    -------
+    LearnerSpec
+        ``nested`` is the regressor used for the nested regressions of predicted
+        outcomes on covariates: the outcome learner, or its regression twin when the
+        outcome is binary (a classifier cannot fit probabilities).
     """
     if isinstance(learner, dict):
         unknown = set(learner) - {"mediator", "outcome", "treatment"}
@@ -94,8 +104,15 @@ def resolve_learners(learner, *, binary_mediator: bool, binary_outcome: bool) ->
                 f"got {type(value).__name__}.",
                 parameter="learner",
             )
+    outcome_choice = roles["outcome"]
+    if isinstance(outcome_choice, str):
+        nested = _registry(outcome_choice, "regression")
+    elif is_classifier(outcome_choice):
+        nested = _registry("boosting", "regression")
+    else:
+        nested = outcome_choice
     return LearnerSpec(mediator=templates["mediator"], outcome=templates["outcome"],
-                       treatment=templates["treatment"], name=name)
+                       treatment=templates["treatment"], nested=nested, name=name)
 
 
 def seeded_clone(template, seed: int):
@@ -110,16 +127,23 @@ def seeded_clone(template, seed: int):
 def fit_predict(template, seed: int, X_train: np.ndarray, y_train: np.ndarray, X_predict: np.ndarray,
                 binary: bool) -> np.ndarray:
     """Fit a clone on the training rows and predict the mean (probability of 1 for a binary target)."""
+    return fitted_predictor(template, seed, X_train, y_train, binary)(X_predict)
+
+
+def fitted_predictor(template, seed: int, X_train: np.ndarray, y_train: np.ndarray, binary: bool):
+    """Fit a clone once and return a function predicting the mean (P(1) for a binary target) on new rows."""
     model = seeded_clone(template, seed)
     if binary and is_classifier(model):
         if len(np.unique(y_train)) < 2:
-            return np.full(X_predict.shape[0], float(y_train[0]))
+            constant = float(y_train[0])
+            return lambda X: np.full(X.shape[0], constant)
         model.fit(X_train, y_train.astype(int))
-        classes = list(model.classes_)
-        return model.predict_proba(X_predict)[:, classes.index(1)]
+        column = list(model.classes_).index(1)
+        return lambda X: model.predict_proba(X)[:, column]
     model.fit(X_train, y_train)
-    pred = np.asarray(model.predict(X_predict), dtype=float)
-    return np.clip(pred, 0.0, 1.0) if binary else pred
+    if binary:
+        return lambda X: np.clip(np.asarray(model.predict(X), dtype=float), 0.0, 1.0)
+    return lambda X: np.asarray(model.predict(X), dtype=float)
 
 
 def crossfit_folds(treatment: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:

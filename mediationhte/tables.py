@@ -31,6 +31,7 @@ from ._formatting import (
     signif_stars,
     text_table,
 )
+from ._stats_table import StatsTable
 from .errors import ParameterError
 
 __all__ = [
@@ -102,6 +103,8 @@ METHOD_LINES = {
     "percentile": "Nonparametric Bootstrap Confidence Intervals with the Percentile Method",
     "bca": "Nonparametric Bootstrap Confidence Intervals with the BCa Method",
     "bca_r": "Nonparametric Bootstrap Confidence Intervals with the BCa Method (R-compatible)",
+    "eif": "Efficient Influence Function Confidence Intervals (Cross-Fitted Nuisances)",
+    "plugin": "Plug-in Estimates (In-Sample Nuisances; Standard Errors Need bootstrap_ci)",
 }
 
 CONDITIONAL_LINE = "(Inference Conditional on the Covariate Values Specified in `covariates')"
@@ -351,7 +354,7 @@ class Summary(_CopyOnRead):
         set_(self, "conditional", bool(self.conditional))
         set_(self, "footer", _pairs(self.footer, "footer"))
         models = tuple(self.models)
-        bad = [type(m).__name__ for m in models if not isinstance(m, ModelTable)]
+        bad = [type(m).__name__ for m in models if not isinstance(m, (ModelTable, StatsTable))]
         if bad:
             msg = f"Parameter models must hold ModelTable objects; got {', '.join(bad)}."
             raise ParameterError(msg, parameter="models")
@@ -394,6 +397,13 @@ class Summary(_CopyOnRead):
         lines = [self.title, METHOD_LINES[self.method]]
         return lines + [CONDITIONAL_LINE] if self.conditional else lines
 
+    def _sims_line(self) -> str:
+        return f"Simulations: {self.n_sims}"
+
+    def _sims_lines(self) -> list[str]:
+        """The simulations line, omitted when nothing was simulated (n_sims == 0, e.g. influence-function CIs)."""
+        return [self._sims_line()] if self.n_sims else []
+
     def _footer_lines(self) -> list[str]:
         return [f"{k}: {v}" for k, v in self.footer]
 
@@ -417,7 +427,8 @@ class Summary(_CopyOnRead):
         lines += text_table(labels, headers, columns, "rrrrl" if stars else "rrrr")
         if stars:
             lines += ["---", SIGNIF_LEGEND]
-        lines += ["", f"Sample Size Used: {self.n_obs}", "", f"Simulations: {self.n_sims}", *self._footer_lines()]
+        lines += ["", f"Sample Size Used: {self.n_obs}", *(["", self._sims_line()] if self.n_sims else []),
+                  *self._footer_lines()]
         for model in self.models:
             lines += ["", *model._text_lines(self.alpha)]
         if self.notes:
@@ -464,7 +475,7 @@ class Summary(_CopyOnRead):
         align = "l" + "r" * 4 + ("l" if stars else "")
         out += latex_tabular(["", *headers], [[lab, *r] for lab, r in zip(labels, rows)], align)
         tail = ["Signif. codes: 0 `***' 0.001 `**' 0.01 `*' 0.05 `.' 0.1 ` ' 1"] if stars else []
-        tail += [f"Sample Size Used: {self.n_obs}", f"Simulations: {self.n_sims}", *self._footer_lines()]
+        tail += [f"Sample Size Used: {self.n_obs}", *self._sims_lines(), *self._footer_lines()]
         out += [r"\par\smallskip", r"{\footnotesize " + latex_lines(tail) + r"\par}"]
         for model in self.models:
             terms, mrows = model._cells()
@@ -505,7 +516,7 @@ class Summary(_CopyOnRead):
         out.append(table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))))
         if stars:
             out.append(para([SIGNIF_LEGEND]))
-        out.append(para([f"Sample Size Used: {self.n_obs}", f"Simulations: {self.n_sims}", *self._footer_lines()]))
+        out.append(para([f"Sample Size Used: {self.n_obs}", *self._sims_lines(), *self._footer_lines()]))
         for model in self.models:
             terms, mrows = model._cells()
             out.append(para([model.title], strong=True))
@@ -541,7 +552,7 @@ class Summary(_CopyOnRead):
         out += [table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))), ""]
         if stars:
             out += [md(SIGNIF_LEGEND), ""]
-        out += [f"- {md(s)}" for s in (f"Sample Size Used: {self.n_obs}", f"Simulations: {self.n_sims}")]
+        out += [f"- {md(s)}" for s in (f"Sample Size Used: {self.n_obs}", *self._sims_lines())]
         out += [f"- {md(s)}" for s in self._footer_lines()]
         for model in self.models:
             terms, mrows = model._cells()
@@ -605,8 +616,9 @@ class Summary(_CopyOnRead):
             columns ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``.
             Empty (with those columns) when there are no models.
         """
-        if not self.models:
+        fitted = [m for m in self.models if isinstance(m, ModelTable)]
+        if not fitted:
             index = pd.MultiIndex.from_arrays([[], []], names=["model", "term"])
             return pd.DataFrame({c: pd.Series(dtype=float) for c in COEF_COLUMNS}, index=index)
-        frames = [m.coefficients for m in self.models]
-        return pd.concat(frames, keys=[m.title for m in self.models], names=["model", "term"])
+        frames = [m.coefficients for m in fitted]
+        return pd.concat(frames, keys=[m.title for m in fitted], names=["model", "term"])
