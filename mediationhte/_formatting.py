@@ -248,3 +248,13 @@ def latex_lines(lines: Sequence[str], escape: bool = True) -> str:
         s = escape_latex(line) if escape else line
         out.append("{}" + s if s[:1] in ("[", "*") else s)
     return " \\\\\n".join(out)
+
+
+def latex_float_head(header_lines: Sequence[str], caption: str | None = None, label: str | None = None) -> list[str]:
+    r"""Opening lines of a ``table`` float: ``\begin{table}``, optional caption and label, escaped header text."""
+    out = [r"\begin{table}[htbp]", r"\centering"]
+    if caption is not None:
+        out.append(rf"\caption{{{escape_latex(caption)}}}")
+    if label is not None:
+        out.append(rf"\label{{{label}}}")
+    return out + [latex_lines(header_lines) + r"\par", r"\medskip"]

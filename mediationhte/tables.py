@@ -26,6 +26,7 @@ from ._formatting import (
     format_level,
     format_pvalue,
     format_quantile,
+    latex_float_head,
     latex_lines,
     latex_tabular,
     signif_stars,
@@ -465,12 +466,7 @@ class Summary(_CopyOnRead):
             method, footer, model information and notes as text lines. All
             labels and cells are escaped with :func:`escape_latex`.
         """
-        out = [r"\begin{table}[htbp]", r"\centering"]
-        if caption is not None:
-            out.append(rf"\caption{{{escape_latex(caption)}}}")
-        if label is not None:
-            out.append(rf"\label{{{label}}}")
-        out += [latex_lines(self._header_lines()) + r"\par", r"\medskip"]
+        out = latex_float_head(self._header_lines(), caption, label)
         labels, headers, rows, stars = self._effect_cells()
         align = "l" + "r" * 4 + ("l" if stars else "")
         out += latex_tabular(["", *headers], [[lab, *r] for lab, r in zip(labels, rows)], align)
