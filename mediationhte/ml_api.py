@@ -21,8 +21,12 @@ from .ml_results import MLData, MLMediationResults
 ESTIMATORS = ("crossfit", "plugin")
 
 
-def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator):
+def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool = False):
     """Nuisances, unit effects and average effects for one data set (also used by bootstrap and permutations).
+
+    ``effects_only=True`` (the subgroup search's reruns) skips the treatment
+    models and the influence-function averages: ``estimates`` and ``influence``
+    are then None, and the unit effects are those of a full run with the same rng.
 
     Returns
     -------
@@ -45,8 +49,9 @@ def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generat
             means["cie_control"], means["cie_treated"], means["cde_control"], means["cde_treated"]).items()}
         return estimates, None, nuisance, frame
     nuisance = crossfit_nuisances(X, t, m, y, learners, n_folds=settings["n_folds"], rng=rng,
-                                  binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"])
-    estimates, influence = eif_estimates(influence_values(nuisance, t, y))
+                                  binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"],
+                                  propensity=not effects_only)
+    estimates, influence = (None, None) if effects_only else eif_estimates(influence_values(nuisance, t, y))
     units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"])
     return estimates, influence, nuisance, units
 

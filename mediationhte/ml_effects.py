@@ -117,8 +117,12 @@ def _arm_models(X, t, m, y, rows, learners: LearnerSpec, seeds, binary_m, binary
     return med, nodes, predictors
 
 
-def _fold_predictions(k, folds, X, t, m, y, learners: LearnerSpec, seeds, binary_m, binary_y):
-    """All nuisance predictions for the units of fold ``k`` from models trained on the other folds."""
+def _fold_predictions(k, folds, X, t, m, y, learners: LearnerSpec, seeds, binary_m, binary_y, propensity=True):
+    """All nuisance predictions for the units of fold ``k`` from models trained on the other folds.
+
+    ``propensity=False`` skips the two treatment models (NaN instead): the unit
+    effects do not use them, only the influence-function averages do.
+    """
     test = folds == k
     train = ~test
     med, nodes, predictors = _arm_models(X, t, m, y, train, learners, seeds, binary_m, binary_y, X[test])
@@ -127,9 +131,12 @@ def _fold_predictions(k, folds, X, t, m, y, learners: LearnerSpec, seeds, binary
         "med": med,
         "mu": _counterfactual_means(X[test], med, nodes, predictors, binary_m),
         "g": np.column_stack([predictors[0](XM_test), predictors[1](XM_test)]),
-        "e": fit_predict(learners.treatment, seeds[4], X[train], t[train], X[test], True),
-        "e_m": fit_predict(learners.treatment, seeds[5], np.column_stack([X, m])[train], t[train], XM_test, True),
     }
+    if propensity:
+        out["e"] = fit_predict(learners.treatment, seeds[4], X[train], t[train], X[test], True)
+        out["e_m"] = fit_predict(learners.treatment, seeds[5], np.column_stack([X, m])[train], t[train], XM_test, True)
+    else:
+        out["e"] = out["e_m"] = np.full(int(test.sum()), np.nan)
     return k, out
 
 
@@ -137,14 +144,21 @@ SEEDS_PER_FOLD = 6
 
 
 def crossfit_nuisances(X, t, m, y, learners: LearnerSpec, *, n_folds: int, rng: np.random.Generator,
-                       binary_mediator: bool, binary_outcome: bool, n_jobs: int = 1) -> NuisanceFit:
-    """Cross-fitted nuisances with folds stratified by treatment; identical for any ``n_jobs``."""
+                       binary_mediator: bool, binary_outcome: bool, n_jobs: int = 1,
+                       propensity: bool = True) -> NuisanceFit:
+    """Cross-fitted nuisances with folds stratified by treatment; identical for any ``n_jobs``.
+
+    ``propensity=False`` leaves out the treatment models (used by the permutation
+    reruns of the subgroup search, which need unit effects only); every other
+    prediction is unchanged, as each model keeps its own child seed.
+    """
     from joblib import Parallel, delayed
 
     folds = crossfit_folds(t, n_folds, rng)
     seeds = spawn_seeds(rng, n_folds * SEEDS_PER_FOLD).reshape(n_folds, SEEDS_PER_FOLD)
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_fold_predictions)(k, folds, X, t, m, y, learners, seeds[k], binary_mediator, binary_outcome)
+        delayed(_fold_predictions)(k, folds, X, t, m, y, learners, seeds[k], binary_mediator, binary_outcome,
+                                   propensity)
         for k in range(n_folds)
     )
     n = len(t)

@@ -1,0 +1,168 @@
+"""results.subgroups(): the M-learner's calibrated subgroup search on a fitted ML mediation model."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+import mediationhte as mh
+from mediationhte.errors import ParameterError
+from mediationhte.subgroup_search import SUBGROUP_ESTIMANDS
+
+XS = " + ".join(f"x{i}" for i in range(1, 11))
+
+
+def ml_fit(scenario, n=1000, noise_sd=0.01, seed=1, index=None):
+    data = mh.simulate(scenario, n=n, noise_sd=noise_sd, random_state=seed)
+    if index is not None:
+        data.index = index
+    return data, mh.mediate(f"y ~ treat + m + {XS}", f"m ~ treat + {XS}", data=data, learner="boosting",
+                            n_folds=2, random_state=seed)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    # Simple-All: the T -> M effect is x1 + x2 inside S = {x1 > 0 and x2 > 0} and 0 outside (spec mlearner.md 6b).
+    return ml_fit("simple_all", index=pd.Index([f"r{i}" for i in range(1000)]))
+
+
+@pytest.fixture(scope="module")
+def threshold_subgroups(planted):
+    _, fit = planted
+    return fit.subgroups(k=[2, 3], embedding="none", calibration="threshold", p_threshold=0.01, n_boot=50,
+                         random_state=5)
+
+
+def test_split_calibration_finds_the_planted_subgroup(planted):
+    _, fit = planted
+    sub = fit.subgroups(k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=2)
+    assert sub.calibration == "split"
+    assert sub.heterogeneous and sub.p_value < 0.01
+    # The truth: S is defined by x1 and x2 only; the profile found on one half must split on both.
+    assert {"x1", "x2"} <= set(sub.fit.profile.split_variables)
+    # Every unit (both halves) is assigned to a subgroup by the discovered tree.
+    assert sub.to_frame()["n"].sum() == 1000
+    cal = sub.calibration_result
+    assert len(cal.discovery_rows) + len(cal.test_rows) == 1000
+    assert np.isnan(sub.embedding[cal.test_rows]).all() and np.isfinite(sub.embedding[cal.discovery_rows]).all()
+
+
+def test_split_calibration_under_the_null_is_not_significant():
+    # Simple-Null1: no treatment effect on the mediator anywhere, so the held-out F-test has nothing to find.
+    _, fit = ml_fit("simple_null1", seed=3)
+    sub = fit.subgroups(k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=2)
+    assert not sub.heterogeneous and sub.p_value > 0.05
+
+
+def test_labels_follow_the_users_row_labels(planted, threshold_subgroups):
+    data, fit = planted
+    labels = threshold_subgroups.labels
+    assert labels.index.equals(data.index)
+    assert set(labels) == set(threshold_subgroups.to_frame().index)
+    frame = threshold_subgroups.to_frame()
+    assert frame["n"].tolist() == labels.value_counts().sort_index().tolist()
+    # Mean unit effects per subgroup are the means of fit.effects over the subgroup's rows.
+    means = fit.effects.groupby(labels).mean()
+    np.testing.assert_allclose(frame["mean_cie_treated"], means["cie_treated"], rtol=1e-12)
+
+
+def _ab_product(rows: pd.DataFrame, covariates):
+    """ACME of the linear mediation without interaction in closed form: a (T on M) times b (M on Y)."""
+    rhs = " + ".join(c for c in covariates if rows[c].nunique() > 1)
+    a = smf.ols(f"m ~ treat + {rhs}", rows).fit().params["treat"]
+    b = smf.ols(f"y ~ treat + m + {rhs}", rows).fit().params["m"]
+    return a * b
+
+
+def test_within_subgroup_mediation_is_the_linear_engine_on_the_subgroups_rows(planted, threshold_subgroups):
+    data, _ = planted
+    frame = threshold_subgroups.to_frame()
+    covariates = [f"x{i}" for i in range(1, 11)]
+    for g in frame.index:
+        rows = data.loc[threshold_subgroups.labels == g]
+        assert frame.loc[g, "acme_average"] == pytest.approx(_ab_product(rows, covariates), rel=1e-8, abs=1e-12)
+        assert frame.loc[g, "acme_average_ci_lower"] <= frame.loc[g, "acme_average_ci_upper"]
+    assert threshold_subgroups.estimands == SUBGROUP_ESTIMANDS
+
+
+def test_split_mediation_uses_the_held_out_half_only(planted):
+    data, fit = planted
+    sub = fit.subgroups(k=[2], embedding="none", calibration="split", n_boot=20, random_state=2)
+    held_out = np.zeros(len(data), dtype=bool)
+    held_out[sub.calibration_result.test_rows] = True
+    g = sub.to_frame()["n"].idxmax()
+    rows = data.loc[(sub.labels == g).to_numpy() & held_out]
+    expected = _ab_product(rows, [f"x{i}" for i in range(1, 11)])
+    assert sub.to_frame().loc[g, "acme_average"] == pytest.approx(expected, rel=1e-8)
+    assert any("held-out half" in note for note in sub.notes)
+
+
+def test_permutation_is_identical_for_any_n_jobs_and_follows_its_formula(planted):
+    _, fit = planted
+    kwargs = dict(k=[2], embedding="none", calibration="permutation", n_permutations=3, n_boot=0, random_state=11)
+    one = fit.subgroups(n_jobs=1, **kwargs)
+    two = fit.subgroups(n_jobs=2, **kwargs)
+    np.testing.assert_array_equal(one.calibration_result.null_p, two.calibration_result.null_p)
+    assert one.p_value == two.p_value
+    null = one.calibration_result.null_p
+    assert len(null) == 3
+    assert one.p_value == (1 + np.sum(null <= one.p_leaf)) / 4
+    # The planted effect is far stronger than any permutation's: the observed minimum p_leaf beats every null one.
+    assert one.p_leaf < null.min() and one.p_value == pytest.approx(0.25)
+
+
+def test_effect_choice_sets_what_is_embedded_and_which_p_leaf_chooses_k(planted):
+    _, fit = planted
+    total = fit.subgroups(effect="total", k=[2], embedding="none", calibration="threshold", p_threshold=0.01,
+                          n_boot=0, random_state=1)
+    assert total.fit.response == "outcome"
+    te = fit.effects["te"].to_numpy()
+    np.testing.assert_allclose(total.embedding[:, 0], (te - te.mean()) / te.std(ddof=1), rtol=1e-10)
+    pair = fit.subgroups(effect=("indirect", "total"), k=[2], embedding="none", calibration="threshold",
+                         p_threshold=0.01, n_boot=0, random_state=1)
+    assert pair.embedding.shape == (1000, 2) and pair.fit.response == "mediator"
+    assert "indirect (cie_treated) and total (te)" in str(pair)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(effect="mediated"), r"Parameter effect .*'indirect'"),
+    (dict(effect=("indirect", "indirect")), "Parameter effect"),
+    (dict(calibration="threshold"), r"p_threshold is required"),
+    (dict(p_threshold=0.01), r"p_threshold is only used with calibration='threshold'"),
+    (dict(calibration="bonferroni"), "calibration"),
+    (dict(embedding="umap"), "embedding"),
+    (dict(n_permutations=0), "n_permutations"),
+    (dict(k=[1, 2]), "Parameter k"),
+])
+def test_bad_options_name_the_parameter(planted, kwargs, match):
+    _, fit = planted
+    with pytest.raises(ParameterError, match=match):
+        fit.subgroups(**kwargs)
+
+
+def test_search_leaves_the_fit_unchanged_and_results_are_frozen(planted, threshold_subgroups):
+    _, fit = planted
+    before = fit.effects
+    fit.subgroups(k=[2], embedding="none", calibration="threshold", p_threshold=0.01, n_boot=0, random_state=1)
+    pd.testing.assert_frame_equal(fit.effects, before)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        threshold_subgroups.alpha = 0.1
+    assert threshold_subgroups.fit.settings["seed_used"] == 5
+    assert threshold_subgroups.fit.settings["calibration"] == "threshold"
+
+
+def test_same_random_state_same_subgroups(planted):
+    _, fit = planted
+    kwargs = dict(k=[2, 3], calibration="split", n_boot=0)
+    a, b = fit.subgroups(random_state=4, **kwargs), fit.subgroups(random_state=4, **kwargs)
+    assert a.rules == b.rules and a.p_value == b.p_value
+    pd.testing.assert_series_equal(a.labels, b.labels)
+
+
+def test_progress_bar(planted, capsys):
+    _, fit = planted
+    fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=2, n_boot=0, random_state=1,
+                  progress=True)
+    assert "permutations" in capsys.readouterr().err
