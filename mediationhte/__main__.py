@@ -4,6 +4,7 @@ Examples
 --------
 ``python -m mediationhte``
 ``python -m mediationhte --data my.csv --outcome "y ~ t + m + x" --mediator "m ~ t + x" --boot 1000``
+``python -m mediationhte --subgroups permutation --permutations 200 --n-jobs 2``
 """
 
 from __future__ import annotations
@@ -39,7 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--boot-method", default="percentile", choices=("percentile", "bca", "bca_r"))
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=JOBS_SEED, help=f"random_state (default {JOBS_SEED})")
-    p.add_argument("--format", default="text", choices=("text", "latex", "html", "markdown", "csv"))
+    p.add_argument("--subgroups", default=None, choices=("none", "split", "permutation", "threshold"),
+                   help="M-learner subgroup search and its calibration (default: split for Jobs II, none for --data)")
+    p.add_argument("--learner", default="boosting", help="step-1 learner for --subgroups (default boosting)")
+    p.add_argument("--permutations", type=int, default=200, metavar="B",
+                   help="permutations for --subgroups permutation (default 200)")
+    p.add_argument("--p-threshold", type=float, default=None, metavar="P",
+                   help="p* for --subgroups threshold (the paper's 0.0043)")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel workers (bootstrap, permutations)")
+    p.add_argument("--format", default="text", choices=("text", "latex", "html", "markdown", "csv"),
+                   help="output format (csv: the effects tables only)")
     return p
 
 
@@ -67,6 +77,7 @@ def main(argv=None) -> int:
             parser.error("--outcome and --mediator need --data FILE.csv")
         data, outcome, mediator = load_jobs(), JOBS_OUTCOME, JOBS_MEDIATOR
         boot = 1000 if args.boot is None else args.boot
+        subgroups = args.subgroups or "split"
     else:
         if not (args.outcome and args.mediator):
             parser.error("--data needs both --outcome and --mediator formulas")
@@ -76,6 +87,7 @@ def main(argv=None) -> int:
             parser.error(f"cannot read --data {args.data!r}: {exc}")
         outcome, mediator = args.outcome, args.mediator
         boot = args.boot or 0
+        subgroups = args.subgroups or "none"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
@@ -84,12 +96,21 @@ def main(argv=None) -> int:
                           random_state=args.seed)
             outputs = [fit.summary()]
             if boot:
-                outputs.append(fit.bootstrap_ci(boot, method=args.boot_method, random_state=args.seed).summary())
+                outputs.append(fit.bootstrap_ci(boot, method=args.boot_method, random_state=args.seed,
+                                                n_jobs=args.n_jobs).summary())
+            if subgroups != "none" and args.format != "csv":
+                ml = mediate(outcome, mediator, data, treatment=args.treatment, outcome_family=args.outcome_family,
+                             mediator_family=args.mediator_family, alpha=args.alpha, learner=args.learner,
+                             random_state=args.seed)
+                outputs.append(ml.subgroups(calibration=subgroups, n_permutations=args.permutations,
+                                            p_threshold=args.p_threshold, alpha=args.alpha,
+                                            n_boot=boot or 1000, random_state=args.seed, n_jobs=args.n_jobs))
     except MediationHTEError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     if args.format == "csv":
         # One table, so the output loads as a single CSV: a method column tells the intervals apart.
-        frames = [s.to_frame().assign(method=s.method).set_index("method", append=True) for s in outputs]
+        frames = [s.to_frame().assign(method=s.method).set_index("method", append=True) for s in outputs
+                  if hasattr(s, "method")]
         sys.stdout.write(pd.concat(frames).to_csv())
         return 0
     for summary in outputs:

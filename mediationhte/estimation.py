@@ -48,15 +48,17 @@ def _sigma(model: FittedModel) -> float:
     return model.sigma if model.family == "gaussian" else np.nan
 
 
-def blas_limit(n: int, p: int, parallel: bool = False):
-    """Single-threaded BLAS for small problems or inside parallel workers.
+def blas_limit(n: int, p: int, parallel: bool = False, user_api: str | None = "blas"):
+    """Single-threaded BLAS (``user_api=None``: also OpenMP) for small problems or inside parallel workers.
 
     Multi-threaded BLAS on an 899 x 26 matrix costs more in thread start-up and
     contention than it saves (measured 2x slower on 2 cores), and joblib threads plus
-    BLAS threads oversubscribe the cores.
+    BLAS threads oversubscribe the cores. OpenMP learners (HistGradientBoosting) are
+    worse: with the other core busy, their spin-waiting threads made a Jobs II fit
+    take minutes instead of seconds.
     """
     if parallel or n * p < 2_000_000:
-        return threadpool_limits(limits=1, user_api="blas")
+        return threadpool_limits(limits=1, user_api=user_api)
     return nullcontext()
 
 

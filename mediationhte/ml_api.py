@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import validation as V
 from .errors import ParameterError
+from .estimation import blas_limit
 from .learners import LearnerSpec, feature_matrix, resolve_learners
 from .ml_effects import (
     crossfit_nuisances,
@@ -37,6 +38,11 @@ def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generat
     units : pandas.DataFrame
         Unit-level effects (cross-fitted projections, or the plug-in contrasts), default index.
     """
+    with blas_limit(*X.shape, parallel=settings["n_jobs"] != 1, user_api=None):
+        return _step_one(X, t, m, y, learners, settings, rng, effects_only)
+
+
+def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool):
     binary_m = settings["mediator_family"] != "gaussian"
     binary_y = settings["outcome_family"] != "gaussian"
     if settings["estimator"] == "plugin":

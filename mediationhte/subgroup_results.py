@@ -19,6 +19,7 @@ from tabulate import tabulate
 
 from . import validation as V
 from ._formatting import (
+    escape_markdown,
     format_columns_r,
     format_level,
     format_pvalue,
@@ -357,6 +358,19 @@ class SubgroupResults(_CopyOnRead):
             out.append(para(["Notes:", *self._note_lines()]))
         out.append("</div>")
         return "\n".join(out) + "\n"
+
+    def as_markdown(self) -> str:
+        """GitHub-flavoured markdown: the title as a heading, pipe tables (tabulate ``"pipe"``), escaped text."""
+        md = escape_markdown
+        head = self._header_lines()
+        out = [f"## {md(head[0])}", "", *(x for line in head[1:] for x in (md(line), ""))]
+        for title, (headers, rows, align) in self._tables():
+            body = [[md(c) for c in r] for r in rows]
+            out += [f"### {md(title)}", "", str(tabulate(body, headers=[md(h) for h in headers], tablefmt="pipe",
+                                                         disable_numparse=True, colalign=align)), ""]
+        if self.notes:
+            out += [md("Notes:"), "", *(f"- {md(line)}" for line in self._note_lines()), ""]
+        return "\n".join(out)
 
     def _repr_html_(self) -> str:
         return self.as_html()

@@ -62,10 +62,15 @@ def test_default_runs_jobs_example(tmp_path):
     assert re.search(r"^ACME\s+-0\.0137335\s", out, flags=re.MULTILINE), out
     assert "Sample Size Used: 899" in out
     assert out.count("Simulations: 1000") == 2  # 1000 draws and 1000 resamples
+    # The M-learner subgroup table follows, calibrated by sample splitting (the main job's default).
+    sub = out[out.index("Calibrated subgroups (M-learner)"):]
+    assert "Calibration: sample splitting (profile found on 450 units, p_leaf on the other 449)" in sub
+    assert re.search(r"^Held-out p_leaf: \d\.\d{3} \((<|>=) alpha = 0\.05\): heterogeneity", sub, flags=re.MULTILINE)
+    assert "Within-subgroup mediation" in sub and "ACME (average)" in sub
 
 
 def test_jobs_with_smaller_bootstrap(tmp_path):
-    proc = run_cli(["--boot", "200", "--boot-method", "bca"], tmp_path)
+    proc = run_cli(["--boot", "200", "--boot-method", "bca", "--subgroups", "none"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     out = proc.stdout
@@ -80,6 +85,8 @@ def test_jobs_without_bootstrap_markdown(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Nonparametric" not in proc.stdout
     assert re.search(r"^\| ACME\s+\|\s+-0\.0137335 \|", proc.stdout, flags=re.MULTILINE), proc.stdout
+    assert "## Calibrated subgroups (M-learner)" in proc.stdout
+    assert re.search(r"^\|\s+K \|\s+Subgroups \|", proc.stdout, flags=re.MULTILINE), proc.stdout
 
 
 def test_data_text(small_csv, tmp_path):
@@ -139,7 +146,7 @@ def test_data_markdown(small_csv, tmp_path):
 @pytest.mark.parametrize(
     "case",
     ["unknown option", "data without formulas", "formulas without data", "missing file", "missing column",
-     "bad format", "bad sims"],
+     "bad format", "bad sims", "threshold without p*"],
 )
 def test_bad_arguments_one_line_exit_2(case, small_csv, tmp_path):
     path, _ = small_csv
@@ -153,6 +160,7 @@ def test_bad_arguments_one_line_exit_2(case, small_csv, tmp_path):
                            "Column 'z' (in outcome_formula) is not in data"),
         "bad format": (["--format", "pdf"], "invalid choice: 'pdf'"),
         "bad sims": (["--sims", "1"], "sims"),
+        "threshold without p*": (small_args(path, "--subgroups", "threshold"), "Parameter p_threshold is required"),
     }[case]
     proc = run_cli(args, tmp_path)
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)

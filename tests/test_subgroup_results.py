@@ -216,3 +216,13 @@ def test_build_rejects_mismatched_inputs(fit, data):
         SubgroupResults.build(fit, cal, treatment=t, unit_effects=pd.DataFrame({"cie": effect[:-1]}))
     with pytest.raises(ParameterError, match="index"):
         SubgroupResults.build(fit, cal, treatment=t, index=range(3))
+
+
+def test_markdown_rendering(results):
+    out = results.as_markdown()
+    assert out.startswith("## Calibrated subgroups (M-learner)\n")
+    assert out.count("### ") == 3  # search over K, subgroups, within-subgroup mediation
+    # Pipe tables: every subgroup is one row, and markdown's special characters are escaped.
+    rows = [line for line in out.splitlines() if line.startswith("|")]
+    assert len(rows) == (2 + 4) + (2 + len(results.rules)) + (2 + 4 * len(results.rules))
+    assert r"cie\_treated" in out and "cie_treated" not in out.replace(r"cie\_treated", "")
