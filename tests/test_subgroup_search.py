@@ -166,3 +166,26 @@ def test_progress_bar(planted, capsys):
     fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=2, n_boot=0, random_state=1,
                   progress=True)
     assert "permutations" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", ["simple_null1", "global"])
+def test_split_calibration_controls_type_one_error(scenario):
+    # Small version of benchmarks/bench_mlearner_calibration.py: no heterogeneity in T -> M in either scenario
+    # (spec mlearner.md 6b), so the held-out p_leaf is uniform and rejects at most alpha + 2 MC standard errors.
+    alpha, reps = 0.05, 40
+    rejected = [ml_fit(scenario, n=600, noise_sd=0.5, seed=100 + r)[1].subgroups(
+        k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=r).heterogeneous for r in range(reps)]
+    assert np.mean(rejected) <= alpha + 2 * np.sqrt(alpha * (1 - alpha) / reps)
+
+
+@pytest.mark.slow
+def test_split_calibration_recovers_x1_and_x2_in_simple_all():
+    # Simple-All at the paper's n = 1000: the subgroup is x1 > 0 and x2 > 0; the target is >= 80% of replicates.
+    reps = 10
+    hits = 0
+    for r in range(reps):
+        sub = ml_fit("simple_all", noise_sd=0.5, seed=200 + r)[1].subgroups(
+            k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=r)
+        hits += sub.heterogeneous and {"x1", "x2"} <= set(sub.fit.profile.split_variables)
+    assert hits >= 0.8 * reps
