@@ -14,7 +14,8 @@ from ._version import __version__
 from .effects import EFFECT_KEYS
 from .formula import FormulaRoles
 from .learners import LearnerSpec
-from .ml_effects import NuisanceFit, wald_table
+from .errors import ParameterError
+from .ml_effects import UNIT_COLUMNS, NuisanceFit, wald_table
 from .results import BOOT_METHODS, _EffectsReport, _readonly, interval_table
 
 
@@ -225,8 +226,14 @@ class MLMediationResults(_EffectsReport):
                             outcome=d.y, index=self.rows_used, rerun=rerun, mediation=mediation)
 
     def bootstrap_ci(self, n_boot: int = 200, *, method: str = "percentile", alpha: float | None = None,
-                     random_state=None, n_jobs: int = 1, progress: bool = False):
+                     random_state=None, n_jobs: int = 1, progress: bool = False, subgroups=None):
         """Nonparametric bootstrap of the average effects, rerunning step 1 (all learners) on each resample.
+
+        With ``subgroups`` (a :class:`~mediationhte.subgroup_results.SubgroupResults`
+        from :meth:`subgroups` on this fit), each resample also averages its unit
+        effects within the subgroups (held fixed, as found on the original data),
+        giving intervals for the subgroup mean effects in
+        :meth:`MLBootstrapResults.subgroup_effects`.
 
         Parameters
         ----------
@@ -240,6 +247,7 @@ class MLMediationResults(_EffectsReport):
         n_jobs : int, default 1
             Parallel resamples (threads); numbers are identical for every n_jobs.
         progress : bool, default False
+        subgroups : SubgroupResults, optional
 
         Returns
         -------
@@ -254,28 +262,55 @@ class MLMediationResults(_EffectsReport):
         V.check_option("method", method, tuple(m for m in BOOT_METHODS if m != "bca"))
         alpha = self._alpha if alpha is None else V.check_alpha(alpha)
         n_jobs = V.check_n_jobs(n_jobs)
+        labels = self._subgroup_labels(subgroups)
         rng, seed_used = resolve_seed(random_state)
         seeds = spawn_seeds(rng, n_boot)
-        tasks = (delayed(_ml_replicate)(self, int(seed)) for seed in seeds)
+        tasks = (delayed(_ml_replicate)(self, int(seed), labels) for seed in seeds)
         results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(tasks)
         if progress:
             results = _progress(results, total=n_boot, desc="bootstrap")
         draws = np.vstack(list(results))
         failed = ~np.all(np.isfinite(draws[:, :5]), axis=1)
+        k = len(EFFECT_KEYS)
         return MLBootstrapResults(parent=self, method=method, alpha=alpha, n_boot=n_boot,
-                                  n_failed=int(failed.sum()), seed_used=seed_used, _draws=_readonly(draws[~failed]))
+                                  n_failed=int(failed.sum()), seed_used=seed_used, _draws=_readonly(draws[~failed, :k]),
+                                  subgroups=subgroups,
+                                  _subgroup_draws=None if labels is None else _readonly(draws[~failed, k:]))
+
+    def _subgroup_labels(self, subgroups) -> np.ndarray | None:
+        from .subgroup_results import SubgroupResults
+
+        if subgroups is None:
+            return None
+        if not isinstance(subgroups, SubgroupResults) or not subgroups.index.equals(self.rows_used):
+            raise ParameterError(
+                "Parameter subgroups must be the SubgroupResults of this fit's .subgroups() (same rows); got "
+                f"{type(subgroups).__name__}" + (f" with {len(subgroups.index)} rows" if isinstance(
+                    subgroups, SubgroupResults) else "") + ".", parameter="subgroups")
+        return np.asarray(subgroups.fit.labels, dtype=int)
 
 
-def _ml_replicate(parent: MLMediationResults, seed: int) -> np.ndarray:
+def _ml_replicate(parent: MLMediationResults, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """One resample: the ten estimands, then (with labels) the mean of each unit effect per subgroup."""
     from .ml_api import step_one
 
     rng = np.random.default_rng(seed)
     d = parent.data
+    n_groups = 0 if labels is None else int(labels.max()) + 1
     rows = rng.integers(0, len(d.t), size=len(d.t))
     if len(np.unique(d.t[rows])) < 2:
-        return np.full(len(EFFECT_KEYS), np.nan)
-    estimates, _, _, _ = step_one(d.X[rows], d.t[rows], d.m[rows], d.y[rows], parent.learners, parent.settings, rng)
-    return np.array([estimates[k] for k in EFFECT_KEYS])
+        return np.full(len(EFFECT_KEYS) + n_groups * len(UNIT_COLUMNS), np.nan)
+    estimates, _, _, units = step_one(d.X[rows], d.t[rows], d.m[rows], d.y[rows], parent.learners, parent.settings,
+                                      rng)
+    out = np.array([estimates[k] for k in EFFECT_KEYS])
+    if labels is None:
+        return out
+    groups = labels[rows]
+    counts = np.bincount(groups, minlength=n_groups)[:, None]
+    sums = np.column_stack([np.bincount(groups, units[c].to_numpy(), n_groups) for c in UNIT_COLUMNS])
+    with np.errstate(invalid="ignore"):  # a subgroup absent from this resample has no mean
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return np.concatenate([out, means.ravel()])
 
 
 @dataclass(frozen=True)
@@ -289,10 +324,47 @@ class MLBootstrapResults(_EffectsReport):
     n_failed: int
     seed_used: object
     _draws: np.ndarray = field(repr=False)
+    subgroups: object = field(default=None, repr=False)
+    _subgroup_draws: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def _alpha(self) -> float:
         return self.alpha
+
+    def subgroup_effects(self, alpha: float | None = None) -> pd.DataFrame:
+        """Percentile intervals for the mean unit effects within each subgroup.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (``subgroup``, ``effect``) with columns ``rule, n, estimate``
+            (the mean over the subgroup's units on the original data),
+            ``std_error, ci_lower, ci_upper`` (over the resamples; a subgroup
+            absent from a resample is skipped there).
+
+        Raises
+        ------
+        ParameterError
+            If the bootstrap was run without ``subgroups=``.
+        """
+        from . import inference
+
+        if self._subgroup_draws is None:
+            raise ParameterError("Parameter subgroups was not given to bootstrap_ci(); rerun it with "
+                                 "subgroups=fit.subgroups(...) to get subgroup intervals.", parameter="subgroups")
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        frame = self.subgroups.to_frame()
+        draws = self._subgroup_draws
+        lower, upper = inference.percentile_interval(draws, alpha)
+        index = pd.MultiIndex.from_product([frame.index, UNIT_COLUMNS], names=["subgroup", "effect"])
+        return pd.DataFrame({
+            "rule": np.repeat(frame["rule"].to_numpy(), len(UNIT_COLUMNS)),
+            "n": np.repeat(frame["n"].to_numpy(), len(UNIT_COLUMNS)),
+            "estimate": frame[[f"mean_{c}" for c in UNIT_COLUMNS]].to_numpy(dtype=float).ravel(),
+            "std_error": inference.standard_error(draws),
+            "ci_lower": lower,
+            "ci_upper": upper,
+        }, index=index)
 
     @property
     def draws(self) -> pd.DataFrame:

@@ -189,3 +189,42 @@ def test_split_calibration_recovers_x1_and_x2_in_simple_all():
             k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=r)
         hits += sub.heterogeneous and {"x1", "x2"} <= set(sub.fit.profile.split_variables)
     assert hits >= 0.8 * reps
+
+
+def test_bootstrap_of_the_subgroup_mean_effects():
+    # A design the linear learner gets right, so the bootstrap intervals are checked against the truth without
+    # learner bias: M = x1 + T (1 + x1) + e, Y = M + x2 + e, hence the unit CIE is exactly 1 + x1.
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(12)
+    n = 1000
+    data = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
+    data["t"] = rng.permutation(np.arange(n) % 2)
+    data["m"] = data.x1 + data.t * (1 + data.x1) + rng.normal(size=n)
+    data["y"] = data.m + data.x2 + rng.normal(size=n)
+    fit = mh.mediate("y ~ t + m + x1 + x2 + x3", "m ~ t + x1 + x2 + x3", data=data, learner=LinearRegression(),
+                     n_folds=2, random_state=1)
+    sub = fit.subgroups(k=[3], embedding="none", calibration="threshold", p_threshold=0.01, n_boot=0,
+                        random_state=2)
+    boot = fit.bootstrap_ci(n_boot=40, random_state=3, subgroups=sub)
+    table = boot.subgroup_effects()
+    frame = sub.to_frame()
+    assert table.index.names == ["subgroup", "effect"] and len(table) == 5 * len(frame)
+    cie = table.xs("cie_treated", level="effect")
+    np.testing.assert_allclose(cie["estimate"], frame["mean_cie_treated"], rtol=1e-12)
+    assert (cie["ci_lower"] < cie["estimate"]).all() and (cie["estimate"] < cie["ci_upper"]).all()
+    truth = (1 + data.x1).groupby(sub.labels).mean()
+    assert (np.abs(cie["estimate"] - truth) <= 3 * cie["std_error"]).all(), pd.concat([cie, truth], axis=1)
+    # The average effects are bootstrapped as before, and the subgroups are kept.
+    assert boot.draws.shape == (40, 10)
+    assert boot.subgroups is sub
+
+
+def test_bootstrap_subgroups_must_come_from_this_fit(planted):
+    _, fit = planted
+    other = ml_fit("simple_null1", n=400, seed=9)[1].subgroups(k=[2], embedding="none", calibration="threshold",
+                                                                 p_threshold=0.01, n_boot=0, random_state=1)
+    with pytest.raises(ParameterError, match=r"Parameter subgroups must be the SubgroupResults of this fit"):
+        fit.bootstrap_ci(n_boot=2, subgroups=other)
+    with pytest.raises(ParameterError, match="subgroups was not given"):
+        fit.bootstrap_ci(n_boot=2, random_state=1).subgroup_effects()
