@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from .formula import ModelSpec, _assign, counterfactual_matrix
+from .formula import ModelSpec, _assign, counterfactual_matrices, counterfactual_matrix
 from .models import inverse_link
 
 EFFECT_KEYS = (
@@ -72,9 +72,7 @@ def build_counterfactual_design(spec: ModelSpec, frame: pd.DataFrame, contrast, 
     for column, value in (covariates or {}).items():
         _assign(base, column, value)
     tvals = (contrast.control, contrast.treated)
-    X_med = tuple(
-        counterfactual_matrix(spec.mediator_info, base, {roles.treatment: tv}) for tv in tvals
-    )
+    X_med = tuple(counterfactual_matrices(spec.mediator_info, base, [{roles.treatment: tv} for tv in tvals]))
     if mediator_family == "gaussian":
         lo, hi = float(np.min(observed_mediator)), float(np.max(observed_mediator))
         probes = (lo, hi, lo + 0.37 * (hi - lo), lo + 0.81 * (hi - lo))
@@ -85,14 +83,14 @@ def build_counterfactual_design(spec: ModelSpec, frame: pd.DataFrame, contrast, 
         probes = (v0, v1)
         mediator_values = (v0, v1)
     A, B, affine = [], [], True
-    for tv in tvals:
-        try:
-            with np.errstate(all="ignore"):
-                designs = [counterfactual_matrix(spec.outcome_info, base, {roles.treatment: tv, roles.mediator: m})
-                           for m in probes]
-        except (patsy.PatsyError, ValueError, TypeError):
-            affine = False
-            break
+    try:
+        with np.errstate(all="ignore"):
+            probed = counterfactual_matrices(spec.outcome_info, base, [
+                {roles.treatment: tv, roles.mediator: m} for tv in tvals for m in probes])
+    except (patsy.PatsyError, ValueError, TypeError):
+        affine, probed = False, []
+    for arm in range(len(tvals) if affine else 0):
+        designs = probed[arm * len(probes):(arm + 1) * len(probes)]
         slope = (designs[1] - designs[0]) / (float(probes[1]) - float(probes[0]))
         intercept = designs[0] - float(probes[0]) * slope
         for m, design in zip(probes[2:], designs[2:]):

@@ -372,11 +372,24 @@ def _assign(frame: pd.DataFrame, column: str, value) -> None:
 
 def counterfactual_matrix(info: patsy.DesignInfo, frame: pd.DataFrame, overrides: dict) -> np.ndarray:
     """Design matrix of ``frame`` with some columns replaced, built from the stored ``info`` only."""
-    cf = frame.copy()
-    for column, value in overrides.items():
-        _assign(cf, column, value)
-    (matrix,) = patsy.build_design_matrices([info], cf, NA_action="raise")
-    return np.asarray(matrix, dtype=float)
+    return counterfactual_matrices(info, frame, [overrides])[0]
+
+
+def counterfactual_matrices(info: patsy.DesignInfo, frame: pd.DataFrame, overrides) -> list[np.ndarray]:
+    """Design matrices of ``frame`` under several sets of replaced columns, from one patsy evaluation.
+
+    The copies are stacked and evaluated together: patsy's cost is mostly per factor and
+    per call, so ten counterfactual designs cost about as much as one.
+    """
+    copies = []
+    for replaced in overrides:
+        cf = frame.copy()
+        for column, value in replaced.items():
+            _assign(cf, column, value)
+        copies.append(cf)
+    stacked = copies[0] if len(copies) == 1 else pd.concat(copies, ignore_index=True)
+    (matrix,) = patsy.build_design_matrices([info], stacked, NA_action="raise")
+    return np.split(np.asarray(matrix, dtype=float), len(copies))
 
 
 def has_interaction(spec: ModelSpec) -> bool:

@@ -175,7 +175,7 @@ class MLMediationResults(_EffectsReport):
             models use the covariates that vary in the subgroup). 0 skips it.
         random_state : None, int or numpy.random.Generator
         n_jobs : int, default 1
-            Parallel permutations (joblib threads); results do not depend on it.
+            Parallel permutations (joblib processes); results do not depend on it.
         progress : bool, default False
             tqdm bar over the permutations.
 

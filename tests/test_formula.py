@@ -303,3 +303,24 @@ def test_roles_and_columns_in_first_use_order():
     assert roles.covariates == ("x", "w")
     assert roles.outcome_columns == ("y", "t", "m", "x")
     assert roles.mediator_columns == ("m", "t", "x", "w")
+
+
+def test_stacked_counterfactual_matrices_equal_one_build_each(jobs):
+    # One patsy evaluation of the stacked copies must give exactly what separate builds give, with categorical
+    # levels and stateful transforms (center) taken from the stored DesignInfo.
+    from mediationhte.formula import counterfactual_matrices
+
+    frame = jobs.assign(treat=pd.Categorical(np.where(jobs.treat == 1, "workshop", "booklet")))
+    outcome = "depress2 ~ C(treat) * job_seek + center(age) + occp + np.log(econ_hard)"
+    roles = parse_roles(outcome, "job_seek ~ C(treat) + center(age) + occp + np.log(econ_hard)", frame, None)
+    spec, _ = build_spec(roles, frame, patsy.EvalEnvironment.capture(0))
+    overrides = [{"treat": t, "job_seek": m} for t in ("booklet", "workshop") for m in (1.0, 3.5, 5.0)]
+    stacked = counterfactual_matrices(spec.outcome_info, frame, overrides)
+    assert len(stacked) == len(overrides)
+    for replaced, matrix in zip(overrides, stacked):
+        cf = frame.copy()
+        cf["treat"] = pd.Categorical([replaced["treat"]] * len(cf), categories=frame.treat.cat.categories)
+        cf["job_seek"] = replaced["job_seek"]
+        (expected,) = patsy.build_design_matrices([spec.outcome_info], cf)
+        np.testing.assert_array_equal(matrix, np.asarray(expected))
+    assert stacked[0].shape == (len(frame), len(spec.outcome_terms))
