@@ -17,6 +17,7 @@ from .learners import LearnerSpec
 from .errors import ParameterError
 from .ml_effects import UNIT_COLUMNS, NuisanceFit, wald_table
 from .results import BOOT_METHODS, _EffectsReport, _readonly, interval_table
+from .subgroup_search import SubgroupSearchMixin
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class MLData:
 
 
 @dataclass(frozen=True)
-class MLMediationResults(_EffectsReport):
+class MLMediationResults(SubgroupSearchMixin, _EffectsReport):
     """Results of :func:`mediationhte.mediate` with an ML learner (immutable).
 
     Attributes
@@ -127,80 +128,6 @@ class MLMediationResults(_EffectsReport):
         models = (distribution_table(self.unit_level, "Distribution of the unit-level effects"),)
         return dict(method="plugin" if plugin else "eif", short_form=False, n_obs=self.n_obs, n_sims=0,
                     p_floor=None, conditional=False, footer=tuple(footer), models=models, notes=tuple(notes))
-
-    def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
-                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
-                  profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
-                  progress: bool = False):
-        """Calibrated subgroups of heterogeneous effects: M-learner steps 2-4 on the unit effects.
-
-        Embeds the unit effects (t-SNE), clusters the embedding (K-means for every
-        K), describes each clustering by a CART profile on the covariates, picks
-        K* by the smallest p_leaf (F-test of leaf x treatment on the mediator for
-        the indirect effect, on the outcome otherwise), and calibrates that
-        minimum so the test of heterogeneity has its nominal Type I error.
-
-        Parameters
-        ----------
-        effect : str or pair of str, default "indirect"
-            ``"indirect"`` (``cie_treated``, the paper's delta(1)), ``"direct"``
-            (``cde_control``), ``"total"`` (``te``), any column of
-            :attr:`effects`, or a pair such as ``("indirect", "total")``
-            (standardised Euclidean distance).
-        k : iterable of int, default range(2, 6)
-            Numbers of K-means clusters tried.
-        embedding : {"tsne", "none"}, default "tsne"
-            openTSNE 2-D embedding (nearest-neighbour affinities, linear memory;
-            above 50,000 units a subsample is embedded and the rest placed with
-            ``transform``), or cluster the standardised effects directly.
-        calibration : {"permutation", "split", "threshold"}, default "permutation"
-            ``"permutation"``: rerun step 1 and the search on data sets with the
-            treatment permuted; p = (1 + #{null min p_leaf <= observed}) / (1 + B).
-            ``"split"``: refit step 1 and search on a random half (stratified by
-            treatment), test the profile's p_leaf on the other half.
-            ``"threshold"``: the paper's rule p_leaf < ``p_threshold``
-            (uncalibrated).
-        n_permutations : int, default 200
-            B, for ``calibration="permutation"``.
-        alpha : float, default 0.05
-            Heterogeneity is declared iff the calibrated p-value < alpha.
-        p_threshold : float, optional
-            p* for ``calibration="threshold"`` (the paper used 0.0043).
-        profile : {"smallest", "best_cv"}, default "smallest"
-            The smallest Pareto-frontier CART tree (the authors' choice) or the
-            one with the lowest cross-validated error.
-        n_boot : int, default 1000
-            Bootstrap resamples of the within-subgroup linear mediation (ACME,
-            ADE, total, proportion mediated per subgroup; the mediator and outcome
-            models use the covariates that vary in the subgroup). 0 skips it.
-        random_state : None, int or numpy.random.Generator
-        n_jobs : int, default 1
-            Parallel permutations (joblib processes); results do not depend on it.
-        progress : bool, default False
-            tqdm bar over the permutations.
-
-        Returns
-        -------
-        SubgroupResults
-            ``.to_frame()`` one row per subgroup, ``.labels``, ``.p_value``,
-            ``.p_leaf``, ``.k``, ``.rules``, ``.tree``; ``str()``,
-            ``as_latex()``, ``as_html()``, ``.plot()``, ``.plot_effects()``.
-
-        Examples
-        --------
-        >>> from mediationhte import load_jobs, mediate
-        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
-        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
-        ...               learner="boosting", n_folds=3, random_state=1)
-        >>> sub = fit.subgroups(k=[2, 3], calibration="split", n_boot=100, random_state=2)
-        >>> int(sub.to_frame()["n"].sum())
-        899
-        """
-        from .subgroup_search import search
-
-        return search(self._search_inputs(), effect=effect, k=k, embedding=embedding, calibration=calibration,
-                      n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
-                      n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, progress=progress)
 
     def _search_inputs(self):
         from .ml_api import step_one

@@ -20,6 +20,7 @@ from .effects import EFFECT_KEYS, CounterfactualDesign
 from .estimation import FitData, bootstrap_draws, jackknife_draws, prepare_refits
 from .formula import ModelSpec
 from .models import FittedModel
+from .subgroup_search import SubgroupSearchMixin
 
 _PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")
 BOOT_METHODS = ("percentile", "bca", "bca_r")
@@ -174,7 +175,7 @@ class BootstrapResults(_EffectsReport):
 
 
 @dataclass(frozen=True)
-class MediationResults(_EffectsReport):
+class MediationResults(SubgroupSearchMixin, _EffectsReport):
     """Results of :func:`mediationhte.mediate` (immutable).
 
     Attributes
@@ -294,6 +295,55 @@ class MediationResults(_EffectsReport):
         return dict(method="quasi-bayesian", short_form=self.short_form, n_obs=self.n_obs,
                     n_sims=self.settings["sims"], p_floor=1.0 / self.settings["sims"],
                     conditional=bool(s["covariates"]), footer=tuple(footer), models=models, notes=tuple(notes))
+
+    def _search_inputs(self):
+        """Unit effects of the user's linear models, refitted on permuted or subsampled rows for the calibrations."""
+        from .effects import build_counterfactual_design, unit_effects
+        from .errors import ParameterError
+        from .estimation import point_estimates
+        from .formula import _assign, counterfactual_matrices
+        from .models import fit_model
+        from .subgroup_search import SearchInputs, mediation_in_rows
+
+        s, spec, roles = self.settings, self.spec, self.spec.roles
+        if s["covariates"] is not None or s["treatment_kind"] == "continuous":
+            bad = "covariates" if s["covariates"] is not None else "treat_value"
+            raise ParameterError(
+                f"subgroups() needs unit effects over the whole sample and a two-arm treatment; this fit was made with "
+                f"{bad}={s[bad]!r}. Refit without covariates= (and with a binary treatment) to search for subgroups.",
+                parameter=bad)
+        frame = self.counterfactual.frame  # the rows used, untouched when covariates= is not given
+        contrast = V.resolve_treatment(frame[roles.treatment], s["treat_value"], s["control_value"])
+        t = (frame[roles.treatment] == contrast.treated).to_numpy().astype(int)
+        y, m = np.asarray(self.fit_data.y), np.asarray(self.fit_data.m)
+
+        def rerun(t_new, rows, rng):
+            # The stored DesignInfo rebuilds both designs, so factor levels and centring stay those of the fit.
+            sub = frame.iloc[rows].copy()
+            _assign(sub, roles.treatment, np.where(t_new == 1, contrast.treated, contrast.control))
+            X_med, = counterfactual_matrices(spec.mediator_info, sub, [{}])
+            X_out, = counterfactual_matrices(spec.outcome_info, sub, [{}])
+            med = fit_model(m[rows], X_med, spec.mediator_terms, family=s["mediator_family"], role="mediator",
+                            formula=roles.mediator_formula)
+            out = fit_model(y[rows], X_out, spec.outcome_terms, family=s["outcome_family"], role="outcome",
+                            formula=roles.outcome_formula)
+            cf = build_counterfactual_design(spec, sub, contrast, s["mediator_family"], m[rows], None)
+            return unit_effects(point_estimates(cf, med, out)[1], sub.index)
+
+        covariates = frame.loc[:, list(roles.covariates)]
+        if covariates.shape[1] == 0:
+            raise ParameterError("subgroups() needs covariates in the formulas: the subgroups are described by them.",
+                                 parameter="outcome_formula")
+        work = covariates.assign(**{roles.treatment: t, roles.mediator: m, roles.outcome: y})
+
+        def mediation(mask, seed, n_boot, alpha):
+            return mediation_in_rows(work.loc[mask], outcome=roles.outcome, mediator=roles.mediator,
+                                     treatment=roles.treatment, covariates=tuple(covariates.columns),
+                                     outcome_family=s["outcome_family"], mediator_family=s["mediator_family"],
+                                     n_boot=n_boot, alpha=alpha, seed=seed)
+
+        return SearchInputs(unit_effects=self.unit_level, covariates=covariates, treatment=t, mediator=m, outcome=y,
+                            index=self.rows_used, rerun=rerun, mediation=mediation, prefer="threads")
 
     def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
                      random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:

@@ -27,7 +27,8 @@ from .errors import ParameterError
 from .subgroup_results import SubgroupResults
 from .subgroups import EMBEDDINGS, PROFILES, discover
 
-__all__ = ["EFFECT_COLUMNS", "SUBGROUP_ESTIMANDS", "SearchInputs", "mediation_in_rows", "search"]
+__all__ = ["EFFECT_COLUMNS", "SUBGROUP_ESTIMANDS", "SearchInputs", "SubgroupSearchMixin", "mediation_in_rows",
+           "search"]
 
 #: Effect names accepted by ``subgroups(effect=...)`` and the unit-effect column each embeds. The indirect effect
 #: is delta(1) (the paper's treated version) and the direct effect zeta(0), so indirect + direct = total per unit.
@@ -56,6 +57,9 @@ class SearchInputs:
         Step 1 refitted on the units at positions ``rows`` with the given
         treatment (already restricted to ``rows``); returns their unit effects
         with the same columns as ``unit_effects``. All randomness from ``rng``.
+    prefer : {"processes", "threads"}
+        How the permutations run in parallel: processes (``rerun`` must be
+        picklable by cloudpickle) or threads (patsy's DesignInfo cannot be pickled).
     mediation : callable ``(mask, seed, n_boot, alpha) -> DataFrame`` or None
         Mediation within the units selected by the boolean ``mask``, with
         ``n_boot`` bootstrap resamples at level 1 - ``alpha``: a frame indexed by
@@ -70,6 +74,7 @@ class SearchInputs:
     index: pd.Index = field(repr=False)
     rerun: Callable = field(repr=False)
     mediation: Callable | None = field(repr=False, default=None)
+    prefer: str = "processes"
 
 
 def _effect_columns(effect, available) -> tuple[tuple[str, ...], str]:
@@ -90,6 +95,87 @@ def _effect_columns(effect, available) -> tuple[tuple[str, ...], str]:
                                  f"does not have (it has {', '.join(map(repr, available))}).", parameter="effect")
     label = " and ".join(f"{e} ({valid[e]})" if e in EFFECT_COLUMNS else e for e in names)
     return columns, label
+
+
+class SubgroupSearchMixin:
+    """``subgroups()`` for results classes that provide ``_search_inputs() -> SearchInputs``."""
+
+    def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
+                  progress: bool = False):
+        """Calibrated subgroups of heterogeneous effects: M-learner steps 2-4 on the unit effects.
+
+        Available on ML fits (``learner="boosting"`` etc.) and on linear fits, whose
+        unit effects vary only through treatment x covariate interactions in the
+        formulas; the calibrations refit the user's linear models.
+
+        Embeds the unit effects (t-SNE), clusters the embedding (K-means for every
+        K), describes each clustering by a CART profile on the covariates, picks
+        K* by the smallest p_leaf (F-test of leaf x treatment on the mediator for
+        the indirect effect, on the outcome otherwise), and calibrates that
+        minimum so the test of heterogeneity has its nominal Type I error.
+
+        Parameters
+        ----------
+        effect : str or pair of str, default "indirect"
+            ``"indirect"`` (``cie_treated``, the paper's delta(1)), ``"direct"``
+            (``cde_control``), ``"total"`` (``te``), any column of
+            :attr:`effects`, or a pair such as ``("indirect", "total")``
+            (standardised Euclidean distance).
+        k : iterable of int, default range(2, 6)
+            Numbers of K-means clusters tried.
+        embedding : {"tsne", "none"}, default "tsne"
+            openTSNE 2-D embedding (nearest-neighbour affinities, linear memory;
+            above 50,000 units a subsample is embedded and the rest placed with
+            ``transform``), or cluster the standardised effects directly.
+        calibration : {"permutation", "split", "threshold"}, default "permutation"
+            ``"permutation"``: rerun step 1 and the search on data sets with the
+            treatment permuted; p = (1 + #{null min p_leaf <= observed}) / (1 + B).
+            ``"split"``: refit step 1 and search on a random half (stratified by
+            treatment), test the profile's p_leaf on the other half.
+            ``"threshold"``: the paper's rule p_leaf < ``p_threshold``
+            (uncalibrated).
+        n_permutations : int, default 200
+            B, for ``calibration="permutation"``.
+        alpha : float, default 0.05
+            Heterogeneity is declared iff the calibrated p-value < alpha.
+        p_threshold : float, optional
+            p* for ``calibration="threshold"`` (the paper used 0.0043).
+        profile : {"smallest", "best_cv"}, default "smallest"
+            The smallest Pareto-frontier CART tree (the authors' choice) or the
+            one with the lowest cross-validated error.
+        n_boot : int, default 1000
+            Bootstrap resamples of the within-subgroup linear mediation (ACME,
+            ADE, total, proportion mediated per subgroup; the mediator and outcome
+            models use the covariates that vary in the subgroup). 0 skips it.
+        random_state : None, int or numpy.random.Generator
+        n_jobs : int, default 1
+            Parallel permutations (joblib processes); results do not depend on it.
+        progress : bool, default False
+            tqdm bar over the permutations.
+
+        Returns
+        -------
+        SubgroupResults
+            ``.to_frame()`` one row per subgroup, ``.labels``, ``.p_value``,
+            ``.p_leaf``, ``.k``, ``.rules``, ``.tree``; ``str()``,
+            ``as_latex()``, ``as_html()``, ``.plot()``, ``.plot_effects()``.
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
+        ...               learner="boosting", n_folds=3, random_state=1)
+        >>> sub = fit.subgroups(k=[2, 3], calibration="split", n_boot=100, random_state=2)
+        >>> int(sub.to_frame()["n"].sum())
+        899
+        """
+        return search(self._search_inputs(), effect=effect, k=k, embedding=embedding, calibration=calibration,
+                      n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
+                      n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, progress=progress)
+
 
 
 def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, profile, n_boot):
@@ -162,7 +248,7 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
                 return run(units, every, t_perm, int(spawn_seeds(local, 1)[0])).p_leaf
 
             cal = calibrate_permutation(fit.p_leaf, rerun, t, n_permutations=n_permutations, seed=calibration_seed,
-                                        alpha=alpha, n_jobs=n_jobs, progress=progress, prefer="processes")
+                                        alpha=alpha, n_jobs=n_jobs, progress=progress, prefer=inputs.prefer)
         else:
             cal = calibrate_threshold(fit.p_leaf, p_threshold)
 

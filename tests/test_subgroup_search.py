@@ -228,3 +228,67 @@ def test_bootstrap_subgroups_must_come_from_this_fit(planted):
         fit.bootstrap_ci(n_boot=2, subgroups=other)
     with pytest.raises(ParameterError, match="subgroups was not given"):
         fit.bootstrap_ci(n_boot=2, random_state=1).subgroup_effects()
+
+
+# ------------------------------------------------------------------------------------- linear fits
+@pytest.fixture(scope="module")
+def linear_planted():
+    # The a-path is 1 + x1 (a treatment x x1 interaction in the mediator model), b = 1: the unit CIE is 1 + x1.
+    rng = np.random.default_rng(21)
+    n = 800
+    data = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
+    data["t"] = rng.permutation(np.arange(n) % 2)
+    data["m"] = 0.5 * data.x2 + data.t * (1 + data.x1) + rng.normal(size=n)
+    data["y"] = data.m + 0.5 * data.x3 + rng.normal(size=n)
+    fit = mh.mediate("y ~ t + m + x1 + x2 + x3", "m ~ t * (x1 + x2 + x3)", data=data, sims=50, random_state=1)
+    return data, fit
+
+
+def test_linear_fit_unit_effects_and_split_subgroups(linear_planted):
+    data, fit = linear_planted
+    # Closed form of the linear models: CIE_i = b * (a_t + a_tx1 x1 + a_tx2 x2 + a_tx3 x3).
+    a = smf.ols("m ~ t * (x1 + x2 + x3)", data).fit().params
+    b = smf.ols("y ~ t + m + x1 + x2 + x3", data).fit().params["m"]
+    expected = b * (a["t"] + a["t:x1"] * data.x1 + a["t:x2"] * data.x2 + a["t:x3"] * data.x3)
+    np.testing.assert_allclose(fit.effects["cie_treated"], expected, rtol=1e-9)
+    sub = fit.subgroups(k=[2, 3], embedding="none", calibration="split", n_boot=0, random_state=3)
+    assert sub.heterogeneous and sub.p_value < 1e-4
+    assert "x1" in sub.fit.profile.split_variables
+
+
+def test_linear_rerun_is_a_refit_of_the_users_models(linear_planted):
+    data, fit = linear_planted
+    inputs = fit._search_inputs()
+    t_perm = np.random.default_rng(5).permutation(inputs.treatment)
+    rows = np.arange(0, len(data), 2)
+    units = inputs.rerun(t_perm[rows], rows, np.random.default_rng(0))
+    refit = mh.mediate("y ~ t + m + x1 + x2 + x3", "m ~ t * (x1 + x2 + x3)", data=data.iloc[rows].assign(t=t_perm[rows]),
+                       sims=2, random_state=1)
+    pd.testing.assert_frame_equal(units, refit.effects, rtol=1e-10)
+
+
+def test_linear_permutation_runs_in_threads_identically_for_any_n_jobs(linear_planted):
+    _, fit = linear_planted
+    kwargs = dict(k=[2], embedding="none", calibration="permutation", n_permutations=4, n_boot=0, random_state=2)
+    one, two = fit.subgroups(n_jobs=1, **kwargs), fit.subgroups(n_jobs=2, **kwargs)
+    np.testing.assert_array_equal(one.calibration_result.null_p, two.calibration_result.null_p)
+    assert one.p_value == pytest.approx(1 / 5)  # the planted a-path heterogeneity beats every permutation
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(covariates={"x2": 0.0}), r"this fit was made with covariates=\{'x2': 0.0\}"),
+])
+def test_linear_subgroups_refuse_conditional_fits(linear_planted, kwargs, match):
+    data, _ = linear_planted
+    fit = mh.mediate("y ~ t + m + x1 + x2 + x3", "m ~ t * (x1 + x2 + x3)", data=data, sims=10, random_state=1,
+                     **kwargs)
+    with pytest.raises(ParameterError, match=match):
+        fit.subgroups(calibration="split")
+
+
+def test_linear_subgroups_refuse_a_continuous_treatment(linear_planted):
+    data, _ = linear_planted
+    fit = mh.mediate("y ~ x1 + m + x2", "m ~ x1 + x2", data=data, treat_value=1.0, control_value=0.0, sims=10,
+                     random_state=1)
+    with pytest.raises(ParameterError, match="two-arm treatment"):
+        fit.subgroups(calibration="split")
