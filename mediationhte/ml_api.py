@@ -10,6 +10,7 @@ from .errors import ParameterError
 from .estimation import blas_limit
 from .learners import LearnerSpec, feature_matrix, resolve_learners
 from .ml_effects import (
+    UNIT_COLUMNS,
     crossfit_nuisances,
     eif_estimates,
     influence_values,
@@ -22,12 +23,14 @@ from .ml_results import MLData, MLMediationResults
 ESTIMATORS = ("crossfit", "plugin")
 
 
-def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool = False):
+def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool = False,
+             columns=UNIT_COLUMNS):
     """Nuisances, unit effects and average effects for one data set (also used by bootstrap and permutations).
 
     ``effects_only=True`` (the subgroup search's reruns) skips the treatment
     models and the influence-function averages: ``estimates`` and ``influence``
     are then None, and the unit effects are those of a full run with the same rng.
+    ``columns`` names the unit-effect columns needed (the others may be NaN).
 
     Returns
     -------
@@ -39,10 +42,10 @@ def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generat
         Unit-level effects (cross-fitted projections, or the plug-in contrasts), default index.
     """
     with blas_limit(*X.shape, parallel=settings["n_jobs"] != 1, user_api=None):
-        return _step_one(X, t, m, y, learners, settings, rng, effects_only)
+        return _step_one(X, t, m, y, learners, settings, rng, effects_only, columns)
 
 
-def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool):
+def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool, columns):
     binary_m = settings["mediator_family"] != "gaussian"
     binary_y = settings["outcome_family"] != "gaussian"
     if settings["estimator"] == "plugin":
@@ -58,7 +61,8 @@ def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Genera
                                   binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"],
                                   propensity=not effects_only)
     estimates, influence = (None, None) if effects_only else eif_estimates(influence_values(nuisance, t, y))
-    units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"])
+    units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"],
+                                   columns=columns)
     return estimates, influence, nuisance, units
 
 

@@ -191,14 +191,20 @@ def plugin_nuisances(X, t, m, y, learners: LearnerSpec, *, rng: np.random.Genera
                        treatment_given_mediator=np.full(n, np.nan), folds=np.full(n, -1))
 
 
-def _project_fold(k, folds, X, targets, template, seeds):
+def _project_fold(k, folds, X, targets, template, seeds, wanted):
     test = folds == k
-    return k, np.column_stack([fit_predict(template, seeds[j], X[~test], targets[~test, j], X[test], False)
-                               for j in range(targets.shape[1])])
+    out = np.full((int(test.sum()), targets.shape[1]), np.nan)
+    for j in np.flatnonzero(wanted):
+        out[:, j] = fit_predict(template, seeds[j], X[~test], targets[~test, j], X[test], False)
+    return k, out
+
+
+#: Which of the three projected base contrasts (CIE(1), CIE(0), CDE(0)) each unit-effect column is built from.
+_BASES_OF = {"cie_treated": (0,), "cie_control": (1,), "cde_control": (2,), "te": (0, 2), "cde_treated": (0, 1, 2)}
 
 
 def projected_unit_effects(nuisance: NuisanceFit, X: np.ndarray, learners: LearnerSpec, *, rng: np.random.Generator,
-                           index, n_jobs: int = 1) -> pd.DataFrame:
+                           index, n_jobs: int = 1, columns=UNIT_COLUMNS) -> pd.DataFrame:
     """Unit effects as cross-fitted projections of the out-of-fold contrasts on the covariates.
 
     The raw contrasts mu(t, 1) - mu(t, 0) etc. difference two separately learned
@@ -208,8 +214,17 @@ def projected_unit_effects(nuisance: NuisanceFit, X: np.ndarray, learners: Learn
     (benchmarks/bench_mlearner_accuracy.py). Three base contrasts are projected
     (CIE(1), CIE(0), CDE(0)); TE = CIE(1) + CDE(0) and CDE(1) = TE - CIE(0) follow,
     so the decomposition holds exactly for every unit.
+
+    ``columns`` limits the work to the base contrasts those columns need (the
+    permutation reruns of the subgroup search embed one or two columns); the
+    others are NaN. Each base contrast keeps its own child seed, so the columns
+    computed are identical to those of a full call with the same ``rng``.
     """
     from joblib import Parallel, delayed
+
+    wanted = np.zeros(3, dtype=bool)
+    for column in columns:
+        wanted[list(_BASES_OF[column])] = True
 
     raw = unit_effects_frame(nuisance, None)
     targets = raw[["cie_treated", "cie_control", "cde_control"]].to_numpy()
@@ -217,7 +232,7 @@ def projected_unit_effects(nuisance: NuisanceFit, X: np.ndarray, learners: Learn
     n_folds = int(folds.max()) + 1
     seeds = spawn_seeds(rng, n_folds * 3).reshape(n_folds, 3)
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_project_fold)(k, folds, X, targets, learners.nested, seeds[k]) for k in range(n_folds))
+        delayed(_project_fold)(k, folds, X, targets, learners.nested, seeds[k], wanted) for k in range(n_folds))
     projected = np.empty_like(targets)
     for k, values in results:
         projected[folds == k] = values

@@ -136,9 +136,9 @@ class MLMediationResults(SubgroupSearchMixin, _EffectsReport):
         d, s = self.data, self.settings
         rerun_settings = dict(s, n_jobs=1)  # the permutations are the parallel level
 
-        def rerun(t, rows, rng):
+        def rerun(t, rows, rng, columns):
             return step_one(d.X[rows], t, d.m[rows], d.y[rows], self.learners, rerun_settings, rng,
-                            effects_only=True)[3]
+                            effects_only=True, columns=columns)[3]
 
         columns = (s["treatment"], s["mediator"], s["outcome"])
         frame = d.covariates.assign(**dict(zip(columns, (d.t, d.m, d.y))))

@@ -317,7 +317,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         t = (frame[roles.treatment] == contrast.treated).to_numpy().astype(int)
         y, m = np.asarray(self.fit_data.y), np.asarray(self.fit_data.m)
 
-        def rerun(t_new, rows, rng):
+        def rerun(t_new, rows, rng, columns):  # linear refits are cheap: every column is computed
             # The stored DesignInfo rebuilds both designs, so factor levels and centring stay those of the fit.
             sub = frame.iloc[rows].copy()
             _assign(sub, roles.treatment, np.where(t_new == 1, contrast.treated, contrast.control))

@@ -53,10 +53,11 @@ class SearchInputs:
     outcome : ndarray
     index : pandas.Index
         The user's row labels.
-    rerun : callable ``(treatment, rows, rng) -> DataFrame``
+    rerun : callable ``(treatment, rows, rng, columns) -> DataFrame``
         Step 1 refitted on the units at positions ``rows`` with the given
         treatment (already restricted to ``rows``); returns their unit effects
-        with the same columns as ``unit_effects``. All randomness from ``rng``.
+        with the same columns as ``unit_effects`` (only ``columns``, the ones the
+        search embeds, need to be computed). All randomness from ``rng``.
     prefer : {"processes", "threads"}
         How the permutations run in parallel: processes (``rerun`` must be
         picklable by cloudpickle) or threads (patsy's DesignInfo cannot be pickled).
@@ -231,7 +232,7 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
 
         def discover_on(rows):
             local = np.random.default_rng(search_seed)
-            units = inputs.rerun(t[rows], rows, local)
+            units = inputs.rerun(t[rows], rows, local, columns)
             found["fit"] = run(units, rows, t[rows], int(spawn_seeds(local, 1)[0]))
             found["rows"] = rows
             return found["fit"].profile
@@ -244,7 +245,7 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
         if calibration == "permutation":
             def rerun(t_perm, seed):
                 local = np.random.default_rng(seed)
-                units = inputs.rerun(t_perm, every, local)
+                units = inputs.rerun(t_perm, every, local, columns)
                 return run(units, every, t_perm, int(spawn_seeds(local, 1)[0])).p_leaf
 
             cal = calibrate_permutation(fit.p_leaf, rerun, t, n_permutations=n_permutations, seed=calibration_seed,

@@ -261,7 +261,7 @@ def test_linear_rerun_is_a_refit_of_the_users_models(linear_planted):
     inputs = fit._search_inputs()
     t_perm = np.random.default_rng(5).permutation(inputs.treatment)
     rows = np.arange(0, len(data), 2)
-    units = inputs.rerun(t_perm[rows], rows, np.random.default_rng(0))
+    units = inputs.rerun(t_perm[rows], rows, np.random.default_rng(0), ("cie_treated",))
     refit = mh.mediate("y ~ t + m + x1 + x2 + x3", "m ~ t * (x1 + x2 + x3)", data=data.iloc[rows].assign(t=t_perm[rows]),
                        sims=2, random_state=1)
     pd.testing.assert_frame_equal(units, refit.effects, rtol=1e-10)
@@ -292,3 +292,16 @@ def test_linear_subgroups_refuse_a_continuous_treatment(linear_planted):
                      random_state=1)
     with pytest.raises(ParameterError, match="two-arm treatment"):
         fit.subgroups(calibration="split")
+
+
+def test_ml_rerun_computes_only_the_embedded_columns_and_the_same_values(planted):
+    _, fit = planted
+    inputs = fit._search_inputs()
+    t_perm = np.random.default_rng(8).permutation(inputs.treatment)
+    rows = np.arange(len(t_perm))
+    full = inputs.rerun(t_perm, rows, np.random.default_rng(4), tuple(fit.effects.columns))
+    only = inputs.rerun(t_perm, rows, np.random.default_rng(4), ("cie_treated",))
+    np.testing.assert_array_equal(only["cie_treated"], full["cie_treated"])
+    assert only[["cie_control", "cde_control"]].isna().all().all() and full.notna().all().all()
+    total = inputs.rerun(t_perm, rows, np.random.default_rng(4), ("te",))
+    np.testing.assert_array_equal(total["te"], full["te"])
