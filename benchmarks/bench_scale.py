@@ -19,10 +19,10 @@ the Python interpreter; a subprocess of the child is reported only if it peaked 
 learner="boosting")`` and ``subgroups(calibration="permutation", n_permutations=200, n_jobs=2, n_boot=0)``, in
 this process. Prints both times, the calibrated p-value and the goal mediate + subgroups <= 5 min.
 
-Measured on the 2-core development machine (other jobs running; sizes above 50,000 were not run there):
-n = 10^4: mediate 9.7 s + subgroups 21.7 s, peak 0.20 GB; 2 x 10^4: 14.3 s + 52.2 s, 0.30 GB; 5 x 10^4:
-28.2 s + 90.5 s, 0.42 GB. Jobs II: mediate 4.8 s; about 5 s per permutation (n_jobs=2 barely helped on the
-busy machine), so B = 200 takes about 16 min.
+Measured on the 2-core development machine, 2026-12-01: n = 10^5: mediate 50.8 s + subgroups 2.4 min, peak
+0.54 GB; n = 10^6: mediate 6.3 min + subgroups 5.9 min = 12.2 min, peak 1.53 GB (goal met). Smaller sizes with
+other jobs running: 10^4: 9.7 s + 21.7 s, 0.20 GB; 5 x 10^4: 28.2 s + 90.5 s, 0.42 GB. Jobs II (idle machine):
+mediate 4.8 s, about 2.3 s per permutation with n_jobs=2, so B = 200 takes about 8 min (goal of 5 min missed).
 
 Without ``--scale`` or ``--jobs`` both parts run. Goal lines print PASS or MISS; the script never fails on a
 missed goal. It writes nothing.
