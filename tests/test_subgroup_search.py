@@ -305,3 +305,14 @@ def test_ml_rerun_computes_only_the_embedded_columns_and_the_same_values(planted
     assert only[["cie_control", "cde_control"]].isna().all().all() and full.notna().all().all()
     total = inputs.rerun(t_perm, rows, np.random.default_rng(4), ("te",))
     np.testing.assert_array_equal(total["te"], full["te"])
+
+
+def test_the_users_dataframe_is_never_modified(planted, linear_planted, threshold_subgroups):
+    data, fit = planted
+    fresh = mh.simulate("simple_all", n=1000, noise_sd=0.01, random_state=1)
+    fresh.index = data.index
+    pd.testing.assert_frame_equal(data, fresh)  # after every test above ran its searches on this fit
+    ldata, lfit = linear_planted
+    before = ldata.copy()
+    lfit.subgroups(k=[2], embedding="none", calibration="split", n_boot=20, random_state=1)
+    pd.testing.assert_frame_equal(ldata, before)
