@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -193,7 +194,8 @@ def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, p
         raise ParameterError(f"Parameter p_threshold is only used with calibration='threshold'; got "
                              f"calibration={calibration!r}. Drop p_threshold or set calibration='threshold'.",
                              parameter="p_threshold")
-    n_boot = V.check_positive_int("n_boot", n_boot, minimum=0) if n_boot else 0
+    n_boot = 0 if isinstance(n_boot, numbers.Integral) and n_boot == 0 else V.check_positive_int("n_boot", n_boot,
+                                                                                                 minimum=2)
     return n_permutations, alpha, n_boot
 
 

@@ -135,6 +135,7 @@ def test_effect_choice_sets_what_is_embedded_and_which_p_leaf_chooses_k(planted)
     (dict(embedding="umap"), "embedding"),
     (dict(n_permutations=0), "n_permutations"),
     (dict(k=[1, 2]), "Parameter k"),
+    (dict(n_boot=1), "Parameter n_boot"),
 ])
 def test_bad_options_name_the_parameter(planted, kwargs, match):
     _, fit = planted
