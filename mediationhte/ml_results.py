@@ -273,6 +273,17 @@ class MLBootstrapResults(_EffectsReport):
         ------
         ParameterError
             If the bootstrap was run without ``subgroups=``.
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(),
+        ...               learner="boosting", n_folds=2, random_state=1)
+        >>> sub = fit.subgroups(k=[2], calibration="split", n_boot=0, random_state=2)
+        >>> boot = fit.bootstrap_ci(n_boot=4, random_state=3, subgroups=sub)
+        >>> list(boot.subgroup_effects().columns)
+        ['rule', 'n', 'estimate', 'std_error', 'ci_lower', 'ci_upper']
         """
         from . import inference
 
