@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from ._immutable import readonly
 
 #: rpart's split criteria in the authors' grid ("information" is sklearn's "entropy").
 CRITERIA = ("gini", "entropy")
@@ -29,12 +30,6 @@ MINSPLIT_FRACTIONS = (0.10, 0.15, 0.20)
 CP_GRID = (1e-6, 5e-6, *np.round(np.arange(1e-5, 5.01e-5, 5e-6), 10).tolist(), 1e-4, 5e-4, 1e-3, 5e-3, 0.01)
 
 _TIE = 1e-10  # relative tolerance when two weakest links have the same complexity
-
-
-def _readonly(a) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -311,8 +306,8 @@ class PrunedTree:
     _node_leaf: np.ndarray = field(repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "leaf_nodes", _readonly(self.leaf_nodes))
-        object.__setattr__(self, "_node_leaf", _readonly(self._node_leaf))
+        object.__setattr__(self, "leaf_nodes", readonly(self.leaf_nodes))
+        object.__setattr__(self, "_node_leaf", readonly(self._node_leaf))
 
     @property
     def estimator(self):

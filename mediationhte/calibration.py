@@ -33,6 +33,7 @@ from . import validation as V
 from ._random import spawn_seeds
 from .errors import ParameterError
 from .subgroups import Profile, _check_seed, check_arms, leaf_pvalue
+from ._immutable import readonly
 
 __all__ = [
     "CALIBRATIONS",
@@ -44,14 +45,6 @@ __all__ = [
 ]
 
 CALIBRATIONS = ("permutation", "split", "threshold")
-
-
-def _readonly(a, dtype=None):
-    if a is None:
-        return None
-    a = np.array(a, dtype=dtype, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,9 +83,9 @@ class Calibration:
     seed: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "null_p", _readonly(self.null_p, float))
-        object.__setattr__(self, "discovery_rows", _readonly(self.discovery_rows, np.int64))
-        object.__setattr__(self, "test_rows", _readonly(self.test_rows, np.int64))
+        object.__setattr__(self, "null_p", readonly(self.null_p, float))
+        object.__setattr__(self, "discovery_rows", readonly(self.discovery_rows, np.int64))
+        object.__setattr__(self, "test_rows", readonly(self.test_rows, np.int64))
 
     @property
     def heterogeneous(self) -> bool:

@@ -19,6 +19,7 @@ from .ml_effects import (
     unit_effects_frame,
 )
 from .ml_results import MLData, MLMediationResults
+from ._immutable import readonly
 
 ESTIMATORS = ("crossfit", "plugin")
 
@@ -107,15 +108,11 @@ def mediate_ml(*, roles, frame: pd.DataFrame, dropped, contrast, learner, n_fold
     }
     estimates, influence, nuisance, units = step_one(X, t, m, y, learners, settings, rng)
     units.index = frame.index
-    data = MLData(X=_frozen(X), feature_names=names, t=_frozen(t), m=_frozen(m), y=_frozen(y), covariates=covariates)
+    data = MLData(X=readonly(X), feature_names=names, t=readonly(t), m=readonly(m), y=readonly(y),
+                  covariates=covariates)
     return MLMediationResults(
         roles=roles, learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
         unit_level=units, settings=settings, seed_used=seed_used,
         rows_used=frame.index, dropped_index=dropped, call=call,
     )
 
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a

@@ -16,8 +16,9 @@ from .formula import FormulaRoles
 from .learners import LearnerSpec
 from .errors import ParameterError
 from .ml_effects import UNIT_COLUMNS, NuisanceFit, wald_table
-from .results import BOOT_METHODS, _EffectsReport, _readonly, interval_table
+from .results import BOOT_METHODS, _EffectsReport, interval_table
 from .subgroup_search import SubgroupSearchMixin
+from ._immutable import readonly
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class MLMediationResults(SubgroupSearchMixin, _EffectsReport):
 
     def __post_init__(self):
         if self.influence is not None:
-            object.__setattr__(self, "influence", _readonly(self.influence))
+            object.__setattr__(self, "influence", readonly(self.influence, float))
         object.__setattr__(self, "point_estimates", types.MappingProxyType(dict(self.point_estimates)))
         object.__setattr__(self, "settings", types.MappingProxyType(dict(self.settings)))
 
@@ -200,9 +201,9 @@ class MLMediationResults(SubgroupSearchMixin, _EffectsReport):
         failed = ~np.all(np.isfinite(draws[:, :5]), axis=1)
         k = len(EFFECT_KEYS)
         return MLBootstrapResults(parent=self, method=method, alpha=alpha, n_boot=n_boot,
-                                  n_failed=int(failed.sum()), seed_used=seed_used, _draws=_readonly(draws[~failed, :k]),
-                                  subgroups=subgroups,
-                                  _subgroup_draws=None if labels is None else _readonly(draws[~failed, k:]))
+                                  n_failed=int(failed.sum()), seed_used=seed_used,
+                                  _draws=readonly(draws[~failed, :k], float), subgroups=subgroups,
+                                  _subgroup_draws=None if labels is None else readonly(draws[~failed, k:], float))
 
     def _subgroup_labels(self, subgroups) -> np.ndarray | None:
         from .subgroup_results import SubgroupResults

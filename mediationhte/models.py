@@ -18,6 +18,7 @@ from statsmodels.regression.linear_model import OLS
 from scipy import special, stats
 
 from .errors import ConvergenceWarning, DataError
+from ._immutable import readonly
 
 FAMILIES = ("gaussian", "logit", "probit")
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
@@ -127,12 +128,6 @@ class FittedModel:
         return tuple(rows)
 
 
-def _freeze(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.flags.writeable = False
-    return a
-
-
 def sandwich_cov(X: np.ndarray, y: np.ndarray, params: np.ndarray, family: str, cov_type: str,
                  groups: np.ndarray | None = None) -> np.ndarray:
     """Heteroskedasticity- or cluster-robust covariance (HC0-HC3 as in R's ``sandwich::vcovHC``).
@@ -210,8 +205,8 @@ def fit_model(y: np.ndarray, X: np.ndarray, column_names, *, family: str, role: 
         family=family,
         formula=formula,
         column_names=tuple(column_names),
-        params=_freeze(params),
-        cov=_freeze(cov),
+        params=readonly(params, float),
+        cov=readonly(cov, float),
         cov_type=cov_type,
         sigma=sigma,
         n_obs=int(X.shape[0]),

@@ -21,15 +21,10 @@ from .estimation import FitData, bootstrap_draws, jackknife_draws, prepare_refit
 from .formula import ModelSpec
 from .models import FittedModel
 from .subgroup_search import SubgroupSearchMixin
+from ._immutable import readonly
 
 _PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")
 BOOT_METHODS = ("percentile", "bca", "bca_r")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 def interval_table(estimates: dict, draws: np.ndarray, alpha: float, method: str,
@@ -212,7 +207,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
     call: str
 
     def __post_init__(self):
-        object.__setattr__(self, "qb_draws", _readonly(self.qb_draws))
+        object.__setattr__(self, "qb_draws", readonly(self.qb_draws, float))
         object.__setattr__(self, "point_estimates", types.MappingProxyType(dict(self.point_estimates)))
         object.__setattr__(self, "settings", types.MappingProxyType(dict(self.settings)))
 
@@ -396,8 +391,8 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         jack = jackknife_draws(self.counterfactual, inputs) if method == "bca" else None
         return BootstrapResults(
             parent=self, method=method, alpha=alpha, n_boot=n_boot, n_failed=int(failed.sum()),
-            seed_used=seed_used, _draws=_readonly(draws[~failed]),
-            _jackknife=None if jack is None else _readonly(jack),
+            seed_used=seed_used, _draws=readonly(draws[~failed], float),
+            _jackknife=None if jack is None else readonly(jack, float),
         )
 
 

@@ -45,6 +45,7 @@ from ._cart import CP_GRID, Encoding, PrunedTree, leaf_rules, rpart_candidates
 from ._random import spawn_seeds
 from .errors import DataError, ParameterError
 from .tables import _CopyOnRead
+from ._immutable import readonly
 
 __all__ = [
     "CP_GRID",
@@ -62,12 +63,6 @@ EMBEDDINGS = ("tsne", "none")
 PROFILES = ("smallest", "best_cv")
 INITIALIZATIONS = ("random", "spectral")
 MAX_EMBED = 50_000
-
-
-def _readonly(a) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 def _check_seed(seed, name: str = "seed") -> int:
@@ -276,7 +271,7 @@ class Profile(_CopyOnRead):
     frontier: pd.DataFrame = field(repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "leaf", _readonly(self.leaf))
+        object.__setattr__(self, "leaf", readonly(self.leaf))
 
 
 def fit_profile(labels, covariates: pd.DataFrame, *, profile: str = "smallest", seed: int = 1234,
@@ -481,10 +476,10 @@ class SubgroupFit(_CopyOnRead):
     settings: Mapping = field(repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "labels", _readonly(self.labels))
-        object.__setattr__(self, "embedding", _readonly(self.embedding))
+        object.__setattr__(self, "labels", readonly(self.labels))
+        object.__setattr__(self, "embedding", readonly(self.embedding))
         object.__setattr__(self, "profiles", types.MappingProxyType(dict(self.profiles)))
-        object.__setattr__(self, "clusters", types.MappingProxyType({k: _readonly(v) for k, v in
+        object.__setattr__(self, "clusters", types.MappingProxyType({k: readonly(v) for k, v in
                                                                       self.clusters.items()}))
         object.__setattr__(self, "settings", types.MappingProxyType(dict(self.settings)))
 
