@@ -72,7 +72,9 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
         (mean of draws, median for the proportions mediated).
     learner : str, scikit-learn estimator or dict, default "linear"
         ``"linear"`` fits the user's formulas parametrically (R parity, everything
-        above). ``"forest"``, ``"boosting"`` (HistGradientBoosting), any
+        above). ``"forest"``, ``"boosting"`` (HistGradientBoosting with the
+        M-learner paper's XGBoost settings: learning rate 0.1, depth 4, 100
+        trees; min_samples_leaf 20), any
         scikit-learn estimator, or a dict by role (``"mediator"``, ``"outcome"``,
         ``"treatment"``) switches to the M-learner's step 1: the formulas then only
         name the roles and the covariates (raw columns; categoricals one-hot), the

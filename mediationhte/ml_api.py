@@ -60,7 +60,7 @@ def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Genera
         return estimates, None, nuisance, frame
     nuisance = crossfit_nuisances(X, t, m, y, learners, n_folds=settings["n_folds"], rng=rng,
                                   binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"],
-                                  propensity=not effects_only)
+                                  propensity=not effects_only, columns=columns)
     estimates, influence = (None, None) if effects_only else eif_estimates(influence_values(nuisance, t, y))
     units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"],
                                    columns=columns)

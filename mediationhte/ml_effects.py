@@ -83,16 +83,19 @@ def _counterfactual_means(X, med, nodes, outcome_models_predict, binary_m):
     mediator) or None for a binary mediator, where the two-point sum is exact.
     """
     n = X.shape[0]
-    mu = np.empty((n, 4))
+    mu = np.full((n, 4), np.nan)  # a skipped model (see ``needed_models``) leaves its columns NaN
     for a in (0, 1):
         predict = outcome_models_predict[a]
+        if predict is None:
+            continue
+        arms = [b for b in (0, 1) if not np.isnan(med[:, b]).all()]
         if binary_m:
             g0 = predict(np.column_stack([X, np.zeros(n)]))
             g1 = predict(np.column_stack([X, np.ones(n)]))
-            for b in (0, 1):
+            for b in arms:
                 mu[:, _MU_INDEX[a, b]] = g0 + med[:, b] * (g1 - g0)
             continue
-        for b in (0, 1):
+        for b in arms:
             K = len(nodes[b])
             m_values = (med[:, b][:, None] + nodes[b][None, :]).reshape(-1)
             stacked = np.column_stack([np.repeat(X, K, axis=0), m_values])
@@ -100,37 +103,61 @@ def _counterfactual_means(X, med, nodes, outcome_models_predict, binary_m):
     return mu
 
 
-def _arm_models(X, t, m, y, rows, learners: LearnerSpec, seeds, binary_m, binary_y, X_predict):
-    """Fit per-arm mediator and outcome models on ``rows``; predict the mediator means for ``X_predict``."""
+def needed_models(columns) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The arms whose outcome and mediator models the unit-effect ``columns`` need: (outcome arms, mediator arms).
+
+    The projected base contrasts are CIE(1) = mu(1,1) - mu(1,0), CIE(0) = mu(0,1) - mu(0,0)
+    and CDE(0) = mu(1,0) - mu(0,0); mu(a, b) needs the outcome model of arm a and
+    the mediator model of arm b.
+    """
+    pairs = {0: ((1, 1), (1, 0)), 1: ((0, 1), (0, 0)), 2: ((1, 0), (0, 0))}
+    used = {pair for column in columns for base in _BASES_OF[column] for pair in pairs[base]}
+    return tuple(sorted({a for a, _ in used})), tuple(sorted({b for _, b in used}))
+
+
+def _arm_models(X, t, m, y, rows, learners: LearnerSpec, seeds, binary_m, binary_y, X_predict,
+                outcome_arms=(0, 1), mediator_arms=(0, 1)):
+    """Fit per-arm mediator and outcome models on ``rows``; predict the mediator means for ``X_predict``.
+
+    Arms left out of ``outcome_arms`` / ``mediator_arms`` are not fitted (predictor
+    None, mediator mean NaN); every fitted model keeps its own seed, so its
+    predictions do not depend on what else is fitted.
+    """
     from .learners import fitted_predictor
 
     XM = np.column_stack([X, m])
-    med = np.empty((X_predict.shape[0], 2))
+    med = np.full((X_predict.shape[0], 2), np.nan)
     nodes, predictors = [None, None], [None, None]
     for arm in (0, 1):
         arm_rows = rows & (t == arm)
-        med_predict = fitted_predictor(learners.mediator, seeds[2 * arm], X[arm_rows], m[arm_rows], binary_m)
-        med[:, arm] = med_predict(X_predict)
-        if not binary_m:
-            nodes[arm] = _residual_nodes(m[arm_rows] - med_predict(X[arm_rows]))
-        predictors[arm] = fitted_predictor(learners.outcome, seeds[2 * arm + 1], XM[arm_rows], y[arm_rows], binary_y)
+        if arm in mediator_arms:
+            med_predict = fitted_predictor(learners.mediator, seeds[2 * arm], X[arm_rows], m[arm_rows], binary_m)
+            med[:, arm] = med_predict(X_predict)
+            if not binary_m:
+                nodes[arm] = _residual_nodes(m[arm_rows] - med_predict(X[arm_rows]))
+        if arm in outcome_arms:
+            predictors[arm] = fitted_predictor(learners.outcome, seeds[2 * arm + 1], XM[arm_rows], y[arm_rows],
+                                               binary_y)
     return med, nodes, predictors
 
 
-def _fold_predictions(k, folds, X, t, m, y, learners: LearnerSpec, seeds, binary_m, binary_y, propensity=True):
+def _fold_predictions(k, folds, X, t, m, y, learners: LearnerSpec, seeds, binary_m, binary_y, propensity=True,
+                      arms=((0, 1), (0, 1))):
     """All nuisance predictions for the units of fold ``k`` from models trained on the other folds.
 
     ``propensity=False`` skips the two treatment models (NaN instead): the unit
-    effects do not use them, only the influence-function averages do.
+    effects do not use them, only the influence-function averages do. ``arms``
+    = (outcome arms, mediator arms) to fit, as :func:`needed_models` returns.
     """
     test = folds == k
     train = ~test
-    med, nodes, predictors = _arm_models(X, t, m, y, train, learners, seeds, binary_m, binary_y, X[test])
+    med, nodes, predictors = _arm_models(X, t, m, y, train, learners, seeds, binary_m, binary_y, X[test], *arms)
     XM_test = np.column_stack([X[test], m[test]])
+    n_test = int(test.sum())
     out = {
         "med": med,
         "mu": _counterfactual_means(X[test], med, nodes, predictors, binary_m),
-        "g": np.column_stack([predictors[0](XM_test), predictors[1](XM_test)]),
+        "g": np.column_stack([np.full(n_test, np.nan) if p is None else p(XM_test) for p in predictors]),
     }
     if propensity:
         out["e"] = fit_predict(learners.treatment, seeds[4], X[train], t[train], X[test], True)
@@ -145,12 +172,14 @@ SEEDS_PER_FOLD = 6
 
 def crossfit_nuisances(X, t, m, y, learners: LearnerSpec, *, n_folds: int, rng: np.random.Generator,
                        binary_mediator: bool, binary_outcome: bool, n_jobs: int = 1,
-                       propensity: bool = True) -> NuisanceFit:
+                       propensity: bool = True, columns=UNIT_COLUMNS) -> NuisanceFit:
     """Cross-fitted nuisances with folds stratified by treatment; identical for any ``n_jobs``.
 
-    ``propensity=False`` leaves out the treatment models (used by the permutation
-    reruns of the subgroup search, which need unit effects only); every other
-    prediction is unchanged, as each model keeps its own child seed.
+    ``propensity=False`` leaves out the treatment models and ``columns`` (unit-effect
+    columns) limits the arm models to those the columns need (both used by the
+    permutation reruns of the subgroup search, which need one or two unit-effect
+    columns only; the others come out NaN); every other prediction is unchanged,
+    as each model keeps its own child seed.
     """
     from joblib import Parallel, delayed
 
@@ -158,7 +187,7 @@ def crossfit_nuisances(X, t, m, y, learners: LearnerSpec, *, n_folds: int, rng: 
     seeds = spawn_seeds(rng, n_folds * SEEDS_PER_FOLD).reshape(n_folds, SEEDS_PER_FOLD)
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_fold_predictions)(k, folds, X, t, m, y, learners, seeds[k], binary_mediator, binary_outcome,
-                                   propensity)
+                                   propensity, needed_models(columns))
         for k in range(n_folds)
     )
     n = len(t)

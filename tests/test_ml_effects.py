@@ -127,3 +127,30 @@ def test_continuous_treatment_rejected_for_ml():
     d = _linear_data(n=200).assign(dose=lambda f: f.treat + np.linspace(0, 1, len(f)))
     with pytest.raises(ParameterError, match="binary treatment"):
         mediate("y ~ dose + m + x1", "m ~ dose + x1", d, learner="forest", treat_value=1.5, control_value=0.5)
+
+
+@pytest.mark.parametrize("columns", [("cie_treated",), ("cie_control",), ("cde_control",), ("te",),
+                                     ("cie_treated", "te")])
+def test_reruns_fit_only_the_models_their_columns_need(columns):
+    # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
+    # treatment models) must leave those columns identical to a full run with the same seed.
+    from mediationhte.ml_api import step_one
+
+    d = simulate("complex_all", n=300, noise_sd=0.5, random_state=8)
+    fit = mediate(OUT, MED, d, learner="forest", n_folds=3, random_state=4)
+    data, s = fit.data, dict(fit.settings, n_jobs=1)
+    full = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11))[3]
+    part = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11), effects_only=True,
+                    columns=columns)[3]
+    for column in columns:
+        np.testing.assert_array_equal(part[column].to_numpy(), full[column].to_numpy())
+
+
+def test_needed_models():
+    from mediationhte.ml_effects import needed_models
+
+    assert needed_models(("cie_treated",)) == ((1,), (0, 1))
+    assert needed_models(("cie_control",)) == ((0,), (0, 1))
+    assert needed_models(("cde_control",)) == ((0, 1), (0,))
+    assert needed_models(("te",)) == ((0, 1), (0, 1))
+    assert needed_models(("cde_treated",)) == ((0, 1), (0, 1))
