@@ -2,7 +2,8 @@
 
 from ._version import __version__
 from .api import mediate
-from .datasets import load_jobs
+from .cate_api import cate
+from .datasets import load_jobs, load_randhie
 from .errors import (
     AssumptionWarning,
     ConvergenceWarning,
@@ -12,6 +13,7 @@ from .errors import (
     MediationHTEError,
     ParameterError,
 )
+from .cate_results import CateResults
 from .results import BootstrapResults, MediationResults
 from .simulation import simulate
 from .tables import ModelTable, Summary
@@ -25,10 +27,13 @@ __all__ = [
     "FormulaError",
     "MediationHTEError",
     "ParameterError",
+    "cate",
     "load_jobs",
+    "load_randhie",
     "mediate",
     "simulate",
     "BootstrapResults",
+    "CateResults",
     "MediationResults",
     "ModelTable",
     "Summary",

@@ -238,3 +238,47 @@ def load_jobs() -> pd.DataFrame:
             f"{bad}. {_REINSTALL}"
         )
     return frame
+
+
+def load_randhie() -> pd.DataFrame:
+    """Load the RAND Health Insurance Experiment data bundled with statsmodels, with a teaching treatment.
+
+    The RAND HIE (1974-1982) randomised families to insurance plans with different
+    coinsurance rates and recorded their use of medical care. statsmodels ships the
+    20,190-row extract used in Cameron & Trivedi's *Microeconometrics* (no download).
+    Two columns are added for the ``cate()`` vignette (a common teaching definition):
+
+    * ``T``: 1 if ``lncoins`` (log of coinsurance + 1) is below its mean, i.e. more
+      generous insurance; about 54.5% of rows.
+    * ``Y``: ``mdvis``, the number of outpatient visits to a medical doctor.
+
+    ``T`` is *not* randomised in this definition (plans were assigned to families,
+    and the split pools plans), so the covariates predict it strongly and the
+    overlap and balance diagnostics matter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        20,190 rows: ``mdvis`` (visits), ``lncoins`` (log(coinsurance + 1), 0-4.6),
+        ``idp`` (1 if individual deductible plan), ``lpi`` (log(max(1, annual
+        participation incentive payment))), ``fmde`` (log(max(1, medical deductible
+        expenditure)) if idp = 0, else 0), ``physlm`` (1 if physical limitation),
+        ``disea`` (number of chronic diseases), ``hlthg``, ``hlthf``, ``hlthp`` (1 if
+        self-rated health good, fair, poor; excellent is the base), then ``T`` and
+        ``Y``. A new frame on every call.
+
+    Examples
+    --------
+    >>> from mediationhte import load_randhie
+    >>> d = load_randhie()
+    >>> d.shape
+    (20190, 12)
+    >>> round(float(d["T"].mean()), 4)
+    0.5447
+    """
+    from statsmodels.datasets import randhie
+
+    frame = randhie.load_pandas().data.copy()
+    frame["T"] = (frame["lncoins"] < frame["lncoins"].mean()).astype(int)
+    frame["Y"] = frame["mdvis"].astype(float)
+    return frame.reset_index(drop=True)

@@ -403,3 +403,67 @@ def has_interaction(spec: ModelSpec) -> bool:
         if roles.treatment in names and roles.mediator in names:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class CateRoles:
+    """Roles read off a ``cate()`` formula ``outcome ~ treatment + covariates``."""
+
+    formula: str
+    outcome: str
+    treatment: str
+    covariates: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Outcome, treatment and covariate columns, in that order."""
+        return (self.outcome, self.treatment) + self.covariates
+
+
+def parse_cate_roles(formula: str, data: pd.DataFrame, treatment: str | None) -> CateRoles:
+    """Read outcome, treatment (default: the first right-hand variable) and covariates off ``formula``.
+
+    Every other variable on the right-hand side is a covariate, used as its raw
+    column (the learners find nonlinearities and interactions themselves).
+    """
+    desc = _parse(formula, "formula")
+    columns = {str(c) for c in data.columns}
+    lhs, rhs = _term_codes(desc.lhs_termlist), _term_codes(desc.rhs_termlist)
+    if len(lhs) != 1 or len(lhs[0]) != 1:
+        raise FormulaError("Parameter formula needs exactly one variable on its left-hand side (the outcome).")
+    namespace = _CallerNamespace.find()
+    _check_names(lhs[0][0], data, "formula", role="outcome", namespace=namespace)
+    for term in rhs:
+        for code in term:
+            _check_names(code, data, "formula", namespace=namespace)
+    outcome_vars = _names_in_code(lhs[0][0], columns)
+    if len(outcome_vars) != 1 or outcome_vars[0] != lhs[0][0].strip():
+        raise FormulaError(
+            f"The left-hand side of formula must be a data column (the outcome); got {lhs[0][0]!r}. Create the "
+            "transformed column in data first and use its name."
+        )
+    outcome = outcome_vars[0]
+    rhs_vars = _variables(rhs, columns)
+    if outcome in rhs_vars:
+        raise FormulaError(f"The outcome {outcome!r} appears on both sides of formula ({formula!r}); remove it "
+                           "from the right-hand side.")
+    if treatment is None:
+        if not rhs_vars:
+            raise FormulaError(f"formula ({formula!r}) has no right-hand variable to use as the treatment; write it "
+                               "as 'outcome ~ treat + covariates' or pass treatment=.")
+        treatment = rhs_vars[0]
+    elif not isinstance(treatment, str):
+        raise ParameterError(
+            f"Parameter treatment must be a column name (str); got {type(treatment).__name__} {treatment!r}.",
+            parameter="treatment",
+        )
+    else:
+        check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+        if treatment == outcome:
+            raise FormulaError(f"Parameter treatment={treatment!r} names the outcome (left-hand side of formula); "
+                               "the treatment must be on the right-hand side.")
+        if treatment not in rhs_vars:
+            raise FormulaError(f"The treatment {treatment!r} is missing from the right-hand side of formula "
+                               f"({formula!r}). Add it: '{outcome} ~ {treatment} + ...'.")
+    covariates = tuple(v for v in rhs_vars if v != treatment)
+    return CateRoles(formula=formula, outcome=outcome, treatment=treatment, covariates=covariates)

@@ -25,7 +25,6 @@ from ._formatting import (
     format_columns_r,
     format_level,
     format_pvalue,
-    format_quantile,
     latex_float_head,
     latex_lines,
     latex_tabular,
@@ -34,6 +33,7 @@ from ._formatting import (
 )
 from ._stats_table import StatsTable
 from .errors import ParameterError
+from .model_table import COEF_COLUMNS, ModelTable, _CopyOnRead, _numeric_frame, _pairs
 
 __all__ = [
     "EFFECT_KEYS",
@@ -106,124 +106,14 @@ METHOD_LINES = {
     "bca_r": "Nonparametric Bootstrap Confidence Intervals with the BCa Method (R-compatible)",
     "eif": "Efficient Influence Function Confidence Intervals (Cross-Fitted Nuisances)",
     "plugin": "Plug-in Estimates (In-Sample Nuisances; Standard Errors Need bootstrap_ci)",
+    "ate": "Average Treatment Effect by Several Estimators (Normal-Theory Intervals)",
+    "ate_bootstrap": "Average Treatment Effect: Nonparametric Bootstrap Confidence Intervals (Percentile Method)",
 }
 
 CONDITIONAL_LINE = "(Inference Conditional on the Covariate Values Specified in `covariates')"
 EFFECT_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
-COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")
 FRAME_STYLES = ("tidy", "r", "statsmodels")
 _NOTE_WIDTH = 80
-
-
-def _numeric_frame(df, required: tuple[str, ...], what: str, parameter: str) -> pd.DataFrame:
-    """Return a validated float copy of `df` with exactly the `required` columns, in order."""
-    if not isinstance(df, pd.DataFrame):
-        raise ParameterError(
-            f"Parameter {parameter} must be a pandas DataFrame; got {type(df).__name__}.", parameter=parameter
-        )
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ParameterError(
-            f"Parameter {parameter} ({what}) lacks column(s) {', '.join(map(repr, missing))}; "
-            f"expected columns {', '.join(map(repr, required))}.",
-            parameter=parameter,
-        )
-    if df.index.has_duplicates:
-        dup = sorted(map(str, df.index[df.index.duplicated()].unique()))
-        raise ParameterError(
-            f"Parameter {parameter} ({what}) has duplicated row(s) {', '.join(map(repr, dup))}.", parameter=parameter
-        )
-    try:
-        out = df.loc[:, list(required)].astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"Parameter {parameter} ({what}) must hold numbers: {exc}", parameter=parameter) from exc
-    out.columns = pd.Index(list(required))
-    return out.copy()
-
-
-def _pairs(value, parameter: str) -> tuple[tuple[str, str], ...]:
-    try:
-        pairs = tuple((str(k), str(v)) for k, v in value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"Parameter {parameter} must be a sequence of (label, value) pairs; got {value!r}.", parameter=parameter
-        ) from exc
-    return pairs
-
-
-class _CopyOnRead:
-    """Mixin: DataFrame attributes are handed out as copies, so the object cannot be mutated through them."""
-
-    def __getattribute__(self, name):
-        """Return attributes, DataFrames as fresh copies."""
-        value = object.__getattribute__(self, name)
-        if isinstance(value, pd.DataFrame):
-            return value.copy()
-        return value
-
-
-@dataclass(frozen=True, eq=False)
-class ModelTable(_CopyOnRead):
-    """One fitted regression, printed below the effects table.
-
-    Parameters
-    ----------
-    title : str
-        Heading line, e.g. ``"Mediator model: job_seek ~ treat + econ_hard (Gaussian, OLS)"``.
-    coefficients : pandas.DataFrame
-        Index: term names (``"Intercept"``, ``"treat"``, ``"occp[T.manegerial]"``);
-        columns ``estimate, std_error, statistic, p_value, ci_lower, ci_upper``
-        (floats). A validated copy is stored; reading the attribute returns a
-        fresh copy.
-    statistic_name : {"t", "z"}
-        Name of the test statistic, used in the ``t value``/``Pr(>|t|)`` headers.
-    info : tuple of (str, str)
-        Lines printed under the table, e.g. ``(("Observations", "899"), ("R-squared", "0.1243"))``.
-
-    Raises
-    ------
-    mediationhte.errors.ParameterError
-        If a column is missing or not numeric, or `statistic_name` is not "t" or "z".
-    """
-
-    title: str
-    coefficients: pd.DataFrame
-    statistic_name: str = "t"
-    info: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self):
-        """Validate the fields and store a float copy of the coefficients."""
-        if self.statistic_name not in ("t", "z"):
-            msg = f"Parameter statistic_name must be 't' or 'z'; got {self.statistic_name!r}."
-            raise ParameterError(msg, parameter="statistic_name")
-        coef = _numeric_frame(
-            object.__getattribute__(self, "coefficients"), COEF_COLUMNS, "model coefficients", "coefficients"
-        )
-        coef.index = pd.Index([str(t) for t in coef.index], name="term")
-        object.__setattr__(self, "coefficients", coef)
-        object.__setattr__(self, "title", str(self.title))
-        object.__setattr__(self, "info", _pairs(self.info, "info"))
-
-    def _cells(self) -> tuple[list[str], list[list[str]]]:
-        """Return term labels and formatted cells (one list per row), shared by all renderers."""
-        coef = object.__getattribute__(self, "coefficients")
-        est_se = np.array(format_columns_r(coef[["estimate", "std_error"]].to_numpy(), digits=4)).reshape(-1, 2)
-        ci = np.array(format_columns_r(coef[["ci_lower", "ci_upper"]].to_numpy(), digits=4)).reshape(-1, 2)
-        stat = ["NA" if np.isnan(v) else f"{v:.3f}" for v in coef["statistic"]]
-        pval = [format_pvalue(v) for v in coef["p_value"]]
-        rows = [[e, se, t, p, lo, hi] for (e, se), t, p, (lo, hi) in zip(est_se, stat, pval, ci)]
-        return list(coef.index), rows
-
-    def _headers(self, alpha: float) -> list[str]:
-        s = self.statistic_name
-        lo, hi = format_quantile(alpha / 2), format_quantile(1 - alpha / 2)
-        return ["Estimate", "Std. Error", f"{s} value", f"Pr(>|{s}|)", f"[{lo}", f"{hi}]"]
-
-    def _text_lines(self, alpha: float) -> list[str]:
-        terms, rows = self._cells()
-        columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(6)]
-        table = text_table(terms, self._headers(alpha), columns, "rrrrrr")
-        return [self.title, *table, *(f"{k}: {v}" for k, v in self.info)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,6 +156,12 @@ class Summary(_CopyOnRead):
     notes : tuple of str, default ()
         Free-text notes printed at the end.
     title : str, default "Causal Mediation Analysis"
+    labels : tuple of (str, str), default ()
+        Row keys and printed labels for tables of other estimands (``cate()``'s
+        average effects, for example): then the rows of `effects` must be among
+        these keys, are printed in this order with these labels, and
+        `short_form` must be False. Empty (the default) means the mediation
+        estimands of :data:`EFFECT_KEYS`.
 
     Raises
     ------
@@ -308,21 +204,27 @@ class Summary(_CopyOnRead):
     models: tuple[ModelTable, ...] = ()
     notes: tuple[str, ...] = ()
     title: str = "Causal Mediation Analysis"
+    labels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         """Validate the fields and store copies in canonical form."""
         set_ = object.__setattr__
         eff = _numeric_frame(object.__getattribute__(self, "effects"), EFFECT_COLUMNS, "effects", "effects")
-        unknown = [str(k) for k in eff.index if k not in EFFECT_KEYS]
+        set_(self, "labels", _pairs(self.labels, "labels"))
+        keys = tuple(k for k, _ in self.labels) or EFFECT_KEYS
+        unknown = [str(k) for k in eff.index if k not in keys]
         if unknown:
             raise ParameterError(
                 f"Parameter effects has unknown row(s) {', '.join(map(repr, unknown))}; "
-                f"allowed rows are {', '.join(map(repr, EFFECT_KEYS))}.",
+                f"allowed rows are {', '.join(map(repr, keys))}.",
                 parameter="effects",
             )
         if len(eff) == 0:
             raise ParameterError("Parameter effects has no rows.", parameter="effects")
-        eff = eff.reindex([k for k in EFFECT_KEYS if k in eff.index])
+        if self.labels and self.short_form:
+            raise ParameterError("Parameter short_form must be False when labels are given (the short form is "
+                                 "the mediation layout).", parameter="short_form")
+        eff = eff.reindex([k for k in keys if k in eff.index])
         eff.index.name = "effect"
         set_(self, "effects", eff)
         if self.method not in METHOD_LINES:
@@ -372,7 +274,8 @@ class Summary(_CopyOnRead):
             out.index = pd.Index(list(SHORT_FORM.values()))
         else:
             out = eff.copy()
-            out.index = pd.Index([EFFECT_LABELS[k] for k in eff.index])
+            names = dict(self.labels) or EFFECT_LABELS
+            out.index = pd.Index([names[k] for k in eff.index])
         return out
 
     def _ci_headers(self) -> list[str]:
@@ -574,7 +477,8 @@ class Summary(_CopyOnRead):
               columns ``Estimate``, ``95% CI Lower``, ``95% CI Upper``, ``p-value``.
             * ``"statsmodels"``: always the 10 rows of
               :data:`STATSMODELS_LABELS` (NaN where an effect is absent);
-              columns ``Estimate``, ``Lower CI bound``, ``Upper CI bound``, ``P-value``.
+              columns ``Estimate``, ``Lower CI bound``, ``Upper CI bound``, ``P-value``
+              (with `labels`: the rows of `effects` under their labels).
 
         Returns
         -------
@@ -592,6 +496,10 @@ class Summary(_CopyOnRead):
         if style == "r":
             out = self._printed()[["estimate", "ci_lower", "ci_upper", "p_value"]]
             out.columns = pd.Index(["Estimate", *self._ci_headers(), "p-value"])
+            return out.copy()
+        if style == "statsmodels" and self.labels:
+            out = self._printed()[["estimate", "ci_lower", "ci_upper", "p_value"]]
+            out.columns = pd.Index(["Estimate", "Lower CI bound", "Upper CI bound", "P-value"])
             return out.copy()
         if style == "statsmodels":
             out = eff.reindex(list(EFFECT_KEYS))[["estimate", "ci_lower", "ci_upper", "p_value"]]

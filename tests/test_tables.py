@@ -502,3 +502,18 @@ def test_format_columns_r_digits():
 )
 def test_format_pvalue(p, p_floor, expected):
     assert format_pvalue(p, p_floor) == expected
+
+
+def test_summary_with_custom_labels():
+    # cate() prints other estimands through the same Summary: rows follow the order of `labels`.
+    eff = pd.DataFrame({"estimate": [1.0, 2.0], "std_error": [0.1, 0.2], "ci_lower": [0.8, 1.6],
+                        "ci_upper": [1.2, 2.4], "p_value": [0.001, 0.5]}, index=["b", "a"])
+    s = Summary(eff, method="ate", short_form=False, labels=(("a", "Estimator A"), ("b", "Estimator B")))
+    assert list(s.to_frame().index) == ["a", "b"]
+    assert list(s.to_frame("r").index) == ["Estimator A", "Estimator B"]
+    assert list(s.to_frame("statsmodels").index) == ["Estimator A", "Estimator B"]
+    assert "Estimator B" in s.as_text() and "Estimator A" in s.as_latex()
+    with pytest.raises(ParameterError, match="unknown row"):
+        Summary(eff, method="ate", short_form=False, labels=(("a", "A"),))
+    with pytest.raises(ParameterError, match="short_form"):
+        Summary(eff, method="ate", short_form=True, labels=(("a", "A"), ("b", "B")))

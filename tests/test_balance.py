@@ -1,0 +1,227 @@
+"""Tests for mediationhte.balance: standardized mean differences, matched frequency weights, balance tables."""
+
+import dataclasses
+import doctest
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from mediationhte import balance  # noqa: E402
+from mediationhte.balance import (  # noqa: E402
+    BalanceResults,
+    balance_table,
+    frequency_weights_from_matches,
+    standardized_mean_differences,
+)
+from mediationhte.errors import ParameterError  # noqa: E402
+from mediationhte.matching import match_on_score  # noqa: E402
+
+RNG = np.random.default_rng(7)
+N = 40
+T = np.r_[np.ones(15, dtype=int), np.zeros(25, dtype=int)]
+X = np.column_stack([RNG.normal(size=N), RNG.integers(0, 2, size=N), RNG.exponential(size=N) * 100])
+W = RNG.uniform(0.2, 3.0, size=N)
+
+
+def _direct_smd(x, t, w):
+    # Reference: the formula written out with numpy, frequency-weighted mean and variance (divisor sum w).
+    out = []
+    for col in x.T:
+        m1 = np.average(col[t == 1], weights=w[t == 1])
+        m0 = np.average(col[t == 0], weights=w[t == 0])
+        v1 = np.average((col[t == 1] - m1) ** 2, weights=w[t == 1])
+        v0 = np.average((col[t == 0] - m0) ** 2, weights=w[t == 0])
+        out.append((m1 - m0) / np.sqrt((v1 + v0) / 2))
+    return np.array(out)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_raw_smd_matches_direct_numpy():
+    # Reference: np.mean / np.var (ddof=0) per arm, the documented unweighted formula.
+    expected = [(X[T == 1, j].mean() - X[T == 0, j].mean()) / np.sqrt((X[T == 1, j].var() + X[T == 0, j].var()) / 2)
+                for j in range(X.shape[1])]
+    np.testing.assert_allclose(standardized_mean_differences(X, T), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(standardized_mean_differences(X, T, weights=np.ones(N)), expected, rtol=0, atol=1e-12)
+
+
+def test_weighted_smd_matches_direct_numpy():
+    # Reference: _direct_smd (np.average with weights), written independently of the shifted-sum implementation.
+    np.testing.assert_allclose(standardized_mean_differences(X, T, weights=W), _direct_smd(X, T, W), rtol=0,
+                               atol=1e-12)
+
+
+def test_dataframe_and_one_dimensional_input():
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    np.testing.assert_array_equal(standardized_mean_differences(frame, T), standardized_mean_differences(X, T))
+    assert standardized_mean_differences(X[:, 0], T).shape == (1,)
+
+
+def test_weights_that_balance_a_binary_covariate_give_zero():
+    # Reference: by construction. Treated: 3 of 4 have x = 1 (share 3/4); controls: 1 of 4. Treated weigh 1; the
+    # control with x = 1 weighs 3 and the other three 1/3 each, so the weighted control share is 3 / (3 + 1) = 3/4.
+    x = np.array([1, 1, 1, 0, 1, 0, 0, 0], dtype=float)
+    t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    w = np.array([1, 1, 1, 1, 3, 1 / 3, 1 / 3, 1 / 3])
+    assert np.average(x[t == 0], weights=w[t == 0]) == pytest.approx(0.75, abs=1e-15)
+    assert abs(standardized_mean_differences(x, t)[0]) > 1
+    assert abs(standardized_mean_differences(x, t, weights=w)[0]) < 1e-12
+
+
+def test_constant_columns_give_zero_without_warnings():
+    # Reference: documented behaviour. A column constant at 0.1 in both arms (not exactly representable) has SMD 0,
+    # also under irregular weights; a column that separates the arms perfectly is +-inf.
+    x = np.column_stack([np.full(N, 0.1), T.astype(float), 1.0 - T])
+    out = standardized_mean_differences(x, T, weights=W)
+    assert out[0] == 0.0
+    assert out[1] == np.inf and out[2] == -np.inf
+
+
+def test_frequency_weights_from_hand_built_matches():
+    # Reference: counted by hand. M = 2; rows 1 and 3 kept one match each (M_j = 1, as after a caliper), so those
+    # matches weigh 1; row 4 is unmatched. Unit 0 is used by rows 2 (1/2) and 3 (1): 1 + 1/2 + 1. Unit 1 by row 2:
+    # 1 + 1/2. Unit 2 by row 0: 1 + 1/2. Unit 3 by rows 0 (1/2) and 1 (1): 1 + 1/2 + 1. Unit 4: 0.
+    idx = np.array([[2, 3], [3, -1], [0, 1], [0, -1], [-1, -1]])
+    mask = np.array([True, True, True, True, False])
+    w = frequency_weights_from_matches(idx, mask)
+    np.testing.assert_allclose(w, [1 + 0.5 + 1.0, 1 + 0.5, 1 + 0.5, 1 + 0.5 + 1.0, 0.0], rtol=0, atol=1e-15)
+    # ATT-style weights: only the treated rows 0 and 1 count.
+    att = frequency_weights_from_matches(idx, np.array([True, True, False, False, False]))
+    np.testing.assert_allclose(att, [1.0, 1.0, 0.5, 1.5, 0.0], rtol=0, atol=1e-15)
+
+
+def test_frequency_weights_agree_with_matches_object():
+    # Reference: the definition checked by a Python loop over the Matches rows.
+    score = np.array([0.0, 0.4, 1.1, 2.0, 0.2, 0.9, 1.3, 5.0])
+    t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    res = match_on_score(score, t, n_neighbors=2, caliper=0.5)
+    w = frequency_weights_from_matches(res.indices, res.matched)
+    ref = np.zeros(len(t))
+    for i in range(len(t)):
+        if res.matched[i]:
+            ref[i] += 1
+            used = [j for j in res.indices[i] if j >= 0]
+            for j in used:
+                ref[j] += 1 / len(used)
+    np.testing.assert_allclose(w, ref, rtol=0, atol=1e-15)
+    assert w[~res.matched].tolist() == [0.0] * int((~res.matched).sum())
+
+
+def test_balance_table_columns_and_values():
+    frame = pd.DataFrame(X, columns=["age", "occp=sales", "income"])
+    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T).indices, np.ones(N, dtype=bool))
+    res = balance_table(frame, T, iptw_weights=W, matched_weights=mw)
+    table = res.to_frame()
+    assert list(table.columns) == ["smd_raw", "smd_weighted", "smd_matched", "imbalanced_raw",
+                                   "imbalanced_weighted", "imbalanced_matched"]
+    assert list(table.index) == ["age", "occp=sales", "income"]
+    # Reference: the SMD function itself, already checked against numpy above.
+    np.testing.assert_allclose(table["smd_raw"], standardized_mean_differences(X, T), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(table["smd_weighted"], _direct_smd(X, T, W), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(table["smd_matched"], _direct_smd(X, T, mw), rtol=0, atol=1e-12)
+    assert table["imbalanced_raw"].dtype == bool
+
+
+def test_matched_column_is_nan_without_matched_weights():
+    res = balance_table(pd.DataFrame(X), T, iptw_weights=W)
+    table = res.to_frame()
+    assert table["smd_matched"].isna().all() and not table["imbalanced_matched"].any()
+    assert "matched" not in str(res)
+    with pytest.raises(ParameterError, match="matched_weights=None") as err:
+        res.imbalanced("matched")
+    assert err.value.parameter == "which"
+
+
+def test_flags_at_the_threshold():
+    # Reference: the flag is |SMD| >= threshold, so a threshold equal to an |SMD| flags it, and the next float
+    # above does not.
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    smd = np.abs(standardized_mean_differences(X, T))
+    k = int(np.argmin(smd))
+    at = balance_table(frame, T, iptw_weights=W, threshold=float(smd[k]))
+    assert at.imbalanced("raw") == ["a", "b", "c"]
+    above = balance_table(frame, T, iptw_weights=W, threshold=float(np.nextafter(smd[k], np.inf)))
+    assert frame.columns[k] not in above.imbalanced("raw")
+    assert above.imbalanced("raw") == [c for c, s in zip(frame.columns, smd) if s >= np.nextafter(smd[k], np.inf)]
+    flags = at.to_frame()["imbalanced_weighted"]
+    assert at.imbalanced() == list(flags.index[flags])
+
+
+def test_results_are_immutable():
+    res = balance_table(pd.DataFrame(X, columns=["a", "b", "c"]), T, iptw_weights=W)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.threshold = 0.5
+    frame = res.to_frame()
+    frame.iloc[0, 0] = 99.0
+    assert res.to_frame().iloc[0, 0] != 99.0
+    table = res.table
+    table.iloc[0, 0] = 99.0
+    assert res.table.iloc[0, 0] != 99.0
+    assert res.table is not res.table
+    assert isinstance(res, BalanceResults)
+
+
+def test_text_and_markdown_output():
+    frame = pd.DataFrame(X[:, :2], columns=["job_seek", "occp=sales"])
+    res = balance_table(frame, T, iptw_weights=W, threshold=0.01)
+    text = str(res)
+    assert text == repr(res)
+    assert text.startswith("Covariate balance") and "job_seek" in text and "SMD IPTW" in text
+    assert f"{res.to_frame()['smd_raw'].iloc[0]:.3f}" in text
+    assert all(line == line.rstrip() for line in text.splitlines())
+    md = res.as_markdown()
+    assert "job\\_seek" in md and md.splitlines()[1].startswith("|:")
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_love_plot_returns_axes(absolute):
+    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T).indices, np.ones(N, dtype=bool))
+    res = balance_table(pd.DataFrame(X, columns=["a", "b", "c"]), T, iptw_weights=W, matched_weights=mw)
+    ax = res.plot(absolute=absolute)
+    assert isinstance(ax, matplotlib.axes.Axes)
+    # First covariate at the top, as in the table.
+    labels = {float(y): lab.get_text() for y, lab in zip(ax.get_yticks(), ax.get_yticklabels())}
+    assert labels == {2.0: "a", 1.0: "b", 0.0: "c"}
+    assert len(ax.get_legend().get_texts()) == 3
+    _, given = plt.subplots()
+    assert res.plot(ax=given) is given
+
+
+@pytest.mark.parametrize("call, parameter", [
+    (lambda: standardized_mean_differences(X, T[:-1]), "t"),
+    (lambda: standardized_mean_differences(X, np.r_[T[:-1], 3]), "t"),
+    (lambda: standardized_mean_differences(X, np.zeros(N)), "t"),
+    (lambda: standardized_mean_differences(np.r_[X[:-1], [[np.nan, 0, 0]]], T), "X"),
+    (lambda: standardized_mean_differences(X, T, weights=-W), "weights"),
+    (lambda: standardized_mean_differences(X, T, weights=W[:-1]), "weights"),
+    (lambda: standardized_mean_differences(X, T, weights=W * (T == 0)), "weights"),
+    (lambda: balance_table(X, T, iptw_weights=W), "features"),
+    (lambda: balance_table(pd.DataFrame({"occp": ["a"] * N}), T, iptw_weights=W), "features"),
+    (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=W, threshold=0), "threshold"),
+    (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=np.full(N, np.nan)), "iptw_weights"),
+    (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=W, matched_weights=W[:3]), "matched_weights"),
+    (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=W).imbalanced("iptw"), "which"),
+    (lambda: frequency_weights_from_matches(np.array([[0.5]]), np.array([True])), "match_indices"),
+    (lambda: frequency_weights_from_matches(np.array([[1], [5]]), np.array([True, True])), "match_indices"),
+    (lambda: frequency_weights_from_matches(np.array([[1], [0]]), np.array([1, 1])), "matched_mask"),
+    (lambda: frequency_weights_from_matches(np.array([[1], [-1]]), np.array([True, True])), "matched_mask"),
+])
+def test_validation_errors_name_the_parameter(call, parameter):
+    with pytest.raises(ParameterError, match=parameter) as err:
+        call()
+    assert err.value.parameter == parameter
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(balance, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,0 +1,246 @@
+"""cate(): the public entry, its validation, and every method of CateResults end to end.
+
+Known truths: a simulated observational design whose ATE (1.0), ATT and tau(x) = 1 + x1 are known by
+construction; statsmodels' TreatmentEffect for the IPTW and RA numbers through the public API.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import mediationhte as mh
+from mediationhte import DataError, FormulaError, ParameterError, cate
+
+
+def _observational(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=(2, n))
+    group = rng.choice(["a", "b", "c"], size=n)
+    e = 1 / (1 + np.exp(-(0.6 * x1 - 0.4 * x2)))
+    t = (rng.uniform(size=n) < e).astype(int)
+    y = 1 + x1 + x2 + (group == "b") + t * (1 + x1) + rng.normal(scale=0.5, size=n)
+    return pd.DataFrame({"y": y, "t": t, "x1": x1, "x2": x2, "g": pd.Categorical(group)})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _observational()
+
+
+@pytest.fixture(scope="module")
+def fit(data):
+    return cate("y ~ t + x1 + x2 + g", data, learner=["s", "t", "x", "dr"], base_learner="linear", random_state=3)
+
+
+def test_average_effects_recover_the_truth(fit, data):
+    # Truth: ATE = E[1 + x1] = 1. The linear outcome model is correct (tau linear in x1), the logit score correct.
+    table = fit.to_frame()
+    for key in ("regression_adjustment", "iptw", "iptw_stabilised", "aipw", "matching_ate"):
+        est, se = table.loc[key, ["estimate", "std_error"]]
+        assert abs(est - 1.0) < 4 * se, (key, est, se)
+    # confounding pushes the naive contrast up (x1 raises both T and Y)
+    assert table.loc["difference_in_means", "estimate"] > 1.3
+    # ATT = E[1 + x1 | T = 1], computed from the simulated rows
+    att_truth = 1 + data.x1[data.t == 1].mean()
+    est, se = table.loc["matching_att", ["estimate", "std_error"]]
+    assert abs(est - att_truth) < 4 * se
+
+
+def test_unit_effects_recover_tau(fit, data):
+    truth = 1 + data.x1.to_numpy()
+    for name in ("t", "x", "dr"):
+        assert np.sqrt(np.mean((fit.effects[name] - truth) ** 2)) < 0.15, name
+    assert list(fit.effects.columns) == ["s", "t", "x", "dr"]
+    assert fit.effects.index.equals(data.index)
+
+
+def test_public_api_matches_statsmodels_ipw_and_ra(data):
+    from statsmodels.treatment.treatment_effects import TreatmentEffect
+    import statsmodels.api as sm
+
+    unpenalised = make_pipeline(StandardScaler(), LogisticRegression(C=np.inf, max_iter=5000, tol=1e-12))
+    res = cate("y ~ t + x1 + x2", data, learner="t", base_learner="linear", propensity_learner=unpenalised,
+               clip=(1e-9, 1 - 1e-9), random_state=0).to_frame()
+    X = sm.add_constant(data[["x1", "x2"]].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        te = TreatmentEffect(sm.OLS(data.y.to_numpy(), X), data.t.to_numpy(),
+                             results_select=sm.Logit(data.t.to_numpy(), X).fit(disp=0))
+        ipw = te.ipw(return_results=True, disp=False).summary_frame().iloc[0]
+        ra = te.ra(return_results=True, disp=False).summary_frame().iloc[0]
+    assert res.loc["iptw_stabilised", "estimate"] == pytest.approx(ipw["coef"], abs=1e-6)
+    assert res.loc["regression_adjustment", "estimate"] == pytest.approx(ra["coef"], abs=1e-8)
+
+
+def test_default_propensity_is_a_reproducible_hand_written_model(fit, data):
+    X = pd.get_dummies(data[["x1", "x2", "g"]], prefix_sep="=", dtype=float).to_numpy()
+    hand = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, data.t)
+    np.testing.assert_allclose(fit.propensity().scores.to_numpy(), hand.predict_proba(X)[:, 1], atol=1e-10)
+
+
+def test_summary_renders_in_every_format(fit):
+    s = fit.summary()
+    text = str(s)
+    for label in ("Difference in means", "Regression adjustment", "IPTW (1/e weights, Horvitz-Thompson)",
+                  "AIPW (cross-fitted)", "PS matching, ATT", "DR-learner", "IPTW weights by arm"):
+        assert label in text, label
+    assert "\\begin{table}" in s.as_latex() and "<table>" in s.as_html() and "|" in s.as_markdown()
+    assert list(s.to_frame().index)[:2] == ["difference_in_means", "regression_adjustment"]
+    assert s.to_frame("r").index[0] == "Difference in means"
+    assert "Estimate" in s.to_frame("statsmodels").columns
+
+
+def test_results_are_immutable(fit):
+    eff = fit.effects
+    eff.iloc[:, :] = 0.0
+    assert not (fit.effects == 0).all().all()
+    with pytest.raises(AttributeError):
+        fit.call = "x"
+    with pytest.raises(ValueError):
+        fit.data.X[0, 0] = 1.0
+
+
+def test_input_frame_is_not_modified(data):
+    before = data.copy()
+    cate("y ~ t + x1 + g", data, learner="s", base_learner="linear", random_state=0)
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_same_seed_same_numbers(data):
+    a = cate("y ~ t + x1 + x2", data, learner=["x", "dr"], random_state=11)
+    b = cate("y ~ t + x1 + x2", data, learner=["dr", "x"], random_state=11)
+    np.testing.assert_array_equal(a.effects["dr"], b.effects["dr"])
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+
+
+def test_propensity_diagnostics(fit):
+    p = fit.propensity()
+    assert 0.6 < p.auc_in_sample < 0.9 and 0.6 < p.auc_crossfit < 0.9
+    q = p.quantiles()
+    assert list(q.index) == ["control", "treated"] and q.loc["treated", "0.5"] > q.loc["control", "0.5"]
+    assert 0 <= p.share_outside()["all"] <= 1
+    assert "AUC in sample" in str(p)
+
+
+def test_balance_improves_after_weighting(fit):
+    b = fit.balance().to_frame()
+    assert abs(b.loc["x1", "smd_raw"]) > 0.2
+    assert abs(b.loc["x1", "smd_weighted"]) < 0.1
+    assert abs(b.loc["x1", "smd_matched"]) < 0.1
+
+
+def test_by_buckets(fit):
+    out = fit.by("x1", bins=4)
+    assert out.shape == (4, 12)
+    means = out[("t", "mean")].to_numpy()
+    assert np.all(np.diff(means) > 0)  # tau = 1 + x1 rises with x1
+    assert out[("t", "count")].sum() == fit.n_obs
+    with pytest.raises(ParameterError) as err:
+        fit.by("nope")
+    assert err.value.parameter == "column"
+
+
+def test_uplift_ranks_the_oracle_learner_first(fit):
+    up = fit.uplift()
+    assert set(up.learners) == {"s", "t", "x", "dr"}
+    top = up.slices.xs(0.1, level="fraction")
+    assert (top["n"] == int(np.ceil(0.1 * fit.n_obs))).all()
+
+
+def test_refute_placebo_and_random_common_cause(data):
+    fit = cate("y ~ t + x1 + x2", data, learner="dr", base_learner="linear", random_state=1)
+    ref = fit.refute(n_simulations=2, random_state=5)
+    tab = ref.to_frame()
+    aipw = tab.loc[("placebo", "AIPW")]
+    assert abs(aipw["refuted"]) < 0.25 and abs(aipw["original"] - 1) < 0.25
+    rcc = tab.loc[("random_common_cause", "AIPW")]
+    assert abs(rcc["change"]) < 0.05
+    assert "expected" in tab.columns and "Refutations" in str(ref)
+    again = fit.refute(n_simulations=2, random_state=5, n_jobs=2).to_frame()
+    pd.testing.assert_frame_equal(tab, again)
+
+
+def test_bootstrap_ci_identical_for_any_n_jobs(data):
+    small = data.iloc[:400]
+    fit = cate("y ~ t + x1 + x2", small, learner="t", base_learner="linear", random_state=1)
+    a = fit.bootstrap_ci(n_boot=30, random_state=4)
+    b = fit.bootstrap_ci(n_boot=30, random_state=4, n_jobs=2)
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())
+    frame = a.to_frame()
+    assert (frame["ci_lower"] < frame["estimate"]).all() and (frame["estimate"] < frame["ci_upper"]).all()
+    # the bootstrap SE of the difference in means is close to its closed-form SE (within 30% at B = 30)
+    assert frame.loc["difference_in_means", "std_error"] == pytest.approx(
+        fit.to_frame().loc["difference_in_means", "std_error"], rel=0.3)
+
+
+def test_trim_drops_rows_with_a_warning(data):
+    with pytest.warns(mh.DroppedRowsWarning, match="trim"):
+        fit = cate("y ~ t + x1 + x2", data, learner="t", base_learner="linear", trim=(0.2, 0.8), random_state=0)
+    assert len(fit.trimmed_index) > 0 and fit.n_obs + len(fit.trimmed_index) == len(data)
+    assert "trim removed" in str(fit.summary())
+
+
+def test_caliper_reports_unmatched(data):
+    fit = cate("y ~ t + x1 + x2", data, learner="t", base_learner="linear", caliper=0.001, random_state=0)
+    assert "had no match" in str(fit.summary())
+
+
+def test_subgroups_on_tau(fit):
+    sub = fit.subgroups(effect="t", k=[2, 3], calibration="split", random_state=2)
+    assert sub.to_frame()["n"].sum() == fit.n_obs
+    assert any("x1" in rule for rule in sub.rules)
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    (dict(learner="z"), "learner"),
+    (dict(base_learner="gbm"), "base_learner"),
+    (dict(propensity_learner=LinearRegression()), "propensity_learner"),
+    (dict(clip=(0.5, 0.1)), "clip"),
+    (dict(clip=0.1), "clip"),
+    (dict(caliper=-1), "caliper"),
+    (dict(n_folds=1), "n_folds"),
+    (dict(alpha=1.5), "alpha"),
+])
+def test_parameter_errors(data, kwargs, parameter):
+    with pytest.raises(ParameterError) as err:
+        cate("y ~ t + x1", data, **kwargs)
+    assert err.value.parameter == parameter
+
+
+def test_formula_and_data_errors(data):
+    with pytest.raises(ParameterError, match="no covariates"):
+        cate("y ~ t", data)
+    with pytest.raises(FormulaError, match="both sides"):
+        cate("y ~ t + y + x1", data)
+    with pytest.raises(DataError) as err:
+        cate("y ~ x1 + x2", data)
+    assert err.value.column == "x1" and err.value.role == "treatment"
+    with pytest.raises(DataError) as err:
+        cate("y ~ t + x1 + x2", data, treatment="x2")
+    assert "binary" in str(err.value)
+    with pytest.raises(DataError) as err:
+        cate("y ~ t + x1", data.assign(t=np.r_[np.ones(5), np.zeros(len(data) - 5)].astype(int)))
+    assert "smaller arm" in str(err.value)
+    with pytest.raises(FormulaError, match="missing from the right-hand side"):
+        cate("y ~ x1", data, treatment="t")
+
+
+def test_randhie_loads_without_download():
+    d = mh.load_randhie()
+    assert d.shape == (20190, 12)
+    assert d["T"].mean() == pytest.approx(0.5447, abs=1e-4)
+    assert (d["Y"] == d["mdvis"]).all()
+
+
+@pytest.mark.parametrize("module", ["mediationhte.cate_api", "mediationhte.cate_results", "mediationhte.propensity"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,0 +1,323 @@
+"""Tests for mediationhte.matching: propensity-score nearest-neighbour matching (Abadie and Imbens, 2006)."""
+
+import dataclasses
+import doctest
+
+import numpy as np
+import pytest
+
+from mediationhte import matching
+from mediationhte.errors import ParameterError
+from mediationhte.matching import Matches, match_on_score, matching_estimates
+
+# Eight units; no unit is equidistant from two others, so every neighbour ranking is unambiguous (no tie rule).
+SCORE = np.array([-1.30, -0.20, 0.45, 1.15, 2.05, -0.95, 0.05, 0.70])
+T = np.array([1, 1, 1, 1, 1, 0, 0, 0])
+Y = np.array([2.5, 3.1, 4.0, 5.2, 6.9, 0.4, 1.7, 2.2])
+
+
+def _loop_reference(score, t, y, m):
+    """Matching, ATT, ATE and the Abadie-Imbens (2006, Theorem 7) variances by explicit loops over units.
+
+    This is written from the formulas in the paper (and the task brief), independently of the vectorised code:
+    brute-force distances, K_M(i) by counting, sigma2_i from the nearest same-arm unit (Theorem 6, J = 1).
+    """
+    n = len(score)
+    matches = []
+    for i in range(n):
+        others = [j for j in range(n) if t[j] != t[i]]
+        others.sort(key=lambda j: abs(score[j] - score[i]))
+        matches.append(others[:m])
+    sigma2 = []
+    for i in range(n):
+        same = [j for j in range(n) if t[j] == t[i] and j != i]
+        j = min(same, key=lambda j: abs(score[j] - score[i]))
+        sigma2.append((y[i] - y[j]) ** 2 / 2)
+    k_att = [0] * n
+    k_ate = [0] * n
+    for i in range(n):
+        for j in matches[i]:
+            k_ate[j] += 1
+            if t[i] == 1:
+                k_att[j] += 1
+    yhat1, yhat0 = [], []
+    for i in range(n):
+        other = sum(y[j] for j in matches[i]) / m
+        yhat1.append(y[i] if t[i] == 1 else other)
+        yhat0.append(other if t[i] == 1 else y[i])
+    n1 = sum(t)
+    att = sum(y[i] - yhat0[i] for i in range(n) if t[i] == 1) / n1
+    ate = sum(yhat1[i] - yhat0[i] for i in range(n)) / n
+    v_ate = 0.0
+    for i in range(n):
+        k = k_ate[i]
+        v_ate += (yhat1[i] - yhat0[i] - ate) ** 2 + ((k / m) ** 2 + (2 * m - 1) / m * (k / m)) * sigma2[i]
+    v_ate /= n**2
+    v_att = 0.0
+    for i in range(n):
+        k = k_att[i]
+        v_att += t[i] * (y[i] - yhat0[i] - att) ** 2 + (1 - t[i]) * k * (k - 1) / m**2 * sigma2[i]
+    v_att /= n1**2
+    return dict(matches=matches, k_att=k_att, k_ate=k_ate, att=att, ate=ate, se_att=np.sqrt(v_att),
+                se_ate=np.sqrt(v_ate))
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_hand_built_example_matches_explicit_loop(m):
+    # Reference: _loop_reference above, brute-force loops over the formulas of Abadie and Imbens (2006), Thm 6-7.
+    ref = _loop_reference(SCORE, T, Y, m)
+    res = match_on_score(SCORE, T, n_neighbors=m)
+    assert res.indices.tolist() == ref["matches"]
+    assert res.times_used_att.tolist() == ref["k_att"]
+    assert res.times_used_ate.tolist() == ref["k_ate"]
+    est = matching_estimates(Y, T, res)
+    np.testing.assert_allclose(est.loc["matching_att", "estimate"], ref["att"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.loc["matching_ate", "estimate"], ref["ate"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.loc["matching_att", "std_error"], ref["se_att"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est.loc["matching_ate", "std_error"], ref["se_ate"], rtol=0, atol=1e-12)
+    assert est["n_matched"].tolist() == [5, 8] and est["n_unmatched"].tolist() == [0, 0]
+
+
+def test_hand_built_example_values_by_hand():
+    # Reference: worked by hand for M = 1. Treated -1.30, -0.20, 0.45, 1.15, 2.05 match controls -0.95, 0.05, 0.70,
+    # 0.70, 0.70 (positions 5, 6, 7, 7, 7); controls -0.95, 0.05, 0.70 match treated -1.30, -0.20, 0.45.
+    res = match_on_score(SCORE, T)
+    assert res.indices[:, 0].tolist() == [5, 6, 7, 7, 7, 0, 1, 2]
+    att = np.mean([2.5 - 0.4, 3.1 - 1.7, 4.0 - 2.2, 5.2 - 2.2, 6.9 - 2.2])
+    est = matching_estimates(Y, T, res)
+    np.testing.assert_allclose(est.loc["matching_att", "estimate"], att, rtol=0, atol=1e-12)
+    # Same-arm neighbours by hand: -1.30 -> -0.20, -0.20 -> 0.45, 0.45 -> -0.20 (0.65 < 0.70), 1.15 -> 0.45,
+    # 2.05 -> 1.15; -0.95 -> 0.05, 0.05 -> 0.70, 0.70 -> 0.05.
+    assert res.same_arm_neighbor.tolist() == [1, 2, 1, 2, 3, 6, 7, 6]
+
+
+def test_intervals_and_p_values_are_normal():
+    # Reference: the normal-theory formulas est +- z_{1 - alpha/2} se and 2 * (1 - Phi(|est| / se)).
+    from scipy import stats
+
+    est = matching_estimates(Y, T, match_on_score(SCORE, T), alpha=0.1)
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(est["ci_lower"], est["estimate"] - z * est["std_error"], rtol=1e-14)
+    np.testing.assert_allclose(est["ci_upper"], est["estimate"] + z * est["std_error"], rtol=1e-14)
+    np.testing.assert_allclose(est["p_value"], 2 * stats.norm.sf(np.abs(est["estimate"] / est["std_error"])),
+                               rtol=1e-12)
+
+
+def test_ties_go_to_the_smaller_score_then_the_lower_position():
+    # Reference: the documented tie rule. Control at 0.5 is equidistant from treated at 0.25 and 0.75 (exact in
+    # binary), so it takes 0.25; treated at 2.0 sees two controls at 2.0 and takes the first (position 3).
+    score = np.array([0.25, 0.75, 2.0, 2.0, 2.0, 0.5])
+    t = np.array([1, 1, 1, 0, 0, 0])
+    res = match_on_score(score, t)
+    assert res.indices[5, 0] == 0
+    assert res.indices[2, 0] == 3
+    assert res.same_arm_neighbor[3] == 4 and res.same_arm_neighbor[4] == 3
+
+
+def test_caliper_drops_exactly_the_expected_units():
+    # Reference: by hand. Scores 0..3 (treated) and 0.1, 10 (controls); SD of all six scores (ddof=1) is computed
+    # below; with caliper 0.2 SD (about 0.75) treated 2 and 3 and control 10 have nothing within reach.
+    score = np.array([0.0, 0.5, 2.0, 3.0, 0.1, 10.0])
+    t = np.array([1, 1, 1, 1, 0, 0])
+    sd = np.std(score, ddof=1)
+    res = match_on_score(score, t, caliper=0.2)
+    assert res.caliper_width == pytest.approx(0.2 * sd, rel=1e-14)
+    assert res.matched.tolist() == [True, True, False, False, True, False]
+    assert res.indices[:, 0].tolist() == [4, 4, -1, -1, 0, -1]
+    assert np.isnan(res.distances[2, 0]) and np.isnan(res.distances[5, 0])
+    assert (res.n_treated_matched, res.n_treated_unmatched, res.n_control_matched, res.n_control_unmatched) \
+        == (2, 2, 1, 1)
+    assert res.counts().loc["treated", "unmatched"] == 2
+    assert res.times_used_att.tolist() == [0, 0, 0, 0, 2, 0]
+    y = np.array([1.0, 2.0, 50.0, 60.0, 0.5, -40.0])
+    est = matching_estimates(y, t, res)
+    # Dropped units (y = 50, 60, -40) must not affect the estimates: ATT = mean(1 - 0.5, 2 - 0.5);
+    # ATE over units 0, 1, 4: (0.5 + 1.5 + (1.0 - 0.5)) / 3 (control 0.1 matches treated 0.0).
+    np.testing.assert_allclose(est.loc["matching_att", "estimate"], 1.0, atol=1e-12)
+    np.testing.assert_allclose(est.loc["matching_ate", "estimate"], 2.5 / 3, atol=1e-12)
+    assert est.loc["matching_att", "n_unmatched"] == 2 and est.loc["matching_ate", "n_unmatched"] == 3
+
+
+def test_caliper_keeps_a_match_exactly_at_the_limit_and_truncates_extra_neighbours():
+    # Reference: by hand. Scores 0, 0, 0, 2 have mean 0.5 and SD (ddof=1) exactly 1, so caliper 2 is a width of
+    # exactly 2.0 on the score: the distance-2 matches are kept (strict "farther than"), and dropped at 1.999,
+    # which leaves the treated units one of their M = 2 matches and control 3 none.
+    score = np.array([0.0, 0.0, 0.0, 2.0])
+    t = np.array([1, 1, 0, 0])
+    assert np.std(score, ddof=1) == 1.0
+    kept = match_on_score(score, t, caliper=2.0, n_neighbors=2)
+    assert kept.indices.tolist() == [[2, 3], [2, 3], [0, 1], [0, 1]]
+    assert kept.matched.all()
+    cut = match_on_score(score, t, caliper=1.999, n_neighbors=2)
+    assert cut.indices.tolist() == [[2, -1], [2, -1], [0, 1], [-1, -1]]
+    assert cut.n_valid.tolist() == [1, 1, 2, 0]
+    assert cut.matched.tolist() == [True, True, True, False]
+    assert cut.times_used_att.tolist() == [0, 0, 2, 0] and cut.times_used_ate.tolist() == [1, 1, 2, 0]
+
+
+def test_truncated_matches_weigh_one_over_their_number():
+    # Reference: explicit loop over the documented generalisation for M_j < M matches: each match of unit j weighs
+    # 1/M_j, and the K/M terms become w_i = sum 1/M_j and q_i = sum 1/M_j**2 (ATE factor w**2 + 2w - q, ATT factor
+    # w**2 - q), which equal the Theorem 7 terms when all M_j = M.
+    score = np.array([0.0, 0.3, 1.0, 1.7, 0.1, 0.55, 1.2, 3.0])
+    t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    y = np.array([1.0, 2.5, 2.0, 4.0, 0.2, 1.1, 0.7, 2.0])
+    res = match_on_score(score, t, caliper=0.4 / np.std(score, ddof=1), n_neighbors=2)
+    assert (res.n_valid == 1).any() and (res.n_valid == 2).any()
+    n = len(y)
+    rows = [i for i in range(n) if res.matched[i]]
+    mats = {i: [j for j in res.indices[i] if j >= 0] for i in rows}
+    # No distance is within 0.05 of the caliper width 0.4, so rounding cannot move a unit across it.
+    width = res.caliper_width
+    for i in rows:
+        close = sorted((j for j in range(n) if t[j] != t[i] and abs(score[j] - score[i]) <= width),
+                       key=lambda j: abs(score[j] - score[i]))[:2]
+        assert mats[i] == close
+    sigma2 = [(y[i] - y[res.same_arm_neighbor[i]]) ** 2 / 2 for i in range(n)]
+    yhat = {i: sum(y[j] for j in mats[i]) / len(mats[i]) for i in rows}
+    w_ate, q_ate, w_att, q_att = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+    for i in rows:
+        for j in mats[i]:
+            w_ate[j] += 1 / len(mats[i])
+            q_ate[j] += 1 / len(mats[i]) ** 2
+            if t[i] == 1:
+                w_att[j] += 1 / len(mats[i])
+                q_att[j] += 1 / len(mats[i]) ** 2
+    diffs = {i: (y[i] - yhat[i]) if t[i] == 1 else (yhat[i] - y[i]) for i in rows}
+    ate = sum(diffs.values()) / len(rows)
+    v_ate = sum((diffs[i] - ate) ** 2 + (w_ate[i] ** 2 + 2 * w_ate[i] - q_ate[i]) * sigma2[i] for i in rows)
+    v_ate /= len(rows) ** 2
+    treated_rows = [i for i in rows if t[i] == 1]
+    att = sum(diffs[i] for i in treated_rows) / len(treated_rows)
+    v_att = sum((diffs[i] - att) ** 2 for i in treated_rows)
+    v_att += sum((w_att[j] ** 2 - q_att[j]) * sigma2[j] for j in range(n) if t[j] == 0)
+    v_att /= len(treated_rows) ** 2
+    est = matching_estimates(y, t, res)
+    np.testing.assert_allclose(est["estimate"].to_numpy(), [att, ate], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est["std_error"].to_numpy(), np.sqrt([v_att, v_ate]), rtol=0, atol=1e-12)
+
+
+def test_all_unmatched_gives_nan_rows():
+    # Reference: documented behaviour; no treated unit within a tiny caliper means nothing to estimate.
+    score = np.array([0.0, 1.0, 5.0, 6.0])
+    t = np.array([1, 1, 0, 0])
+    est = matching_estimates(np.arange(4.0), t, match_on_score(score, t, caliper=0.01))
+    assert est[["estimate", "std_error", "p_value"]].isna().all().all()
+    assert est["n_matched"].tolist() == [0, 0] and est["n_unmatched"].tolist() == [2, 4]
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_simulation_recovers_att_and_ate_and_ai_standard_errors():
+    # Reference: a DGP with known truth. X ~ N(0, 1), P(T = 1 | X) = expit(0.3 + 0.7 X), Y(0) = -0.5 X + N(0, 1),
+    # Y(1) = Y(0) + 1 + X. ATE = 1; ATT = 1 + E[X e(X)] / E[e(X)] = 1.2731 (Gauss-Hermite, 80 nodes).
+    # Means are checked within 4 Monte Carlo SEs; the mean AI SE within 20% of the Monte Carlo SD of the estimates.
+    # The outcome slopes are kept small (|0.5|) because simple matching has an O(1/n) conditional bias
+    # proportional to them: with slopes 0.5/1.5 and expit(0.3 + X) the ATE bias at n = 500 is about 2 MCSEs of a
+    # 200-replicate study (checked with 4000 replicates); here it is about 0.2.
+    nodes, wts = np.polynomial.hermite_e.hermegauss(80)
+    wts = wts / wts.sum()
+    e = _expit(0.3 + 0.7 * nodes)
+    att_true = 1 + np.sum(wts * nodes * e) / np.sum(wts * e)
+    ate_true = 1.0
+    rng = np.random.default_rng(20240611)
+    n, reps = 500, 200
+    est = np.empty((reps, 2))
+    se = np.empty((reps, 2))
+    for r in range(reps):
+        x = rng.normal(size=n)
+        logit = 0.3 + 0.7 * x
+        t = (rng.random(n) < _expit(logit)).astype(int)
+        y = -0.5 * x + rng.normal(size=n) + t * (1 + x)
+        out = matching_estimates(y, t, match_on_score(logit, t))
+        est[r] = out["estimate"].to_numpy()
+        se[r] = out["std_error"].to_numpy()
+    mc_sd = est.std(axis=0, ddof=1)
+    mcse = mc_sd / np.sqrt(reps)
+    truth = np.array([att_true, ate_true])
+    assert att_true == pytest.approx(1.2731, abs=1e-4)
+    assert np.all(np.abs(est.mean(axis=0) - truth) < 4 * mcse), (est.mean(axis=0), truth, mcse)
+    np.testing.assert_allclose(se.mean(axis=0), mc_sd, rtol=0.20)
+
+
+def test_matches_are_frozen_and_read_only():
+    res = match_on_score(SCORE, T)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.caliper = 1.0
+    for name in ("indices", "distances", "matched", "times_used_att", "times_used_ate", "same_arm_neighbor"):
+        with pytest.raises(ValueError):
+            getattr(res, name)[0] = 0
+    assert isinstance(res, Matches) and "n=8" in repr(res)
+
+
+def test_accepts_boolean_treatment_and_lists():
+    a = match_on_score(list(SCORE), T.astype(bool))
+    b = match_on_score(SCORE, T)
+    assert np.array_equal(a.indices, b.indices)
+
+
+def test_large_n_is_fast_enough():
+    # Linear memory and no Python loop over units: 10**5 units with M = 2 must take well under a second or two.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=100_000)
+    t = (rng.random(x.size) < _expit(x)).astype(int)
+    res = match_on_score(x, t, n_neighbors=2, caliper=0.1)
+    out = matching_estimates(x + t, t, res)
+    assert res.indices.shape == (100_000, 2)
+    assert np.isfinite(out["estimate"]).all()
+
+
+@pytest.mark.parametrize("kwargs, parameter, match", [
+    (dict(caliper=0), "caliper", "caliper"),
+    (dict(caliper=-1.0), "caliper", "caliper"),
+    (dict(caliper=np.nan), "caliper", "caliper"),
+    (dict(n_neighbors=0), "n_neighbors", "n_neighbors"),
+    (dict(n_neighbors=1.5), "n_neighbors", "n_neighbors"),
+    (dict(n_neighbors=4), "n_neighbors", "smaller arm"),
+])
+def test_bad_options_name_the_parameter(kwargs, parameter, match):
+    with pytest.raises(ParameterError, match=match) as err:
+        match_on_score(SCORE, T, **kwargs)
+    assert err.value.parameter == parameter
+
+
+@pytest.mark.parametrize("score, t, parameter, match", [
+    (SCORE[:-1], T, "t", "one entry per unit"),
+    (SCORE.reshape(2, 4), T, "score", "1-D"),
+    (np.r_[SCORE[:-1], np.nan], T, "score", "finite"),
+    (["a"] * 8, T, "score", "numbers"),
+    (SCORE, np.r_[T[:-1], 2], "t", "found 2"),
+    (SCORE, np.array(["a"] * 8), "t", "0/1"),
+    (SCORE, np.ones(8, dtype=int), "t", "no control"),
+    (SCORE, np.zeros(8, dtype=int), "t", "no treated"),
+])
+def test_bad_inputs_name_the_parameter(score, t, parameter, match):
+    with pytest.raises(ParameterError, match=match) as err:
+        match_on_score(score, t)
+    assert err.value.parameter == parameter
+
+
+def test_matching_estimates_validation():
+    res = match_on_score(SCORE, T)
+    cases = [
+        (lambda: matching_estimates(Y[:-1], T, res), "y"),
+        (lambda: matching_estimates(np.r_[Y[:-1], np.inf], T, res), "y"),
+        (lambda: matching_estimates(Y, 1 - T, res), "t"),
+        (lambda: matching_estimates(Y, T, "matches"), "matches"),
+        (lambda: matching_estimates(Y, T, res, alpha=1.5), "alpha"),
+    ]
+    for call, parameter in cases:
+        with pytest.raises(ParameterError) as err:
+            call()
+        assert err.value.parameter == parameter
+    single = match_on_score([0.0, 1.0, 2.0], [1, 0, 0])
+    with pytest.raises(ParameterError, match="single unit") as err:
+        matching_estimates([1.0, 2.0, 3.0], [1, 0, 0], single)
+    assert err.value.parameter == "t"
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(matching, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
