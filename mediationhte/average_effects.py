@@ -13,7 +13,9 @@ stacked analysis can reuse them. Closed forms:
   default logistic propensity model the IF includes the term for the estimated
   coefficients (M-estimation; Lunceford & Davidian 2004), otherwise e(x) is
   treated as known (stated in the summary);
-* AIPW: cross-fitted outcome models and propensity, the efficient IF.
+* AIPW: cross-fitted outcome models and propensity, the efficient IF plus, for
+  the default logistic model, the estimated-score term (which keeps the SE
+  honest when the outcome models are off).
 
 Propensities are clipped to ``clip`` everywhere they are inverted.
 """
@@ -132,13 +134,26 @@ def iptw_hajek(y: np.ndarray, t: np.ndarray, ps: PropensityFit, clip) -> Estimat
     return Estimate(float(mu1 - mu0), influence)
 
 
-def aipw(y: np.ndarray, t: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, e: np.ndarray, clip) -> tuple[Estimate,
-                                                                                                        np.ndarray]:
-    """Augmented IPW with cross-fitted nuisances; returns the estimate and the per-unit pseudo-outcome."""
+def aipw(y: np.ndarray, t: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, e: np.ndarray, clip,
+         ps: PropensityFit | None = None) -> tuple[Estimate, np.ndarray]:
+    """Augmented IPW with cross-fitted nuisances; returns the estimate and the per-unit pseudo-outcome.
+
+    With ``ps`` (the default logistic model) the influence function also carries
+    the term for the estimated score (M-estimation at the cross-fitted scores).
+    It matters when the outcome models are off: the estimated score then removes
+    part of their error, and the plain efficient-IF variance overstates the
+    variance (Lunceford & Davidian 2004).
+    """
+    raw = e
     e = _clipped(e, clip)
     pseudo = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
     tau = float(pseudo.mean())
-    return Estimate(tau, pseudo - tau), pseudo
+    influence = pseudo - tau
+    grad = None if ps is None else ps.score_gradient(clip, scores=raw)
+    if grad is not None:
+        dpsi = -(t * (y - mu1) / e**2 + (1 - t) * (y - mu0) / (1 - e) ** 2)[:, None] * grad
+        influence = influence + ps.coefficient_influence(t) @ dpsi.mean(axis=0)
+    return Estimate(tau, influence), pseudo
 
 
 def weights_summary(t: np.ndarray, e: np.ndarray, clip) -> pd.DataFrame:

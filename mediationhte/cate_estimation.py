@@ -73,7 +73,7 @@ def fit_cate(X: np.ndarray, t: np.ndarray, y: np.ndarray, settings: CateSettings
     needs_outcomes = averages or "dr" in names
     if needs_outcomes:
         nuisance = crossfit_outcomes(X, t, y, settings.base, folds, seeds[6:])
-        aipw_estimate, pseudo = aipw(y, t, nuisance.mu0, nuisance.mu1, ps.crossfit, settings.clip)
+        aipw_estimate, pseudo = aipw(y, t, nuisance.mu0, nuisance.mu1, ps.crossfit, settings.clip, ps)
         mu0, mu1 = nuisance.mu0, nuisance.mu1
     else:
         aipw_estimate, pseudo = None, None

@@ -127,11 +127,11 @@ class CateResults(SubgroupSearchMixin):
         notes = ["Difference in means is descriptive unless the treatment was randomised.",
                  "Regression adjustment: OLS per arm averaged over all units (Lin 2013), influence-function SE."]
         if self.fit.propensity.design is not None:
-            notes.append("IPTW standard errors account for the estimated logistic propensity score "
+            notes.append("IPTW and AIPW standard errors account for the estimated logistic propensity score "
                          "(M-estimation).")
         else:
-            notes.append("IPTW standard errors treat the propensity score as known (a custom propensity model "
-                         "was given).")
+            notes.append("IPTW and AIPW standard errors treat the propensity score as known (a custom propensity "
+                         "model was given).")
         notes.append("Matching: nearest neighbour on the logit propensity with replacement; Abadie-Imbens (2006) "
                      "standard errors, treating the score as known."
                      + (f" Caliper {self.settings.caliper:g} SD: {_unmatched_text(m)}." if self.settings.caliper
@@ -174,6 +174,14 @@ class CateResults(SubgroupSearchMixin):
         -------
         mediationhte.balance.BalanceResults
             ``.to_frame()``, ``str()``, ``.plot()`` (love plot).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> bool((fit.balance().to_frame()["smd_weighted"].abs() < 0.1).all())   # randomised: balanced
+        True
         """
         from .balance import balance_table, frequency_weights_from_matches
 
@@ -223,6 +231,14 @@ class CateResults(SubgroupSearchMixin):
         Returns
         -------
         mediationhte.uplift.UpliftResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> fit.uplift(fractions=(0.2,)).slices["n"].tolist()
+        [180]
         """
         from .uplift import uplift
 
@@ -235,6 +251,15 @@ class CateResults(SubgroupSearchMixin):
         Returns
         -------
         mediationhte.refute.RefutationResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> table = fit.refute(methods="placebo", random_state=1).to_frame()
+        >>> table.index.get_level_values("estimator").tolist()
+        ['IPTW (stabilised)', 'AIPW', 'T-learner (mean tau)']
         """
         from .refute import refute
 
@@ -248,6 +273,15 @@ class CateResults(SubgroupSearchMixin):
         Returns
         -------
         mediationhte.tables.Summary
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> boot = fit.bootstrap_ci(n_boot=20, random_state=1)
+        >>> boot.to_frame().shape
+        (7, 5)
         """
         from .cate_bootstrap import bootstrap_averages
 
@@ -268,6 +302,15 @@ class CateResults(SubgroupSearchMixin):
         Returns
         -------
         SubgroupResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> sub = fit.subgroups(k=[2], calibration="split", random_state=2)
+        >>> int(sub.to_frame()["n"].sum())
+        899
         """
         effect = self.settings.learners[0] if effect is None else effect
         return SubgroupSearchMixin.subgroups(self, effect, k, embedding, calibration, n_permutations, alpha,

@@ -110,6 +110,16 @@ def _variables(term_codes: list[list[str]], columns: set[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _check_treatment_column(treatment, data: pd.DataFrame) -> None:
+    """An explicit ``treatment=`` must be a str naming a column of ``data``."""
+    if not isinstance(treatment, str):
+        raise ParameterError(
+            f"Parameter treatment must be a column name (str); got {type(treatment).__name__} {treatment!r}.",
+            parameter="treatment",
+        )
+    check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+
+
 def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, treatment: str | None) -> FormulaRoles:
     """Read the roles off the formulas and check the rules that tie them together.
 
@@ -183,13 +193,8 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
                 "write it as 'mediator ~ treat + covariates' or pass treatment=."
             )
         treatment = first[0][0]
-    elif not isinstance(treatment, str):
-        raise ParameterError(
-            f"Parameter treatment must be a column name (str); got {type(treatment).__name__} {treatment!r}.",
-            parameter="treatment",
-        )
     else:
-        check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+        _check_treatment_column(treatment, data)
         if treatment in (outcome, mediator):
             role = "outcome" if treatment == outcome else "mediator"
             raise FormulaError(
@@ -452,13 +457,8 @@ def parse_cate_roles(formula: str, data: pd.DataFrame, treatment: str | None) ->
             raise FormulaError(f"formula ({formula!r}) has no right-hand variable to use as the treatment; write it "
                                "as 'outcome ~ treat + covariates' or pass treatment=.")
         treatment = rhs_vars[0]
-    elif not isinstance(treatment, str):
-        raise ParameterError(
-            f"Parameter treatment must be a column name (str); got {type(treatment).__name__} {treatment!r}.",
-            parameter="treatment",
-        )
     else:
-        check_columns_exist([treatment], data, "parameter treatment", role="treatment")
+        _check_treatment_column(treatment, data)
         if treatment == outcome:
             raise FormulaError(f"Parameter treatment={treatment!r} names the outcome (left-hand side of formula); "
                                "the treatment must be on the right-hand side.")

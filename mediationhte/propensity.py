@@ -94,11 +94,15 @@ class PropensityFit:
         score = self.design * (t - self.scores)[:, None] - self.penalty
         return score @ self.hessian_inverse.T
 
-    def score_gradient(self, clip) -> np.ndarray | None:
-        """Gradient of the clipped score in the coefficients, (n, p): zero where the clip binds; None otherwise."""
+    def score_gradient(self, clip, scores: np.ndarray | None = None) -> np.ndarray | None:
+        """Gradient of the clipped score in the coefficients, (n, p): zero where the clip binds; None otherwise.
+
+        ``scores`` evaluates it at other scores of the same model (the cross-fitted
+        ones, whose fold coefficients estimate the same beta).
+        """
         if self.design is None:
             return None
-        e = self.scores
+        e = self.scores if scores is None else scores
         inside = (e > clip[0]) & (e < clip[1])
         return self.design * (e * (1 - e) * inside)[:, None]
 

@@ -183,3 +183,22 @@ def test_trim_errors_name_the_parameter(trim):
     with pytest.raises(ParameterError) as err:
         trim_rows(np.array([0.2, 0.5]), trim)
     assert err.value.parameter == "trim"
+
+
+def test_aipw_se_accounts_for_the_estimated_score_when_outcome_models_are_off():
+    # Outcome models misspecified on purpose (arm means only), score correct: the estimated score removes part of
+    # the outcome models' error, so the efficient-IF SE that treats e as known overstates the spread (Lunceford &
+    # Davidian 2004). Over 200 replicates the corrected mean SE is within 15% of the Monte Carlo SD of the
+    # estimates, and the uncorrected one is at least 15% larger than the corrected one.
+    estimates, corrected, plain = [], [], []
+    for r in range(200):
+        x, t, y = _confounded(1000, seed=400 + r)
+        ps = fit_propensity(x, t, UNPENALISED, n_folds=2, rng=np.random.default_rng(r))
+        mu0, mu1 = np.full(len(y), y[t == 0].mean()), np.full(len(y), y[t == 1].mean())
+        est, _ = aipw(y, t, mu0, mu1, ps.scores, NO_CLIP, ps)
+        estimates.append(est.estimate)
+        corrected.append(est.se())
+        plain.append(aipw(y, t, mu0, mu1, ps.scores, NO_CLIP)[0].se())
+    mc_sd = np.std(estimates, ddof=1)
+    assert np.mean(corrected) == pytest.approx(mc_sd, rel=0.15)
+    assert np.mean(plain) > 1.15 * np.mean(corrected)

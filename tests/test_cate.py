@@ -244,3 +244,11 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_subgroups_permutation_reruns_the_learner_identically_for_any_n_jobs(data):
+    fit = cate("y ~ t + x1 + x2", data.iloc[:500], learner="t", base_learner="linear", random_state=2)
+    a = fit.subgroups(k=[2], embedding="none", n_permutations=4, random_state=1)
+    b = fit.subgroups(k=[2], embedding="none", n_permutations=4, random_state=1, n_jobs=2)
+    assert a.p_value == b.p_value and a.p_leaf == b.p_leaf
+    assert a.p_value >= 1 / 5
