@@ -1,8 +1,9 @@
 """Covariate balance: standardized mean differences before and after weighting or matching.
 
 * :func:`standardized_mean_differences` computes (weighted) SMDs per column;
-* :func:`frequency_weights_from_matches` turns nearest-neighbour matches into
-  the frequency weights of the matched sample;
+* :func:`frequency_weights_from_matches` turns nearest-neighbour matches (a
+  :class:`~mediationhte.matching.Matches`) into the frequency weights of the
+  matched sample;
 * :func:`balance_table` puts raw, IPTW-weighted and matched SMDs side by side
   in a frozen :class:`BalanceResults` with text/markdown output and a love
   plot.
@@ -24,7 +25,7 @@ import pandas as pd
 
 from ._formatting import escape_markdown
 from .errors import ParameterError
-from .matching import _as_treatment
+from .matching import WEIGHT_KINDS, Matches, _as_treatment
 from .validation import check_option
 
 BALANCE_KINDS = ("raw", "weighted", "matched")
@@ -165,72 +166,50 @@ def standardized_mean_differences(X, t, weights=None) -> np.ndarray:
     return out
 
 
-def frequency_weights_from_matches(match_indices, matched_mask) -> np.ndarray:
-    """Frequency weights of the matched sample from a match index array.
+def frequency_weights_from_matches(matches, kind: str = "ate") -> np.ndarray:
+    r"""Frequency weights of the matched sample, one per unit, from the output of :func:`match_on_score`.
 
     Parameters
     ----------
-    match_indices : array-like of int, shape (n, M)
-        Row ``i`` holds the positions of unit ``i``'s matches, -1 for none (as
-        :attr:`mediationhte.matching.Matches.indices`). A 1-D array is one
-        match per unit.
-    matched_mask : array-like of bool, shape (n,)
-        Which rows are in the matched sample. Rows outside the mask get no
-        weight for themselves and their matches are not counted.
+    matches : mediationhte.matching.Matches
+        The matches, as returned by :func:`mediationhte.matching.match_on_score`
+        (with ties kept, each of the :math:`M_j` matches of unit j weighs
+        :math:`1/M_j`).
+    kind : {"ate", "att"}, default "ate"
+        ``"ate"``: every matched unit weighs 1 for itself plus
+        :math:`\sum_j 1/M_j` over the matched units j using it as a match, so
+        each arm represents the whole matched sample. ``"att"``: matched
+        treated units weigh 1 and controls :math:`\sum_j 1/M_j` over the
+        matched *treated* units j using them.
 
     Returns
     -------
     ndarray of float, shape (n,)
-        ``1`` for each unit in the mask, plus ``1 / M_j`` for every use as a
-        match of a unit j in the mask, where :math:`M_j` is the number of
-        matches of j (M unless a caliper removed some).
+        The weights (see :meth:`mediationhte.matching.Matches.frequency_weights`);
+        units neither matched nor used as a match weigh 0.
 
     Raises
     ------
     ParameterError
-        If ``match_indices`` is not an integer array with entries in
-        [-1, n - 1], ``matched_mask`` is not boolean of length n, or a row in
-        the mask has no match.
-
-    Notes
-    -----
-    With ``matched_mask = matches.matched`` these are the ATE weights: each
-    arm then represents the whole matched sample. For the ATT pass
-    ``matched_mask = matches.matched & (t == 1)``: matched treated units weigh
-    1 and controls the number of times they are used, divided by M.
+        If ``matches`` is not a ``Matches`` or ``kind`` is not ``"ate"`` or
+        ``"att"``.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> idx = np.array([[2, 3], [3, -1], [0, 1], [1, 0]])
-    >>> frequency_weights_from_matches(idx, np.array([True, True, True, True])).tolist()
-    [2.0, 2.0, 1.5, 2.5]
-    >>> frequency_weights_from_matches(idx, np.array([True, True, False, False])).tolist()   # ATT-style
-    [1.0, 1.0, 0.5, 1.5]
+    >>> from mediationhte.matching import match_on_score
+    >>> m = match_on_score([0.0, 0.5, 1.0, 0.25, 1.0, 3.0], [1, 1, 1, 0, 0, 0])   # control 0.25 ties
+    >>> frequency_weights_from_matches(m).tolist()
+    [1.5, 1.5, 3.0, 3.0, 2.0, 1.0]
+    >>> frequency_weights_from_matches(m, kind="att").tolist()
+    [1.0, 1.0, 1.0, 2.0, 1.0, 0.0]
     """
-    idx = np.asarray(match_indices)
-    if idx.ndim == 1:
-        idx = idx[:, None]
-    if idx.ndim != 2 or idx.dtype.kind not in "iu":
-        raise ParameterError(f"Parameter match_indices must be a 2-D integer array (units x matches); got shape "
-                             f"{idx.shape} and dtype {idx.dtype}.", parameter="match_indices")
-    n = idx.shape[0]
-    if idx.size and (idx.min() < -1 or idx.max() >= n):
-        raise ParameterError(f"Parameter match_indices must hold positions in [0, {n - 1}] or -1 for no match; "
-                             f"found values from {int(idx.min())} to {int(idx.max())}.", parameter="match_indices")
-    mask = np.asarray(matched_mask)
-    if mask.dtype != bool or mask.shape != (n,):
-        raise ParameterError(f"Parameter matched_mask must be a boolean array with one entry per row of "
-                             f"match_indices ({n}); got shape {mask.shape} and dtype {mask.dtype}.",
-                             parameter="matched_mask")
-    valid = (idx >= 0) & mask[:, None]
-    n_valid = valid.sum(axis=1)
-    if (mask & (n_valid == 0)).any():
-        raise ParameterError(f"Parameter matched_mask marks {int((mask & (n_valid == 0)).sum())} rows as matched "
-                             "that have no match in match_indices (all -1). Mark them False.",
-                             parameter="matched_mask")
-    share = np.broadcast_to((1.0 / np.maximum(n_valid, 1))[:, None], idx.shape)
-    return mask.astype(float) + np.bincount(idx[valid], weights=share[valid], minlength=n)
+    if not isinstance(matches, Matches):
+        hint = (" (the old (match_indices, matched_mask) form is gone)" if isinstance(matches, np.ndarray) else "")
+        raise ParameterError(f"Parameter matches must be the Matches returned by match_on_score; got "
+                             f"{type(matches).__name__}{hint}. Pass the Matches object itself, e.g. "
+                             "frequency_weights_from_matches(match_on_score(score, t), kind='ate').",
+                             parameter="matches")
+    return matches.frequency_weights(check_option("kind", kind, WEIGHT_KINDS))
 
 
 @dataclass(frozen=True, eq=False)

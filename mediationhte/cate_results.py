@@ -187,7 +187,7 @@ class CateResults(SubgroupSearchMixin):
 
         features = pd.DataFrame(self.data.X, columns=list(self.data.feature_names), index=self.rows_used)
         m = self.fit.matches
-        matched = frequency_weights_from_matches(m.indices, m.matched)
+        matched = frequency_weights_from_matches(m)
         return balance_table(features, self.data.t, iptw_weights=self.iptw_weights().to_numpy(),
                              matched_weights=matched, threshold=threshold)
 

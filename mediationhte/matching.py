@@ -8,9 +8,12 @@ diagnostics, for several outcomes):
 * :func:`matching_estimates` turns the matches and an outcome into the ATT and
   ATE with Abadie-Imbens standard errors.
 
-In one dimension the nearest neighbours of a point are found exactly with
-:func:`numpy.searchsorted` on the sorted scores of the other arm, in
-O(n log n) time and O(n * n_neighbors) memory; no distance matrix is formed.
+In one dimension the opposite-arm units within any distance of a point are a
+contiguous run of that arm sorted by score, so each unit's matches are stored
+as a range ``[lo, hi)`` of the sorted opposite arm, found with
+:func:`numpy.searchsorted` and a vectorised bisection: O(n log n) time and
+O(n) memory however many units are tied. Means over the ranges come from
+cumulative sums and the use counts from difference arrays.
 
 References
 ----------
@@ -29,63 +32,68 @@ from scipy import stats
 
 from ._immutable import readonly
 from .errors import ParameterError
-from .validation import check_alpha, check_positive_int
+from .validation import check_alpha, check_option, check_positive_int
 
 ESTIMATE_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value", "n_matched", "n_unmatched")
+WEIGHT_KINDS = ("ate", "att")
 
 
 @dataclass(frozen=True)
 class Matches:
     """Nearest-neighbour matches on a score, as returned by :func:`match_on_score`.
 
-    Every array is a read-only copy of length n (the number of units), in the
-    order of the input.
+    Every array is a read-only copy with at most n entries (n units), so the
+    object is O(n) in memory however many units are tied.
 
     Attributes
     ----------
-    indices : ndarray of int64, shape (n, n_neighbors)
-        Row ``i`` holds the positions of the opposite-arm units matched to unit
-        ``i``, nearest first; -1 where there is no match (beyond the caliper).
-        Treated rows point at controls (used by the ATT and the ATE), control
-        rows at treated units (used by the ATE only).
-    distances : ndarray of float, shape (n, n_neighbors)
-        Absolute score differences to those matches; NaN where ``indices`` is -1.
-    matched : ndarray of bool
+    order_treated, order_control : ndarray of int64
+        Sorted position -> unit index: the treated (control) units sorted by
+        score, equal scores in input order.
+    match_lo, match_hi : ndarray of int64, shape (n,)
+        Unit ``i`` is matched to the range ``[match_lo[i], match_hi[i])`` of
+        the *opposite* arm in sorted order: a treated unit to
+        ``order_control[match_lo[i]:match_hi[i]]`` (used by the ATT and the
+        ATE), a control to ``order_treated[...]`` (ATE only); empty for
+        unmatched units. See :meth:`matched_units`.
+    matched : ndarray of bool, shape (n,)
         True if unit ``i`` has at least one match within the caliper.
-    n_valid : ndarray of int64
-        Number of matches of unit ``i`` within the caliper (``n_neighbors``
-        without a caliper, 0 for unmatched units).
-    times_used_att : ndarray of int64
-        K_M(i) for the ATT: how often unit ``i`` is a match of a matched treated
-        unit (zero for treated units).
-    times_used_ate : ndarray of int64
-        K_M(i) for the ATE: how often unit ``i`` is a match of any matched unit.
-    same_arm_neighbor : ndarray of int64
+    n_valid : ndarray of int64, shape (n,)
+        M_i = ``match_hi - match_lo``, the number of matches of unit ``i``
+        (more than M with ties, fewer with a caliper); each weighs 1 / M_i.
+    max_distance : ndarray of float, shape (n,)
+        Largest score distance from unit ``i`` to its matches (NaN if none).
+    times_used_att, times_used_ate : ndarray of int64, shape (n,)
+        How many matched treated units (any matched units, for the ATE) have
+        unit ``i`` among their matches.
+    same_arm_neighbor : ndarray of int64, shape (n,)
         Position of the nearest *other* unit in the same arm (J = 1), used to
         estimate the conditional outcome variance; -1 if the arm has one unit.
-    treatment : ndarray of int8
+    treatment : ndarray of int8, shape (n,)
         The 0/1 treatment the matches were built from.
-    n_neighbors : int
-        M, the number of matches requested per unit.
-    caliper : float or None
-        The caliper in standard deviations of the score.
-    caliper_width : float or None
-        ``caliper * score_sd``, the caliper on the score scale.
-    score_sd : float
-        Standard deviation (ddof = 1) of the score over all units.
+    n_neighbors, ties : int, bool
+        M, the number of matches requested per unit, and whether all units
+        tied with the M-th nearest were kept.
+    caliper, caliper_width, score_sd : float or None, float or None, float
+        The caliper in standard deviations (ddof = 1) of the score, the same
+        on the score scale (``caliper * score_sd``), and that SD.
     n_treated_matched, n_treated_unmatched, n_control_matched, n_control_unmatched : int
         Counts of matched and unmatched units per arm.
     """
 
-    indices: np.ndarray
-    distances: np.ndarray
+    order_treated: np.ndarray
+    order_control: np.ndarray
+    match_lo: np.ndarray
+    match_hi: np.ndarray
     matched: np.ndarray
     n_valid: np.ndarray
+    max_distance: np.ndarray
     times_used_att: np.ndarray
     times_used_ate: np.ndarray
     same_arm_neighbor: np.ndarray
     treatment: np.ndarray
     n_neighbors: int
+    ties: bool
     caliper: float | None
     caliper_width: float | None
     score_sd: float
@@ -96,10 +104,10 @@ class Matches:
 
     def __post_init__(self):
         """Freeze the arrays, so the matches cannot be edited in place."""
-        for name, dtype in (("indices", np.int64), ("distances", float), ("matched", bool), ("n_valid", np.int64),
-                            ("times_used_att", np.int64), ("times_used_ate", np.int64),
-                            ("same_arm_neighbor", np.int64), ("treatment", np.int8)):
-            object.__setattr__(self, name, readonly(getattr(self, name), dtype=dtype))
+        special = {"matched": bool, "max_distance": float, "treatment": np.int8}
+        for name in ("order_treated", "order_control", "match_lo", "match_hi", "matched", "n_valid", "max_distance",
+                     "times_used_att", "times_used_ate", "same_arm_neighbor", "treatment"):
+            object.__setattr__(self, name, readonly(getattr(self, name), dtype=special.get(name, np.int64)))
 
     @property
     def n_units(self) -> int:
@@ -112,10 +120,58 @@ class Matches:
                              "unmatched": [self.n_treated_unmatched, self.n_control_unmatched]},
                             index=pd.Index(["treated", "control"], name="arm"))
 
+    def matched_units(self, i) -> np.ndarray:
+        """Unit indices matched to unit ``i`` in increasing order of score (empty if unmatched).
+
+        Raises ParameterError if ``i`` is not an integer in [0, n - 1].
+        """
+        n = self.n_units
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < n:
+            raise ParameterError(f"Parameter i must be a unit position, an integer in [0, {n - 1}]; got {i!r}.",
+                                 parameter="i")
+        other = self.order_control if self.treatment[i] == 1 else self.order_treated
+        return other[self.match_lo[i]:self.match_hi[i]].copy()
+
+    def _match_weights(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit, the sums of 1/M_j and 1/M_j**2 over the matched units j using it (treated j only for "att")."""
+        return _uses(self.treatment, self.matched, self.match_lo, self.match_hi,
+                     (self.order_control, self.order_treated), (1,) if kind == "att" else (1, 0))[1:]
+
+    def frequency_weights(self, kind: str = "ate") -> np.ndarray:
+        r"""Frequency weights of the matched sample, one per unit.
+
+        Parameters
+        ----------
+        kind : {"ate", "att"}, default "ate"
+            ``"ate"``: every matched unit weighs 1 for itself plus
+            :math:`\sum_j 1/M_j` over the matched units j (of the other arm)
+            that use it as a match. ``"att"``: matched treated units weigh 1,
+            controls :math:`\sum_j 1/M_j` over the matched *treated* j using
+            them, unmatched treated units 0.
+
+        Returns
+        -------
+        ndarray of float, shape (n,)
+            Zero for units neither matched nor used as a match. Raises
+            ParameterError if ``kind`` is not ``"ate"`` or ``"att"``.
+
+        Examples
+        --------
+        >>> m = match_on_score([0.0, 0.5, 1.0, 0.25, 1.0, 3.0], [1, 1, 1, 0, 0, 0])
+        >>> m.frequency_weights().tolist()   # control 0.25 is tied between treated 0.0 and 0.5
+        [1.5, 1.5, 3.0, 3.0, 2.0, 1.0]
+        >>> m.frequency_weights("att").tolist()
+        [1.0, 1.0, 1.0, 2.0, 1.0, 0.0]
+        """
+        check_option("kind", kind, WEIGHT_KINDS)
+        w, _ = self._match_weights(kind)
+        own = self.matched if kind == "ate" else self.matched & (self.treatment == 1)
+        return own + w
+
     def __repr__(self) -> str:
-        """Short summary: n, M, caliper and the counts per arm."""
+        """Short summary: n, M, ties, caliper and the counts per arm."""
         cal = "none" if self.caliper is None else f"{self.caliper:g} SD ({self.caliper_width:.4g} on the score)"
-        return (f"Matches(n={self.n_units}, n_neighbors={self.n_neighbors}, caliper={cal}, "
+        return (f"Matches(n={self.n_units}, n_neighbors={self.n_neighbors}, ties={self.ties}, caliper={cal}, "
                 f"treated matched {self.n_treated_matched}/{self.n_treated_matched + self.n_treated_unmatched}, "
                 f"control matched {self.n_control_matched}/{self.n_control_matched + self.n_control_unmatched})")
 
@@ -173,22 +229,73 @@ def _check_caliper(caliper) -> float | None:
     return float(caliper)
 
 
-def _nearest_sorted(sorted_vals: np.ndarray, queries: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``sorted_vals`` of the ``m`` values nearest each query, and their distances.
+def _check_ties(ties) -> bool:
+    if not isinstance(ties, (bool, np.bool_)):
+        raise ParameterError(f"Parameter ties must be True or False; got {ties!r}. Use ties=True to keep every "
+                             "unit tied with the M-th nearest (Abadie-Imbens), ties=False for exactly M.",
+                             parameter="ties")
+    return bool(ties)
 
-    The m nearest values of a point in a sorted 1-D array lie within m places
-    on either side of its insertion point, so a window of 2m candidates per
-    query is exact. The stable sort breaks equal distances towards the lower
-    window position, i.e. towards the smaller score.
+
+def _first_true(sv, q, thr, lo, hi, *, beyond: bool) -> np.ndarray:
+    """Vectorised bisection: per query, the smallest j in [lo, hi] where the distance test holds.
+
+    The test, ``|sv[j] - q| > thr`` if ``beyond`` else ``<= thr`` on the same
+    floats as everywhere (so ties are exact), must be false then true on
+    [lo, hi); ``hi`` if it never holds. O(log k) passes over the queries.
     """
-    pos = np.searchsorted(sorted_vals, queries, side="left")
+    lo, hi = lo.copy(), hi.copy()
+    act = np.flatnonzero(lo < hi)
+    while act.size:
+        mid = (lo[act] + hi[act]) // 2
+        d = np.abs(sv[mid] - q[act])
+        hit = d > thr[act] if beyond else d <= thr[act]
+        hi[act] = np.where(hit, mid, hi[act])
+        lo[act] = np.where(hit, lo[act], mid + 1)
+        act = act[lo[act] < hi[act]]
+    return lo
+
+
+def _match_ranges(sv, q, m: int, width: float | None, ties: bool):
+    """Ranges [lo, hi) of the matches of each query ``q`` in the sorted opposite-arm scores ``sv``.
+
+    The M nearest lie within M places of the insertion point, so a window of
+    2M candidates gives the nearest distance and d_M exactly. Distances fall,
+    then rise along ``sv``, so each {j : |sv[j] - q| <= d} is a run, found by
+    bisection from a nearest unit outwards.
+    """
+    k = sv.shape[0]
+    pos = np.searchsorted(sv, q, side="left")
     cand = pos[:, None] + np.arange(-m, m)[None, :]
-    inside = (cand >= 0) & (cand < sorted_vals.shape[0])
-    cand = np.clip(cand, 0, sorted_vals.shape[0] - 1)
-    dist = np.abs(sorted_vals[cand] - queries[:, None])
+    inside = (cand >= 0) & (cand < k)
+    cand = np.clip(cand, 0, k - 1)
+    dist = np.abs(sv[cand] - q[:, None])
     dist[~inside] = np.inf
-    pick = np.argsort(dist, axis=1, kind="stable")[:, :m]
-    return np.take_along_axis(cand, pick, axis=1), np.take_along_axis(dist, pick, axis=1)
+    near = cand[np.arange(q.shape[0]), np.argmin(dist, axis=1)]
+    d_near = dist.min(axis=1)
+    d_m = np.partition(dist, m - 1, axis=1)[:, m - 1]
+    start, end = np.zeros_like(pos), np.full_like(pos, k)
+    matched = np.ones(q.shape[0], dtype=bool) if width is None else d_near <= width
+    if ties:
+        thr = d_m if width is None else np.minimum(d_m, width)
+        lo = _first_true(sv, q, thr, start, near, beyond=False)
+        hi = _first_true(sv, q, thr, near, end, beyond=True)
+    else:
+        left = _first_true(sv, q, d_m, start, near, beyond=False)
+        # The units strictly nearer than d_M (fewer than M, all in the window) end at ``inner_end``; the M
+        # matches are the leftmost run of M consecutive units that contains them within the run at <= d_M.
+        nearer = dist < d_m[:, None]
+        inner_end = np.where(nearer.any(axis=1), np.where(nearer, cand, -1).max(axis=1) + 1, left)
+        lo = np.maximum(left, inner_end - m)
+        hi = lo + m
+        if width is not None:
+            w = np.full(q.shape[0], width)
+            lo = np.maximum(lo, _first_true(sv, q, w, start, near, beyond=False))
+            hi = np.minimum(hi, _first_true(sv, q, w, near, end, beyond=True))
+    lo = np.where(matched, lo, near)
+    hi = np.where(matched, hi, near)
+    far = np.maximum(np.abs(sv[lo] - q), np.abs(sv[np.maximum(hi - 1, 0)] - q))
+    return lo, hi, np.where(matched, far, np.nan)
 
 
 def _same_arm_neighbor(sorted_vals: np.ndarray) -> np.ndarray:
@@ -203,7 +310,37 @@ def _same_arm_neighbor(sorted_vals: np.ndarray) -> np.ndarray:
     return np.where(left <= right, positions - 1, positions + 1)
 
 
-def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int = 1) -> Matches:
+def _coverage(lo: np.ndarray, hi: np.ndarray, k: int):
+    """For each of k sorted positions: how many ranges [lo, hi) cover it, and the sums of 1/size and 1/size**2.
+
+    Difference arrays: each range adds at ``lo`` and subtracts at ``hi``; a
+    cumulative sum gives the totals, O(k + number of ranges). The counts are
+    exact; the float sums are accurate to about (number of ranges) x machine
+    epsilon and are set to exactly 0 where no range covers a position.
+    """
+    count = np.cumsum(np.bincount(lo, minlength=k + 1) - np.bincount(hi, minlength=k + 1))[:k]
+    size = (hi - lo).astype(float)
+    sums = [np.where(count > 0, np.cumsum(np.bincount(lo, wt, k + 1) - np.bincount(hi, wt, k + 1))[:k], 0.0)
+            for wt in (1.0 / size, 1.0 / size**2)]
+    return count, sums[0], sums[1]
+
+
+def _uses(t, matched, lo, hi, orders, arms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit: times used as a match by the matched units of ``arms``, and the sums of 1/M_j and 1/M_j**2.
+
+    ``orders`` are the sorted-position -> unit index arrays of the control and
+    the treated arm, in that order; ``lo``/``hi`` index the opposite arm's.
+    """
+    n = t.shape[0]
+    count, w, q = np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n)
+    for a in arms:  # the two arms, not the units
+        rows = (t == a) & matched
+        other = orders[1 - a]
+        count[other], w[other], q[other] = _coverage(lo[rows], hi[rows], other.shape[0])
+    return count, w, q
+
+
+def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int = 1, ties: bool = True) -> Matches:
     """Match every unit to its nearest opposite-arm units on a 1-D score, with replacement.
 
     Parameters
@@ -215,53 +352,67 @@ def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int =
         Treatment indicator; both arms must be present.
     caliper : float, optional
         Maximum allowed distance, in standard deviations (ddof = 1) of
-        ``score`` over all units. Matches farther than ``caliper * sd`` are
-        discarded; a unit with no match left (its nearest opposite-arm unit is
-        beyond the caliper) is unmatched and excluded from the estimates.
-        Default None: no caliper.
+        ``score`` over all units; farther matches are discarded, and a unit
+        with none left is unmatched and excluded from the estimates. Default
+        None: no caliper.
     n_neighbors : int, default 1
-        M, the number of matches per unit. Must not exceed the size of either
-        arm.
+        M, the number of matches per unit, at most the size of either arm.
+    ties : bool, default True
+        True: unit i is matched to *every* opposite-arm unit whose distance is
+        at most that of its M-th nearest, J_M(i) in Abadie and Imbens (2006),
+        as R's ``Matching(ties = TRUE)`` and Stata's ``teffects nnmatch`` do;
+        each weighs 1 / #J_M(i). False: exactly M matches per unit (see
+        Notes for which of several tied units are taken).
 
     Returns
     -------
     Matches
-        The matches (treated -> controls and controls -> treated), the match
-        counts K_M(i) for the ATT and the ATE, the same-arm nearest neighbour of
-        every unit and the matched/unmatched counts per arm.
+        The matches (treated -> controls, controls -> treated) as ranges of the
+        sorted opposite arm, use counts, same-arm neighbours and counts per arm.
 
     Raises
     ------
     ParameterError
         If ``score`` is not a finite 1-D array, ``t`` is not 0/1 of the same
-        length or has an empty arm, ``caliper`` is not positive, or
-        ``n_neighbors`` is not an integer between 1 and the smaller arm's size.
+        length with both arms, ``caliper`` is not positive, ``ties`` is not a
+        boolean, or ``n_neighbors`` is not an integer in [1, smaller arm size].
 
     Notes
     -----
-    Matching is exact nearest-neighbour matching in one dimension via
-    :func:`numpy.searchsorted`, O(n log n) time and O(n M) memory.
+    Exact matching in one dimension, O(n log n) time and O(n) memory (plus an
+    O(n M) candidate window) whatever the number of ties (module docstring).
 
-    Ties: every unit gets exactly M matches (Abadie and Imbens instead keep all
-    units tied with the M-th nearest). Equal distances are resolved towards the
-    smaller score and, among equal scores, towards the lower position in the
-    input, so the result is deterministic. The same rule picks the same-arm
-    neighbour used for the variance.
+    Distances are the floats ``abs(score[j] - score[i])`` and ties are
+    *exact* equalities of them: scores differing in the last bit do not tie,
+    and units at mathematically equal distances on either side tie only if
+    the rounded differences agree (they do when the differences are exact,
+    as for small multiples of a power of two). Units with identical covariates
+    have identical scores and always tie. A caliper keeps the matches within
+    it (a match exactly at the caliper is kept), so M_i can fall below M.
 
-    K_M(i) counts uses by *matched* units only. With a caliper, a unit that is
-    unmatched is never anyone's match either (its nearest opposite-arm unit is
-    already too far), so its K_M(i) is 0.
+    ``ties=False`` takes the leftmost run of M consecutive units of the sorted
+    opposite arm whose distances are the M smallest: equal distances go to
+    the smaller score and, among equal scores, to the lower input position,
+    except that the run must stay contiguous (when only part of a group of
+    equal scores below unit i's score is needed besides strictly nearer
+    units, the members next to those are taken). The same order picks the
+    same-arm neighbour for the variance (the left one on ties).
+
+    Use counts include uses by *matched* units only; an unmatched unit is
+    never anyone's match either (its nearest opposite-arm unit is too far).
 
     Examples
     --------
     >>> import numpy as np
-    >>> score = np.array([0.0, 0.2, 1.0, 0.1, 0.9, 3.0])
+    >>> score = np.array([0.0, 0.5, 1.0, 0.25, 1.0, 3.0])
     >>> t = np.array([1, 1, 1, 0, 0, 0])
-    >>> m = match_on_score(score, t)
-    >>> m.indices[:, 0].tolist()     # treated -> controls, controls -> treated
-    [3, 3, 4, 0, 2, 2]
-    >>> m.times_used_att.tolist()
-    [0, 0, 0, 2, 1, 0]
+    >>> m = match_on_score(score, t)     # control 0.25 is as far from treated 0.0 as from 0.5
+    >>> [m.matched_units(i).tolist() for i in range(6)]
+    [[3], [3], [4], [0, 1], [2], [2]]
+    >>> m.n_valid.tolist(), m.times_used_att.tolist()
+    ([1, 1, 1, 2, 1, 1], [0, 0, 0, 2, 1, 0])
+    >>> match_on_score(score, t, ties=False).matched_units(3).tolist()   # the smaller score
+    [0]
     >>> match_on_score(score, t, caliper=0.5).matched.tolist()   # 3.0 is too far from every treated unit
     [True, True, True, True, True, False]
     """
@@ -270,6 +421,7 @@ def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int =
     tt = _as_treatment(t, n)
     cal = _check_caliper(caliper)
     m = check_positive_int("n_neighbors", n_neighbors)
+    tie = _check_ties(ties)
     n1 = int(tt.sum())
     n0 = n - n1
     if m > min(n0, n1):
@@ -280,54 +432,43 @@ def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int =
     sd = float(np.std(s, ddof=1))
     width = None if cal is None else cal * sd
 
-    indices = np.empty((n, m), dtype=np.int64)
-    distances = np.empty((n, m), dtype=float)
-    same_arm = np.empty(n, dtype=np.int64)
-    arms = [np.flatnonzero(tt == a) for a in (0, 1)]
-    # Stable sort: among equal scores the lower input position comes first, which fixes the tie rule.
-    orders = [arm[np.argsort(s[arm], kind="stable")] for arm in arms]
-    for a in (0, 1):
+    lo, hi = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    far, same_arm = np.empty(n), np.empty(n, dtype=np.int64)
+    # Stable sort: among equal scores the lower input position comes first, which fixes the tie rules.
+    orders = [arm[np.argsort(s[arm], kind="stable")] for arm in (np.flatnonzero(tt == 0), np.flatnonzero(tt == 1))]
+    for a in (0, 1):  # the two arms, not the units
         own, other = orders[a], orders[1 - a]
-        pos, dist = _nearest_sorted(s[other], s[own], m)
-        indices[own] = other[pos]
-        distances[own] = dist
+        lo[own], hi[own], far[own] = _match_ranges(s[other], s[own], m, width, tie)
         neighbor = _same_arm_neighbor(s[own])
         same_arm[own] = np.where(neighbor >= 0, own[np.maximum(neighbor, 0)], -1)
-
-    if width is not None:
-        # Strict inequality: a match exactly at the caliper is kept.
-        beyond = distances > width
-        indices[beyond] = -1
-        distances[beyond] = np.nan
-    n_valid = (indices >= 0).sum(axis=1)
+    n_valid = hi - lo
     matched = n_valid > 0
+    times_att, times_ate = (_uses(tt, matched, lo, hi, orders, arms)[0] for arms in ((1,), (1, 0)))
 
-    valid = indices >= 0
-    att_rows = (tt == 1) & matched
-    times_att = np.bincount(indices[att_rows][valid[att_rows]], minlength=n)
-    times_ate = np.bincount(indices[valid], minlength=n)
-
-    treated = tt == 1
-    return Matches(indices=indices, distances=distances, matched=matched, n_valid=n_valid,
-                   times_used_att=times_att, times_used_ate=times_ate, same_arm_neighbor=same_arm, treatment=tt,
-                   n_neighbors=m, caliper=cal, caliper_width=width, score_sd=sd,
-                   n_treated_matched=int((treated & matched).sum()),
-                   n_treated_unmatched=int((treated & ~matched).sum()),
-                   n_control_matched=int((~treated & matched).sum()),
-                   n_control_unmatched=int((~treated & ~matched).sum()))
+    counts = {f"n_{arm}_{status}": int((tt == a)[matched == keep].sum()) for a, arm in ((1, "treated"), (0, "control"))
+              for keep, status in ((True, "matched"), (False, "unmatched"))}
+    return Matches(order_treated=orders[1], order_control=orders[0], match_lo=lo, match_hi=hi, matched=matched,
+                   n_valid=n_valid, max_distance=far, times_used_att=times_att, times_used_ate=times_ate,
+                   same_arm_neighbor=same_arm, treatment=tt, n_neighbors=m, ties=tie, caliper=cal,
+                   caliper_width=width, score_sd=sd, **counts)
 
 
-def _match_weights(indices: np.ndarray, n_valid: np.ndarray, rows: np.ndarray, n: int):
-    """Sum over the units in ``rows`` of 1/M_j and of 1/M_j**2 for every unit used as their match.
+def _imputed(y: np.ndarray, matches: Matches) -> np.ndarray:
+    """Per unit, the mean outcome of its matches, (C[hi] - C[lo]) / (hi - lo) with C a cumulative sum.
 
-    With M_j = M for every j these are K_M(i)/M and K_M(i)/M**2; the caliper can
-    leave a unit with fewer matches, whose matches then weigh 1/M_j each.
+    The outcomes are centred at their arm mean before summing, which keeps
+    the cancellation in C[hi] - C[lo] small; a single match is copied exactly.
+    Unmatched units get NaN.
     """
-    sub = indices[rows]
-    valid = sub >= 0
-    inv = np.broadcast_to((1.0 / np.maximum(n_valid[rows], 1))[:, None], sub.shape)[valid]
-    used = sub[valid]
-    return np.bincount(used, weights=inv, minlength=n), np.bincount(used, weights=inv**2, minlength=n)
+    out = np.full(y.shape[0], np.nan)
+    for a, other in ((1, matches.order_control), (0, matches.order_treated)):  # the two arms
+        rows = np.flatnonzero((matches.treatment == a) & matches.matched)
+        ys = y[other]
+        ref = ys.mean()
+        c = np.concatenate(([0.0], np.cumsum(ys - ref)))
+        lo, hi = matches.match_lo[rows], matches.match_hi[rows]
+        out[rows] = np.where(hi - lo == 1, ys[lo], ref + (c[hi] - c[lo]) / (hi - lo))
+    return out
 
 
 def _row(est: float, var: float, alpha: float, n_matched: int, n_unmatched: int) -> list:
@@ -335,10 +476,7 @@ def _row(est: float, var: float, alpha: float, n_matched: int, n_unmatched: int)
         return [np.nan] * 5 + [0, n_unmatched]
     se = float(np.sqrt(var))
     z = stats.norm.ppf(1 - alpha / 2)
-    if se > 0:
-        p = float(2 * stats.norm.sf(abs(est) / se))
-    else:
-        p = np.nan
+    p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else np.nan
     return [est, se, est - z * se, est + z * se, p, n_matched, n_unmatched]
 
 
@@ -375,8 +513,10 @@ def matching_estimates(y, t, matches: Matches, *, alpha: float = 0.05) -> pd.Dat
 
     Notes
     -----
-    With :math:`\hat Y_i(0), \hat Y_i(1)` the observed outcome for unit i's own
-    arm and the mean outcome of its M matches for the other arm,
+    With :math:`J(i)` the :math:`M_i` matches of unit i (its M nearest
+    opposite-arm units, all units tied with the M-th nearest with
+    ``ties=True``, fewer within a caliper), let :math:`\hat Y_i(W_i) = Y_i` and
+    :math:`\hat Y_i(1 - W_i) = \sum_{j \in J(i)} Y_j / M_i`. Then
 
     .. math::
 
@@ -385,41 +525,44 @@ def matching_estimates(y, t, matches: Matches, *, alpha: float = 0.05) -> pd.Dat
 
     over the N matched units (:math:`N_1` matched treated). The variances are
     the estimators of the *population* ATE and ATT of Abadie and Imbens (2006,
-    Theorem 7),
+    Theorem 7), written with the match weights
+    :math:`w_i = \sum_{l: i \in J(l)} 1/M_l` and
+    :math:`q_i = \sum_{l: i \in J(l)} 1/M_l^2` (sums over the matched units l
+    for the ATE, over the matched treated for the ATT):
 
     .. math::
 
         \hat V = \frac1{N^2} \sum_i \Big[\{\hat Y_i(1) - \hat Y_i(0) - \hat\tau\}^2
-            + \Big\{\Big(\frac{K_M(i)}{M}\Big)^2 + \frac{2M-1}{M}\frac{K_M(i)}{M}\Big\} \hat\sigma^2_i\Big],
+            + (w_i^2 + 2 w_i - q_i) \hat\sigma^2_i\Big],
 
         \hat V_t = \frac1{N_1^2} \sum_i \Big[W_i \{Y_i - \hat Y_i(0) - \hat\tau_t\}^2
-            + (1 - W_i) \frac{K_M(i)\{K_M(i) - 1\}}{M^2} \hat\sigma^2_i\Big],
+            + (1 - W_i) (w_i^2 - q_i) \hat\sigma^2_i\Big].
 
-    where :math:`K_M(i)` counts the uses of unit i as a match (by all matched
-    units for the ATE, by the matched treated for the ATT) and
-    :math:`\hat\sigma^2_i = (Y_i - Y_j)^2 / 2` with j the unit nearest to i on
-    the score within i's arm (their Theorem 6 with J = 1; the nearest
-    neighbour is searched among all units of the arm, matched or not).
+    When every :math:`M_l = M` (no ties, no caliper cut), :math:`w_i =
+    K_M(i)/M` and :math:`q_i = K_M(i)/M^2` (K_M(i) the number of uses of unit
+    i) and the factors are their :math:`(K_M/M)^2 + \frac{2M-1}{M}
+    \frac{K_M}{M}` and :math:`K_M (K_M - 1)/M^2`. :math:`\hat\sigma^2_i =
+    (Y_i - Y_j)^2 / 2` with j the nearest other unit of i's arm on the score,
+    matched or not, possibly at the same score (their Theorem 6, J = 1).
 
     The score is treated as **known**: the uncertainty from estimating the
     propensity score is ignored (Abadie and Imbens, 2016, show that this
     typically overstates the ATE variance, and may go either way for the ATT).
     No bias correction is applied. Units left unmatched by a caliper are
-    dropped from the estimates and from the variance. When the caliper leaves
-    a unit j with :math:`M_j < M` matches, each of them weighs :math:`1/M_j`
-    and the K/M terms are replaced by the matching sums of :math:`1/M_j` and
-    :math:`1/M_j^2`, which reduce to the formulas above when all
-    :math:`M_j = M`.
+    dropped from the estimates and from the variance. Everything is computed
+    from the match ranges with cumulative sums, in O(n) memory.
 
     Examples
     --------
     >>> import numpy as np
-    >>> score = np.array([0.0, 0.2, 1.0, 0.1, 0.9, 3.0])
+    >>> score = np.array([0.0, 0.5, 1.0, 0.25, 1.0, 3.0])
     >>> t = np.array([1, 1, 1, 0, 0, 0])
     >>> y = np.array([3.0, 4.0, 6.0, 1.0, 2.0, 5.0])
     >>> est = matching_estimates(y, t, match_on_score(score, t))
     >>> float(est.loc["matching_att", "estimate"])   # (3 - 1 + 4 - 1 + 6 - 2) / 3
     3.0
+    >>> float(est.loc["matching_ate", "estimate"])   # (2 + 3 + 4 + (3.5 - 1) + (6 - 2) + (6 - 5)) / 6
+    2.75
     >>> est["n_matched"].tolist()
     [3, 6]
     """
@@ -448,20 +591,18 @@ def matching_estimates(y, t, matches: Matches, *, alpha: float = 0.05) -> pd.Dat
         raise ParameterError("Parameter t has an arm with a single unit; the Abadie-Imbens variance needs a "
                              "same-arm neighbour for every unit. Each arm needs at least 2 units.", parameter="t")
 
-    idx, n_valid, matched = matches.indices, matches.n_valid, matches.matched
+    matched = matches.matched
     treated = tt == 1
-    valid = idx >= 0
-    y_other = np.where(valid, yy[np.maximum(idx, 0)], 0.0).sum(axis=1) / np.maximum(n_valid, 1)
+    y_other = _imputed(yy, matches)
     sigma2 = 0.5 * (yy - yy[matches.same_arm_neighbor]) ** 2
 
-    # ATT: matched treated units, controls entering through K_M(i).
+    # ATT: matched treated units, controls entering through their match weights.
     att_rows = treated & matched
     n1 = int(att_rows.sum())
     if n1 > 0:
         diff_t = yy[att_rows] - y_other[att_rows]
         tau_t = float(diff_t.mean())
-        w, q = _match_weights(idx, n_valid, att_rows, n)
-        # w**2 - q is K(K-1)/M**2 when every treated unit has M matches.
+        w, q = matches._match_weights("att")
         var_t = (np.sum((diff_t - tau_t) ** 2) + np.sum(((w**2 - q) * sigma2)[~treated])) / n1**2
     else:
         tau_t, var_t = np.nan, np.nan
@@ -471,8 +612,7 @@ def matching_estimates(y, t, matches: Matches, *, alpha: float = 0.05) -> pd.Dat
     if n_all > 0:
         diff = np.where(treated, yy - y_other, y_other - yy)[matched]
         tau = float(diff.mean())
-        w, q = _match_weights(idx, n_valid, matched, n)
-        # w**2 + 2w - q is (K/M)**2 + ((2M-1)/M)(K/M) when every unit has M matches.
+        w, q = matches._match_weights("ate")
         factor = (w**2 + 2 * w - q)[matched]
         var = (np.sum((diff - tau) ** 2) + np.sum(factor * sigma2[matched])) / n_all**2
     else:

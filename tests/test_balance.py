@@ -88,38 +88,67 @@ def test_constant_columns_give_zero_without_warnings():
 
 
 def test_frequency_weights_from_hand_built_matches():
-    # Reference: counted by hand. M = 2; rows 1 and 3 kept one match each (M_j = 1, as after a caliper), so those
-    # matches weigh 1; row 4 is unmatched. Unit 0 is used by rows 2 (1/2) and 3 (1): 1 + 1/2 + 1. Unit 1 by row 2:
-    # 1 + 1/2. Unit 2 by row 0: 1 + 1/2. Unit 3 by rows 0 (1/2) and 1 (1): 1 + 1/2 + 1. Unit 4: 0.
-    idx = np.array([[2, 3], [3, -1], [0, 1], [0, -1], [-1, -1]])
-    mask = np.array([True, True, True, True, False])
-    w = frequency_weights_from_matches(idx, mask)
-    np.testing.assert_allclose(w, [1 + 0.5 + 1.0, 1 + 0.5, 1 + 0.5, 1 + 0.5 + 1.0, 0.0], rtol=0, atol=1e-15)
-    # ATT-style weights: only the treated rows 0 and 1 count.
-    att = frequency_weights_from_matches(idx, np.array([True, True, False, False, False]))
-    np.testing.assert_allclose(att, [1.0, 1.0, 0.5, 1.5, 0.0], rtol=0, atol=1e-15)
+    # Reference: counted by hand. Treated 0.0, 0.5, 1.0 (units 0-2) and controls 0.25, 1.0, 3.0 (units 3-5), M = 1
+    # with ties: control 0.25 is exactly as far from treated 0.0 as from 0.5, so each of them gets 1/2 from it.
+    # ATE: unit 0: 1 + 1/2; unit 1: 1 + 1/2; unit 2 is the match of controls 1.0 and 3.0: 1 + 2; unit 3 is the
+    # match of treated 0.0 and 0.5: 1 + 2; unit 4 of treated 1.0: 1 + 1; unit 5 of nobody: 1.
+    score = np.array([0.0, 0.5, 1.0, 0.25, 1.0, 3.0])
+    t = np.array([1, 1, 1, 0, 0, 0])
+    res = match_on_score(score, t)
+    np.testing.assert_allclose(frequency_weights_from_matches(res), [1.5, 1.5, 3.0, 3.0, 2.0, 1.0], rtol=0,
+                               atol=1e-15)
+    # ATT: treated 1 each; controls count their uses by treated units only (unit 5 is unused).
+    np.testing.assert_allclose(frequency_weights_from_matches(res, kind="att"), [1, 1, 1, 2, 1, 0], rtol=0,
+                               atol=1e-15)
+    # ties=False: control 0.25 takes only treated 0.0 (the smaller score).
+    single = match_on_score(score, t, ties=False)
+    np.testing.assert_allclose(frequency_weights_from_matches(single), [2, 1, 3, 3, 2, 1], rtol=0, atol=1e-15)
+    # A caliper of 0.5 SD (about 0.54 on the score) leaves control 3.0 unmatched: it weighs 0 and stops counting
+    # for treated 1.0 (1 + 1 from control 1.0 only).
+    cut = match_on_score(score, t, caliper=0.5)
+    np.testing.assert_allclose(frequency_weights_from_matches(cut), [1.5, 1.5, 2.0, 3.0, 2.0, 0.0], rtol=0,
+                               atol=1e-15)
 
 
-def test_frequency_weights_agree_with_matches_object():
-    # Reference: the definition checked by a Python loop over the Matches rows.
-    score = np.array([0.0, 0.4, 1.1, 2.0, 0.2, 0.9, 1.3, 5.0])
+@pytest.mark.parametrize("ties", [True, False])
+def test_frequency_weights_agree_with_matches_object(ties):
+    # Reference: the definition checked by a Python loop over Matches.matched_units (M = 2, a caliper, scores on a
+    # grid of 0.25 so that several units tie).
+    score = np.array([0.0, 0.5, 1.0, 2.0, 0.25, 0.75, 1.25, 5.0, 0.25, 1.0])
+    t = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
+    res = match_on_score(score, t, n_neighbors=2, caliper=0.5, ties=ties)
+    for kind in ("ate", "att"):
+        w = frequency_weights_from_matches(res, kind=kind)
+        ref = np.zeros(len(t))
+        for i in range(len(t)):
+            if res.matched[i] and (kind == "ate" or t[i] == 1):
+                ref[i] += 1
+                used = res.matched_units(i)
+                for j in used:
+                    ref[j] += 1 / len(used)
+        np.testing.assert_allclose(w, ref, rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(w, res.frequency_weights(kind))
+    assert frequency_weights_from_matches(res)[~res.matched].tolist() == [0.0] * int((~res.matched).sum())
+
+
+def test_ties_restore_balance_that_a_single_reused_control_breaks():
+    # Reference: by hand. Scores take two values (as with discrete covariates); at each, the treated and controls
+    # have z = 0 and z = 1 equally often, but z does not enter the score. Keeping ties, each treated unit is
+    # matched to all controls at its score and the matched control mean of z is 1/2 as among the treated (SMD 0).
+    # Without ties every treated unit takes the same first control at its score, whose z is 0: SMD far from 0.
+    score = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
     t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
-    res = match_on_score(score, t, n_neighbors=2, caliper=0.5)
-    w = frequency_weights_from_matches(res.indices, res.matched)
-    ref = np.zeros(len(t))
-    for i in range(len(t)):
-        if res.matched[i]:
-            ref[i] += 1
-            used = [j for j in res.indices[i] if j >= 0]
-            for j in used:
-                ref[j] += 1 / len(used)
-    np.testing.assert_allclose(w, ref, rtol=0, atol=1e-15)
-    assert w[~res.matched].tolist() == [0.0] * int((~res.matched).sum())
+    z = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    tied = frequency_weights_from_matches(match_on_score(score, t), kind="att")
+    assert standardized_mean_differences(z, t, weights=tied)[0] == 0.0
+    single = frequency_weights_from_matches(match_on_score(score, t, ties=False), kind="att")
+    assert single.tolist() == [1, 1, 1, 1, 2, 0, 2, 0]
+    assert standardized_mean_differences(z, t, weights=single)[0] == pytest.approx(np.sqrt(2), rel=1e-12)
 
 
 def test_balance_table_columns_and_values():
     frame = pd.DataFrame(X, columns=["age", "occp=sales", "income"])
-    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T).indices, np.ones(N, dtype=bool))
+    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T))
     res = balance_table(frame, T, iptw_weights=W, matched_weights=mw)
     table = res.to_frame()
     assert list(table.columns) == ["smd_raw", "smd_weighted", "smd_matched", "imbalanced_raw",
@@ -185,7 +214,7 @@ def test_text_and_markdown_output():
 
 @pytest.mark.parametrize("absolute", [False, True])
 def test_love_plot_returns_axes(absolute):
-    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T).indices, np.ones(N, dtype=bool))
+    mw = frequency_weights_from_matches(match_on_score(X[:, 0], T))
     res = balance_table(pd.DataFrame(X, columns=["a", "b", "c"]), T, iptw_weights=W, matched_weights=mw)
     ax = res.plot(absolute=absolute)
     assert isinstance(ax, matplotlib.axes.Axes)
@@ -211,10 +240,9 @@ def test_love_plot_returns_axes(absolute):
     (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=np.full(N, np.nan)), "iptw_weights"),
     (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=W, matched_weights=W[:3]), "matched_weights"),
     (lambda: balance_table(pd.DataFrame(X), T, iptw_weights=W).imbalanced("iptw"), "which"),
-    (lambda: frequency_weights_from_matches(np.array([[0.5]]), np.array([True])), "match_indices"),
-    (lambda: frequency_weights_from_matches(np.array([[1], [5]]), np.array([True, True])), "match_indices"),
-    (lambda: frequency_weights_from_matches(np.array([[1], [0]]), np.array([1, 1])), "matched_mask"),
-    (lambda: frequency_weights_from_matches(np.array([[1], [-1]]), np.array([True, True])), "matched_mask"),
+    (lambda: frequency_weights_from_matches(np.array([[1], [0]]), np.array([True, True])), "matches"),
+    (lambda: frequency_weights_from_matches(None), "matches"),
+    (lambda: frequency_weights_from_matches(match_on_score(X[:, 0], T), kind="atc"), "kind"),
 ])
 def test_validation_errors_name_the_parameter(call, parameter):
     with pytest.raises(ParameterError, match=parameter) as err:

@@ -2,8 +2,11 @@
 
 import dataclasses
 import doctest
+import time
+import tracemalloc
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mediationhte import matching
@@ -62,12 +65,15 @@ def _loop_reference(score, t, y, m):
                 se_ate=np.sqrt(v_ate))
 
 
+@pytest.mark.parametrize("ties", [True, False])
 @pytest.mark.parametrize("m", [1, 2, 3])
-def test_hand_built_example_matches_explicit_loop(m):
+def test_hand_built_example_matches_explicit_loop(m, ties):
     # Reference: _loop_reference above, brute-force loops over the formulas of Abadie and Imbens (2006), Thm 6-7.
+    # There are no ties in these data, so both settings of ties must give exactly the M nearest.
     ref = _loop_reference(SCORE, T, Y, m)
-    res = match_on_score(SCORE, T, n_neighbors=m)
-    assert res.indices.tolist() == ref["matches"]
+    res = match_on_score(SCORE, T, n_neighbors=m, ties=ties)
+    assert [sorted(res.matched_units(i).tolist()) for i in range(len(T))] == [sorted(j) for j in ref["matches"]]
+    assert res.n_valid.tolist() == [m] * len(T)
     assert res.times_used_att.tolist() == ref["k_att"]
     assert res.times_used_ate.tolist() == ref["k_ate"]
     est = matching_estimates(Y, T, res)
@@ -82,13 +88,18 @@ def test_hand_built_example_values_by_hand():
     # Reference: worked by hand for M = 1. Treated -1.30, -0.20, 0.45, 1.15, 2.05 match controls -0.95, 0.05, 0.70,
     # 0.70, 0.70 (positions 5, 6, 7, 7, 7); controls -0.95, 0.05, 0.70 match treated -1.30, -0.20, 0.45.
     res = match_on_score(SCORE, T)
-    assert res.indices[:, 0].tolist() == [5, 6, 7, 7, 7, 0, 1, 2]
+    assert [res.matched_units(i).tolist() for i in range(8)] == [[5], [6], [7], [7], [7], [0], [1], [2]]
+    np.testing.assert_allclose(res.max_distance, np.abs(SCORE - SCORE[[5, 6, 7, 7, 7, 0, 1, 2]]), rtol=0, atol=0)
     att = np.mean([2.5 - 0.4, 3.1 - 1.7, 4.0 - 2.2, 5.2 - 2.2, 6.9 - 2.2])
     est = matching_estimates(Y, T, res)
     np.testing.assert_allclose(est.loc["matching_att", "estimate"], att, rtol=0, atol=1e-12)
     # Same-arm neighbours by hand: -1.30 -> -0.20, -0.20 -> 0.45, 0.45 -> -0.20 (0.65 < 0.70), 1.15 -> 0.45,
     # 2.05 -> 1.15; -0.95 -> 0.05, 0.05 -> 0.70, 0.70 -> 0.05.
     assert res.same_arm_neighbor.tolist() == [1, 2, 1, 2, 3, 6, 7, 6]
+    # The range representation: treated rows index the controls sorted by score (-0.95, 0.05, 0.70).
+    assert res.order_control.tolist() == [5, 6, 7] and res.order_treated.tolist() == [0, 1, 2, 3, 4]
+    assert res.match_lo.tolist() == [0, 1, 2, 2, 2, 0, 1, 2]
+    assert (res.match_hi - res.match_lo).tolist() == [1] * 8
 
 
 def test_intervals_and_p_values_are_normal():
@@ -103,15 +114,244 @@ def test_intervals_and_p_values_are_normal():
                                rtol=1e-12)
 
 
+# Thirteen units with many exact ties (all scores are multiples of 0.5, so every distance is exact in binary):
+# treated at 1.0, 0.5, 1.0, 0.0, 2.0, 3.0 (units 0, 3, 5, 6, 7, 11) and controls at 0.0, 2.5, 1.5, 4.0, 1.0, 2.5,
+# 0.0 (units 1, 2, 4, 8, 9, 10, 12). Treated 0.5 is equidistant from the controls at 0.0, 0.0 and 1.0, treated 2.0
+# from those at 1.5, 2.5 and 2.5, and so on.
+TIE_SCORE = np.array([1.0, 0.0, 2.5, 0.5, 1.5, 1.0, 0.0, 2.0, 4.0, 1.0, 2.5, 3.0, 0.0])
+TIE_T = np.array([1, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0])
+TIE_Y = np.array([4.1, 1.0, 2.2, 3.3, 1.9, 5.0, 2.8, 4.4, 3.1, 0.7, 2.6, 6.2, 1.4])
+
+
+def _loop_match_sets(score, t, m, width=None, ties=True):
+    """The match set J(i) of every unit, by brute force over all pairs, written from the definitions.
+
+    ties=True: J_M(i) of Abadie and Imbens (2006), every opposite-arm unit whose distance |s_j - s_i| (the same
+    floating-point subtraction) is <= the M-th smallest such distance. ties=False: the documented rule, the leftmost
+    run of M consecutive opposite-arm units in (score, position) order whose distances are the M smallest. A caliper
+    then keeps the members with distance <= width.
+    """
+    n = len(score)
+    sets = []
+    for i in range(n):
+        others = sorted((j for j in range(n) if t[j] != t[i]), key=lambda j: (score[j], j))
+        dist = [abs(score[j] - score[i]) for j in others]
+        d_m = sorted(dist)[m - 1]
+        if ties:
+            chosen = [j for j, d in zip(others, dist) if d <= d_m]
+        else:
+            start = next(s for s in range(len(others)) if sorted(dist[s:s + m]) == sorted(dist)[:m])
+            chosen = others[start:start + m]
+        if width is not None:
+            chosen = [j for j in chosen if abs(score[j] - score[i]) <= width]
+        sets.append(sorted(chosen))
+    return sets
+
+
+def _loop_estimates(score, t, y, sets):
+    """ATT, ATE and their Abadie-Imbens variances from match sets, by explicit loops over units.
+
+    Each member of J(i) weighs 1/#J(i); w_j and q_j sum 1/#J(i) and 1/#J(i)**2 over the matched i using j (the
+    treated i only for the ATT); ATE factor w**2 + 2w - q, ATT factor w**2 - q (Theorem 7 of Abadie and Imbens, 2006,
+    when every #J(i) = M). sigma2_i = (y_i - y_j)**2 / 2 with j the nearest other unit of i's arm, ties broken by the
+    documented rule: nearest in (score, position) order, then the one before it.
+    """
+    n = len(score)
+    rows = [i for i in range(n) if sets[i]]
+    sigma2 = []
+    for i in range(n):
+        order = sorted((j for j in range(n) if t[j] == t[i]), key=lambda j: (score[j], j))
+        rank = {j: r for r, j in enumerate(order)}
+        j = min((j for j in order if j != i), key=lambda j: (abs(score[j] - score[i]), abs(rank[j] - rank[i]),
+                                                                rank[j]))
+        sigma2.append((y[i] - y[j]) ** 2 / 2)
+    w_ate, q_ate, w_att, q_att = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+    for i in rows:
+        for j in sets[i]:
+            w_ate[j] += 1 / len(sets[i])
+            q_ate[j] += 1 / len(sets[i]) ** 2
+            if t[i] == 1:
+                w_att[j] += 1 / len(sets[i])
+                q_att[j] += 1 / len(sets[i]) ** 2
+    yhat = {i: sum(y[j] for j in sets[i]) / len(sets[i]) for i in rows}
+    diffs = {i: (y[i] - yhat[i]) if t[i] == 1 else (yhat[i] - y[i]) for i in rows}
+    ate = sum(diffs.values()) / len(rows)
+    v_ate = sum((diffs[i] - ate) ** 2 + (w_ate[i] ** 2 + 2 * w_ate[i] - q_ate[i]) * sigma2[i] for i in rows)
+    v_ate /= len(rows) ** 2
+    treated_rows = [i for i in rows if t[i] == 1]
+    att = sum(diffs[i] for i in treated_rows) / len(treated_rows)
+    v_att = sum((diffs[i] - att) ** 2 for i in treated_rows)
+    v_att += sum((w_att[j] ** 2 - q_att[j]) * sigma2[j] for j in range(n) if t[j] == 0)
+    v_att /= len(treated_rows) ** 2
+    fw_ate = [(1.0 if sets[i] else 0.0) + w_ate[i] for i in range(n)]
+    fw_att = [(1.0 if sets[i] and t[i] == 1 else 0.0) + w_att[i] for i in range(n)]
+    return dict(att=att, ate=ate, se_att=np.sqrt(v_att), se_ate=np.sqrt(v_ate), fw_ate=fw_ate, fw_att=fw_att,
+                k_att=[sum(1 for i in treated_rows if j in sets[i]) for j in range(n)],
+                k_ate=[sum(1 for i in rows if j in sets[i]) for j in range(n)])
+
+
+def _check_against_loops(score, t, y, res, sets):
+    ref = _loop_estimates(score, t, y, sets)
+    assert [sorted(res.matched_units(i).tolist()) for i in range(len(t))] == sets
+    assert res.n_valid.tolist() == [len(s) for s in sets] and res.matched.tolist() == [bool(s) for s in sets]
+    assert res.times_used_att.tolist() == ref["k_att"] and res.times_used_ate.tolist() == ref["k_ate"]
+    est = matching_estimates(y, t, res)
+    np.testing.assert_allclose(est["estimate"].to_numpy(), [ref["att"], ref["ate"]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(est["std_error"].to_numpy(), [ref["se_att"], ref["se_ate"]], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.frequency_weights(), ref["fw_ate"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.frequency_weights("att"), ref["fw_att"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("caliper", [None, 0.3])
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_tied_example_matches_explicit_loop(m, caliper):
+    # Reference: _loop_match_sets / _loop_estimates, brute force from the definition of J_M(i) with ties, every
+    # tied unit weighing 1/#J_M(i). With caliper 0.3 SD (width about 0.33) the distance-0.5 ties are cut off.
+    res = match_on_score(TIE_SCORE, TIE_T, n_neighbors=m, caliper=caliper)
+    assert res.ties
+    sets = _loop_match_sets(TIE_SCORE, TIE_T, m, res.caliper_width, ties=True)
+    assert caliper is not None or max(len(s) for s in sets) > m
+    _check_against_loops(TIE_SCORE, TIE_T, TIE_Y, res, sets)
+
+
+def test_tied_example_values_by_hand():
+    # Reference: worked by hand for M = 1. Treated 1.0, 0.5, 1.0, 0.0, 2.0, 3.0 are matched to the controls
+    # {1.0}, {0.0, 0.0, 1.0}, {1.0}, {0.0, 0.0}, {1.5, 2.5, 2.5}, {2.5, 2.5}, each member weighing 1/#set.
+    res = match_on_score(TIE_SCORE, TIE_T)
+    treated = [0, 3, 5, 6, 7, 11]
+    assert [res.matched_units(i).tolist() for i in treated] == [[9], [1, 12, 9], [9], [1, 12], [4, 2, 10], [2, 10]]
+    assert [res.matched_units(i).tolist() for i in (1, 4, 8)] == [[6], [0, 5, 7], [11]]
+    att = np.mean([4.1 - 0.7, 3.3 - (1.0 + 1.4 + 0.7) / 3, 5.0 - 0.7, 2.8 - (1.0 + 1.4) / 2,
+                   4.4 - (1.9 + 2.2 + 2.6) / 3, 6.2 - (2.2 + 2.6) / 2])
+    est = matching_estimates(TIE_Y, TIE_T, res)
+    np.testing.assert_allclose(est.loc["matching_att", "estimate"], att, rtol=0, atol=1e-12)
+    # ATT weights of the controls: 0.0 (twice) 1/3 + 1/2, 1.0: 1 + 1/3 + 1, 1.5: 1/3, 2.5 (twice) 1/3 + 1/2, 4.0: 0.
+    expected = {1: 5 / 6, 12: 5 / 6, 9: 7 / 3, 4: 1 / 3, 2: 5 / 6, 10: 5 / 6, 8: 0.0}
+    fw = res.frequency_weights("att")
+    np.testing.assert_allclose(fw[list(expected)], list(expected.values()), rtol=0, atol=1e-15)
+    assert fw[treated].tolist() == [1.0] * 6
+
+
+def test_ties_false_takes_exactly_m_by_the_documented_rule():
+    # Reference: by hand from the documented rule (equal distances go to the smaller score, then to the lower
+    # position). Treated 0.5 takes the control at 0.0 with the lower position (unit 1), treated 2.0 the control at
+    # 1.5 (unit 4), treated 3.0 the first control at 2.5 (unit 2); the estimates agree with the loop reference.
+    res = match_on_score(TIE_SCORE, TIE_T, ties=False)
+    assert not res.ties and res.n_valid.tolist() == [1] * 13
+    assert [res.matched_units(i).tolist() for i in (0, 3, 5, 6, 7, 11)] == [[9], [1], [9], [1], [4], [2]]
+    _check_against_loops(TIE_SCORE, TIE_T, TIE_Y, res, _loop_match_sets(TIE_SCORE, TIE_T, 1, ties=False))
+
+
+def test_ties_false_keeps_the_run_contiguous():
+    # Reference: by hand. Controls at 0, 0, 1, 2 (units 1-4); treated 1 with M = 2 needs the control at distance 0
+    # and one of the two at 0 (distance 1): the run next to it, unit 2 (the old "lowest position" rule took unit 1
+    # and left a gap, which a range cannot represent). With M = 3 both zeros are taken.
+    score = np.array([1.0, 0.0, 0.0, 1.0, 2.0, 5.0, 6.0])
+    t = np.array([1, 0, 0, 0, 0, 1, 1])
+    assert match_on_score(score, t, n_neighbors=2, ties=False).matched_units(0).tolist() == [2, 3]
+    assert match_on_score(score, t, n_neighbors=2, ties=True).matched_units(0).tolist() == [1, 2, 3, 4]
+    assert match_on_score(score, t, n_neighbors=3, ties=False).matched_units(0).tolist() == [1, 2, 3]
+
+
+def test_random_tied_data_match_explicit_loops():
+    # Reference: _loop_match_sets / _loop_estimates on 150 small data sets with scores on a coarse grid (many exact
+    # ties, some on both sides of a unit), with and without a caliper, for both settings of ties. One scale is
+    # 0.1, where equal distances on either side need not be equal floats: the loops use the same subtraction.
+    rng = np.random.default_rng(11)
+    checked = 0
+    while checked < 150:
+        n = int(rng.integers(6, 25))
+        t = rng.integers(0, 2, size=n)
+        if min(t.sum(), n - t.sum()) < 2:
+            continue
+        score = rng.integers(0, int(rng.integers(2, 8)), size=n) * rng.choice([0.25, 0.1, 3.0])
+        m = int(rng.integers(1, min(t.sum(), n - t.sum()) + 1))
+        caliper = None if checked % 2 else float(rng.uniform(0.1, 1.0))
+        for ties in (True, False):
+            res = match_on_score(score, t, n_neighbors=m, caliper=caliper, ties=ties)
+            sets = _loop_match_sets(score, t, m, res.caliper_width, ties=ties)
+            if any(sets[i] for i in range(n) if t[i] == 1):
+                _check_against_loops(score, t, rng.normal(size=n) + t, res, sets)
+        checked += 1
+
+
+@pytest.mark.parametrize("caliper", [None, 0.05])
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_without_ties_both_settings_are_identical(m, caliper):
+    # Reference: the definition. With continuous scores no two distances are equal, so J_M(i) is exactly the M
+    # nearest and ties=True must reproduce ties=False bit for bit (the same ranges, hence the same arithmetic).
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=400)
+    t = (rng.random(x.size) < _expit(x)).astype(int)
+    y = x + t + rng.normal(size=x.size)
+    a = match_on_score(x, t, n_neighbors=m, caliper=caliper, ties=True)
+    b = match_on_score(x, t, n_neighbors=m, caliper=caliper, ties=False)
+    for name in ("match_lo", "match_hi", "matched", "n_valid", "max_distance", "times_used_att", "times_used_ate"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    pd.testing.assert_frame_equal(matching_estimates(y, t, a), matching_estimates(y, t, b), check_exact=True)
+    np.testing.assert_array_equal(a.frequency_weights(), b.frequency_weights())
+
+
 def test_ties_go_to_the_smaller_score_then_the_lower_position():
-    # Reference: the documented tie rule. Control at 0.5 is equidistant from treated at 0.25 and 0.75 (exact in
-    # binary), so it takes 0.25; treated at 2.0 sees two controls at 2.0 and takes the first (position 3).
+    # Reference: the documented ties=False rule. Control at 0.5 is equidistant from treated at 0.25 and 0.75 (exact
+    # in binary), so it takes 0.25; treated at 2.0 sees two controls at 2.0 and takes the first (position 3). With
+    # ties=True both are kept.
     score = np.array([0.25, 0.75, 2.0, 2.0, 2.0, 0.5])
     t = np.array([1, 1, 1, 0, 0, 0])
-    res = match_on_score(score, t)
-    assert res.indices[5, 0] == 0
-    assert res.indices[2, 0] == 3
+    res = match_on_score(score, t, ties=False)
+    assert res.matched_units(5).tolist() == [0]
+    assert res.matched_units(2).tolist() == [3]
     assert res.same_arm_neighbor[3] == 4 and res.same_arm_neighbor[4] == 3
+    tied = match_on_score(score, t)
+    assert tied.matched_units(5).tolist() == [0, 1] and tied.matched_units(2).tolist() == [3, 4]
+
+
+def test_heavy_ties_are_linear_in_memory_and_time():
+    # Reference: exact matching cells. 10**5 units with scores on 50 values, every value present in both arms:
+    # J_M(i) (M = 1 or 2) is then every opposite-arm unit with the same score, so the estimates are those of
+    # exact matching, computed with pandas groupby means. Per score cell v with n1(v) treated and n0(v) controls,
+    # a control has w = n1/n0, q = n1/n0**2 and a treated unit w = n0/n1, q = n0/n1**2 (Abadie-Imbens weights).
+    rng = np.random.default_rng(8)
+    n = 100_000
+    cell = rng.integers(0, 50, size=n)
+    score = cell / 49.0
+    t = (rng.random(n) < 0.3 + 0.4 * score).astype(int)
+    y = np.sin(cell) + t * (1 + score) + rng.normal(size=n)
+    for m in (1, 2):
+        tracemalloc.start()
+        start = time.perf_counter()
+        res = match_on_score(score, t, n_neighbors=m)
+        est = matching_estimates(y, t, res)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        # Each unit has about 1000 tied matches: an (n, #ties) array would take about 800 MB.
+        assert elapsed < 10, elapsed
+        assert peak < 1000 * n, peak
+        arrays = [v for v in vars(res).values() if isinstance(v, np.ndarray)]
+        assert max(a.size for a in arrays) <= n and res.n_valid.min() > 500
+
+        frame = pd.DataFrame({"cell": cell, "t": t, "y": y})
+        means = frame.groupby(["cell", "t"])["y"].mean().unstack()
+        sizes = frame.groupby(["cell", "t"]).size().unstack()
+        m0, m1 = means[0].to_numpy()[cell], means[1].to_numpy()[cell]
+        n0, n1 = sizes[0].to_numpy()[cell], sizes[1].to_numpy()[cell]
+        treated = t == 1
+        diff = np.where(treated, y - m0, m1 - y)
+        att, ate = diff[treated].mean(), diff.mean()
+        w = np.where(treated, n0 / n1, n1 / n0)
+        q = np.where(treated, n0 / n1**2, n1 / n0**2)
+        sigma2 = (y - y[res.same_arm_neighbor]) ** 2 / 2
+        assert (score[res.same_arm_neighbor] == score).all()
+        v_att = (np.sum((diff[treated] - att) ** 2) + np.sum(((w**2 - q) * sigma2)[~treated])) / treated.sum() ** 2
+        v_ate = (np.sum((diff - ate) ** 2) + np.sum((w**2 + 2 * w - q) * sigma2)) / n**2
+        np.testing.assert_allclose(est["estimate"].to_numpy(), [att, ate], rtol=1e-10)
+        np.testing.assert_allclose(est["std_error"].to_numpy(), np.sqrt([v_att, v_ate]), rtol=1e-10)
+        np.testing.assert_allclose(res.frequency_weights(), 1 + w, rtol=1e-10)
+        np.testing.assert_allclose(res.frequency_weights("att"), np.where(treated, 1.0, n1 / n0), rtol=1e-10)
+    exact = match_on_score(score, t, n_neighbors=2, ties=False)
+    first_match = exact.order_control[exact.match_lo[treated]]
+    assert (exact.n_valid == 2).all() and (score[first_match] == score[treated]).all()
 
 
 def test_caliper_drops_exactly_the_expected_units():
@@ -123,8 +363,9 @@ def test_caliper_drops_exactly_the_expected_units():
     res = match_on_score(score, t, caliper=0.2)
     assert res.caliper_width == pytest.approx(0.2 * sd, rel=1e-14)
     assert res.matched.tolist() == [True, True, False, False, True, False]
-    assert res.indices[:, 0].tolist() == [4, 4, -1, -1, 0, -1]
-    assert np.isnan(res.distances[2, 0]) and np.isnan(res.distances[5, 0])
+    assert [res.matched_units(i).tolist() for i in range(6)] == [[4], [4], [], [], [0], []]
+    assert (res.match_lo == res.match_hi).tolist() == [False, False, True, True, False, True]
+    assert np.isnan(res.max_distance[[2, 3, 5]]).all() and res.max_distance[0] == 0.1
     assert (res.n_treated_matched, res.n_treated_unmatched, res.n_control_matched, res.n_control_unmatched) \
         == (2, 2, 1, 1)
     assert res.counts().loc["treated", "unmatched"] == 2
@@ -145,11 +386,12 @@ def test_caliper_keeps_a_match_exactly_at_the_limit_and_truncates_extra_neighbou
     score = np.array([0.0, 0.0, 0.0, 2.0])
     t = np.array([1, 1, 0, 0])
     assert np.std(score, ddof=1) == 1.0
-    kept = match_on_score(score, t, caliper=2.0, n_neighbors=2)
-    assert kept.indices.tolist() == [[2, 3], [2, 3], [0, 1], [0, 1]]
-    assert kept.matched.all()
+    for ties in (True, False):
+        kept = match_on_score(score, t, caliper=2.0, n_neighbors=2, ties=ties)
+        assert [kept.matched_units(i).tolist() for i in range(4)] == [[2, 3], [2, 3], [0, 1], [0, 1]]
+        assert kept.matched.all()
     cut = match_on_score(score, t, caliper=1.999, n_neighbors=2)
-    assert cut.indices.tolist() == [[2, -1], [2, -1], [0, 1], [-1, -1]]
+    assert [cut.matched_units(i).tolist() for i in range(4)] == [[2], [2], [0, 1], []]
     assert cut.n_valid.tolist() == [1, 1, 2, 0]
     assert cut.matched.tolist() == [True, True, True, False]
     assert cut.times_used_att.tolist() == [0, 0, 2, 0] and cut.times_used_ate.tolist() == [1, 1, 2, 0]
@@ -166,13 +408,13 @@ def test_truncated_matches_weigh_one_over_their_number():
     assert (res.n_valid == 1).any() and (res.n_valid == 2).any()
     n = len(y)
     rows = [i for i in range(n) if res.matched[i]]
-    mats = {i: [j for j in res.indices[i] if j >= 0] for i in rows}
+    mats = {i: res.matched_units(i).tolist() for i in rows}
     # No distance is within 0.05 of the caliper width 0.4, so rounding cannot move a unit across it.
     width = res.caliper_width
     for i in rows:
         close = sorted((j for j in range(n) if t[j] != t[i] and abs(score[j] - score[i]) <= width),
                        key=lambda j: abs(score[j] - score[i]))[:2]
-        assert mats[i] == close
+        assert mats[i] == sorted(close)
     sigma2 = [(y[i] - y[res.same_arm_neighbor[i]]) ** 2 / 2 for i in range(n)]
     yhat = {i: sum(y[j] for j in mats[i]) / len(mats[i]) for i in rows}
     w_ate, q_ate, w_att, q_att = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
@@ -246,16 +488,22 @@ def test_matches_are_frozen_and_read_only():
     res = match_on_score(SCORE, T)
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.caliper = 1.0
-    for name in ("indices", "distances", "matched", "times_used_att", "times_used_ate", "same_arm_neighbor"):
+    for name in ("order_treated", "order_control", "match_lo", "match_hi", "matched", "n_valid", "max_distance",
+                 "times_used_att", "times_used_ate", "same_arm_neighbor", "treatment"):
         with pytest.raises(ValueError):
             getattr(res, name)[0] = 0
-    assert isinstance(res, Matches) and "n=8" in repr(res)
+    assert isinstance(res, Matches) and "n=8" in repr(res) and "ties=True" in repr(res)
+    # matched_units and frequency_weights hand out fresh, writable copies.
+    res.matched_units(0)[0] = 99
+    res.frequency_weights()[0] = 99.0
+    assert res.matched_units(0).tolist() == [5] and res.frequency_weights()[0] == 2.0
 
 
 def test_accepts_boolean_treatment_and_lists():
     a = match_on_score(list(SCORE), T.astype(bool))
     b = match_on_score(SCORE, T)
-    assert np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.match_lo, b.match_lo) and np.array_equal(a.match_hi, b.match_hi)
+    assert match_on_score(SCORE, T, ties=np.bool_(False)).ties is False
 
 
 def test_large_n_is_fast_enough():
@@ -265,7 +513,7 @@ def test_large_n_is_fast_enough():
     t = (rng.random(x.size) < _expit(x)).astype(int)
     res = match_on_score(x, t, n_neighbors=2, caliper=0.1)
     out = matching_estimates(x + t, t, res)
-    assert res.indices.shape == (100_000, 2)
+    assert res.match_lo.shape == (100_000,) and set(np.unique(res.n_valid[res.matched])) == {1, 2}
     assert np.isfinite(out["estimate"]).all()
 
 
@@ -276,6 +524,8 @@ def test_large_n_is_fast_enough():
     (dict(n_neighbors=0), "n_neighbors", "n_neighbors"),
     (dict(n_neighbors=1.5), "n_neighbors", "n_neighbors"),
     (dict(n_neighbors=4), "n_neighbors", "smaller arm"),
+    (dict(ties="yes"), "ties", "True or False"),
+    (dict(ties=1), "ties", "True or False"),
 ])
 def test_bad_options_name_the_parameter(kwargs, parameter, match):
     with pytest.raises(ParameterError, match=match) as err:
@@ -316,6 +566,18 @@ def test_matching_estimates_validation():
     with pytest.raises(ParameterError, match="single unit") as err:
         matching_estimates([1.0, 2.0, 3.0], [1, 0, 0], single)
     assert err.value.parameter == "t"
+
+
+def test_matches_methods_validate_their_arguments():
+    res = match_on_score(SCORE, T)
+    for bad in (-1, 8, 1.0, True, "0"):
+        with pytest.raises(ParameterError, match="unit position") as err:
+            res.matched_units(bad)
+        assert err.value.parameter == "i"
+    assert res.matched_units(np.int64(5)).tolist() == [0]
+    with pytest.raises(ParameterError, match="'ate', 'att'") as err:
+        res.frequency_weights("atc")
+    assert err.value.parameter == "kind"
 
 
 def test_docstring_examples_run():
