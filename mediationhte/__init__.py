@@ -15,6 +15,7 @@ from .errors import (
 )
 from .cate_results import CateResults
 from .results import BootstrapResults, MediationResults
+from .crt_simulation import simulate_crt
 from .simulation import simulate
 from .tables import ModelTable, Summary
 
@@ -32,6 +33,7 @@ __all__ = [
     "load_randhie",
     "mediate",
     "simulate",
+    "simulate_crt",
     "BootstrapResults",
     "CateResults",
     "MediationResults",

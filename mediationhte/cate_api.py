@@ -18,9 +18,10 @@ from .metalearners import base_template, check_learners
 from .propensity import default_propensity_model, fit_propensity, trim_rows, warn_trimmed
 
 
-def cate(formula: str, data, *, treatment: str | None = None, learner="dr", base_learner=None,
+def cate(formula: str, data, *, treatment: str | None = None, learner=None, base_learner=None,
          propensity_learner=None, n_folds: int = 5, clip=(0.01, 0.99), trim=None, caliper: float | None = None,
-         alpha: float = 0.05, random_state=None) -> CateResults:
+         alpha: float = 0.05, random_state=None, learner_type: str | None = None, warm_start: str | None = "lmm",
+         max_iter: int = 30):
     """Unit-level treatment effects tau(x) and average effects by several estimators, with causal diagnostics.
 
     Identification rests on conditional ignorability (no unmeasured confounding
@@ -42,7 +43,12 @@ def cate(formula: str, data, *, treatment: str | None = None, learner="dr", base
         level is "treated").
     learner : {"dr", "s", "t", "x"} or list of them, default "dr"
         Meta-learner(s) for the unit effects; a list gives one column each in
-        :attr:`CateResults.effects`, side by side.
+        :attr:`CateResults.effects`, side by side. With a ``(1 | cluster)`` term:
+        ``"lmm"`` (default; REML linear mixed model with the formula's treatment x
+        modifier terms), ``"merf"`` / ``"megb"`` (random-intercept EM around a
+        random forest / gradient boosting, LMM warm start and offset, out-of-bag or
+        cluster-fold out-of-sample fits in the E-step), or the cluster-ignoring
+        twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting).
     base_learner : str or scikit-learn regressor, optional
         Outcome and second-stage model of every learner; default ``"boosting"``
         (HistGradientBoostingRegressor: learning rate 0.1, depth 4, 100 trees,
@@ -65,10 +71,23 @@ def cate(formula: str, data, *, treatment: str | None = None, learner="dr", base
     alpha : float, default 0.05
         Intervals are at level 1 - alpha.
     random_state : None, int or numpy.random.Generator
+    learner_type : {"t", "s"}, optional
+        Cluster-randomised path only: one model per arm (T, the default for
+        ``"merf"``/``"megb"``) or the treatment as a feature (S).
+    warm_start : {"lmm", None}, default "lmm"
+        Cluster-randomised path only: start the EM learners from the REML LMM and
+        keep its fixed part as an offset (None: the naive zero start, which lets
+        the random intercept absorb the cluster-level treatment; for comparison).
+    max_iter : int, default 30
+        Cluster-randomised path only: EM iterations at most.
 
     Returns
     -------
-    CateResults
+    CateResults or CrtResults
+        :class:`~mediationhte.crt_results.CrtResults` when the formula has a
+        ``(1 | cluster)`` term: a cluster-randomised trial (treatment constant
+        within clusters). Its CATE is the fixed part of the model at T = 1 minus
+        T = 0, the same whether a row's cluster is known, unknown or new.
 
     Examples
     --------
@@ -81,6 +100,26 @@ def cate(formula: str, data, *, treatment: str | None = None, learner="dr", base
     >>> print(fit.summary().to_frame().round(3).loc["difference_in_means", "estimate"])
     -0.063
     """
+    from .crt_formula import has_bar_term
+
+    if has_bar_term(formula):
+        given = {"base_learner": base_learner is not None, "propensity_learner": propensity_learner is not None,
+                 "trim": trim is not None, "caliper": caliper is not None, "clip": tuple(clip) != (0.01, 0.99)}
+        for name, used in given.items():
+            if used:
+                raise ParameterError(f"Parameter {name} does not apply to a cluster-randomised formula (with "
+                                     "'(1 | cluster)'): the propensity is known by design there. Drop it.",
+                                     parameter=name)
+        from .crt_api import cate_crt
+
+        return cate_crt(formula, data, treatment=treatment, learner="lmm" if learner is None else learner,
+                        learner_type=learner_type, warm_start=warm_start, n_folds=n_folds, max_iter=max_iter,
+                        alpha=alpha, random_state=random_state)
+    if learner_type is not None or warm_start != "lmm" or max_iter != 30:
+        bad = "learner_type" if learner_type is not None else ("warm_start" if warm_start != "lmm" else "max_iter")
+        raise ParameterError(f"Parameter {bad} applies only to a cluster-randomised formula with a '(1 | cluster)' "
+                             "term.", parameter=bad)
+    learner = "dr" if learner is None else learner
     data = V.check_dataframe(data)
     roles = parse_cate_roles(formula, data, treatment)
     names = check_learners(learner)

@@ -1,0 +1,206 @@
+"""CATE learners for cluster-randomised trials: REML LMM, random-intercept EM (MERF, MEGB), cluster-ignoring twins.
+
+Every learner predicts the *fixed part* of the outcome at T = 1 and at T = 0, with
+the random intercept at its mean 0, so a unit's CATE never depends on which
+cluster it belongs to (known, unknown or new). The cluster id is never a feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._immutable import readonly
+from ._random import spawn_seeds
+from .errors import ParameterError
+from .learners import _registry, seeded_clone
+from .mixed_learners import fit_random_intercept_em
+
+CRT_LEARNERS = ("lmm", "merf", "megb", "rf", "gbm")
+#: Named in the issue; not shipped in this version (each needs an optional backend or more work).
+PLANNED = {"gamm": "penalised smooths in mixed-model form", "gpboost": "the gpboost extra",
+           "bcf_re": "the stochtree extra", "bart_re": "the stochtree extra", "bcf": "the stochtree extra"}
+#: Default learner type of each learner: T (one model per arm) or S (treatment as a feature).
+DEFAULT_TYPE = {"lmm": "s", "merf": "t", "megb": "t", "rf": "t", "gbm": "s"}
+
+
+def forest_template():
+    """Random forest for MERF and its twin: 100 trees, min leaf 5, half the features per split, OOB fits."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=100, min_samples_leaf=5, max_features=0.5, oob_score=True, n_jobs=1)
+
+
+def boosting_template():
+    """Gradient boosting for MEGB and its twin (the package's ``"boosting"`` settings)."""
+    return _registry("boosting", "regression")
+
+
+@dataclass(frozen=True)
+class CrtSettings:
+    """The analysis besides the data (picklable, for the cluster bootstrap)."""
+
+    learner: str
+    learner_type: str
+    warm_start: str | None
+    max_iter: int
+    tol: float
+    n_folds: int
+    alpha: float
+
+
+@dataclass(frozen=True, eq=False)
+class CrtDesign:
+    """Arrays of the rows used: the LMM design at the observed treatment and at T = 1 and T = 0, the ML features."""
+
+    X_fixed: np.ndarray = field(repr=False)
+    X_treated: np.ndarray = field(repr=False)
+    X_control: np.ndarray = field(repr=False)
+    fixed_names: tuple[str, ...]
+    features: np.ndarray = field(repr=False)
+    feature_names: tuple[str, ...]
+    t: np.ndarray = field(repr=False)
+    y: np.ndarray = field(repr=False)
+    groups: np.ndarray = field(repr=False)
+
+    def subset(self, rows: np.ndarray, groups: np.ndarray | None = None) -> CrtDesign:
+        """The design of ``rows`` (repeats allowed, as in a cluster bootstrap), optionally with new cluster ids."""
+        return CrtDesign(X_fixed=self.X_fixed[rows], X_treated=self.X_treated[rows], X_control=self.X_control[rows],
+                         fixed_names=self.fixed_names, features=self.features[rows],
+                         feature_names=self.feature_names, t=self.t[rows], y=self.y[rows],
+                         groups=self.groups[rows] if groups is None else groups)
+
+
+@dataclass(frozen=True, eq=False)
+class CrtFit:
+    """One fit: fixed-part predictions per arm for every row, variance components, the reference LMM."""
+
+    mu0: np.ndarray = field(repr=False)
+    mu1: np.ndarray = field(repr=False)
+    cate_se: np.ndarray | None = field(repr=False)
+    lmm: object = field(repr=False)
+    components: pd.DataFrame = field(repr=False)
+    em_fits: tuple = field(repr=False)
+    predictor: object = field(repr=False)
+
+    @property
+    def cate(self) -> np.ndarray:
+        """Unit CATE: fixed part at T = 1 minus at T = 0."""
+        return self.mu1 - self.mu0
+
+
+def check_learner(learner, learner_type, warm_start) -> tuple[str, str, str | None]:
+    """Validate the CRT learner options; returns (learner, learner_type, warm_start)."""
+    if isinstance(learner, str) and learner in PLANNED:
+        raise ParameterError(f"Parameter learner={learner!r} ({PLANNED[learner]}) is not available in this version "
+                             f"of the cluster-randomised path; use one of {', '.join(map(repr, CRT_LEARNERS))}.",
+                             parameter="learner")
+    if not isinstance(learner, str) or learner not in CRT_LEARNERS:
+        raise ParameterError(f"Parameter learner must be one of {', '.join(map(repr, CRT_LEARNERS))} for a formula "
+                             f"with '(1 | cluster)'; got {learner!r}.", parameter="learner")
+    kind = DEFAULT_TYPE[learner] if learner_type is None else learner_type
+    if kind not in ("t", "s") or (learner == "lmm" and kind != "s") or (learner in ("rf", "gbm")
+                                                                       and learner_type is not None
+                                                                       and kind != DEFAULT_TYPE[learner]):
+        raise ParameterError(f"Parameter learner_type must be 't' or 's' for learner 'merf' or 'megb' (others have a "
+                             f"fixed type: lmm s, rf t, gbm s); got {learner_type!r} with learner={learner!r}.",
+                             parameter="learner_type")
+    if warm_start not in ("lmm", None):
+        raise ParameterError(f"Parameter warm_start must be 'lmm' or None; got {warm_start!r}.",
+                             parameter="warm_start")
+    if warm_start is None and kind == "s" and learner in ("merf", "megb"):
+        raise ParameterError("Parameter warm_start=None with learner_type='s': in a cluster-randomised trial the "
+                             "random intercept is aliased with the cluster-level treatment, so an S-learner EM loop "
+                             "needs the LMM warm start (warm_start='lmm').", parameter="warm_start")
+    return learner, kind, warm_start
+
+
+def _components(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["model", "sigma_b2", "sigma2"]).set_index("model")
+    frame["icc"] = frame["sigma_b2"] / (frame["sigma_b2"] + frame["sigma2"])
+    return frame
+
+
+def fit_crt(design: CrtDesign, settings: CrtSettings, rng: np.random.Generator) -> CrtFit:
+    """Fit the reference REML LMM and the chosen learner; all randomness from ``rng``."""
+    from .mixed_models import fit_random_intercept_lmm
+
+    d = design
+    lmm = fit_random_intercept_lmm(d.y, d.X_fixed, d.groups, names=list(d.fixed_names))
+    reference = ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)
+    seeds = spawn_seeds(rng, 4)
+    delta = d.X_treated - d.X_control
+    if settings.learner == "lmm":
+        mu1, mu0 = lmm.fixed_part(d.X_treated), lmm.fixed_part(d.X_control)
+        se = np.sqrt(np.einsum("ij,jk,ik->i", delta, lmm.cov_beta, delta))
+        return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm,
+                      components=_components([("lmm", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
+                      predictor=("lmm", lmm))
+    if settings.learner == "rf":
+        models = [seeded_clone(forest_template(), seeds[a]).fit(d.features[d.t == a], d.y[d.t == a]) for a in (0, 1)]
+        mu0, mu1 = (np.asarray(m.predict(d.features), dtype=float) for m in models)
+        return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
+                      components=_components([reference]), em_fits=(), predictor=("t_ignore", models))
+    if settings.learner == "gbm":
+        model = seeded_clone(boosting_template(), seeds[0]).fit(np.column_stack([d.features, d.t]), d.y)
+        n = len(d.y)
+        mu0 = np.asarray(model.predict(np.column_stack([d.features, np.zeros(n)])), dtype=float)
+        mu1 = np.asarray(model.predict(np.column_stack([d.features, np.ones(n)])), dtype=float)
+        return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
+                      components=_components([reference]), em_fits=(), predictor=("s_ignore", model))
+    template = forest_template() if settings.learner == "merf" else boosting_template()
+    warm = settings.warm_start == "lmm"
+    em = dict(max_iter=settings.max_iter, tol=settings.tol, n_folds=settings.n_folds)
+    if settings.learner_type == "t":
+        fits, mus, rows_out = [], [], []
+        for arm, X_arm in ((0, d.X_control), (1, d.X_treated)):
+            rows = d.t == arm
+            offset = lmm.fixed_part(X_arm) if warm else np.zeros(len(d.y))
+            init = lmm.blup_for(d.groups[rows]) if warm else np.zeros(int(rows.sum()))
+            s_b2, s2 = (lmm.sigma_b2, lmm.sigma2) if warm else (np.var(d.y[rows]) / 2, np.var(d.y[rows]) / 2)
+            fit = fit_random_intercept_em(d.features[rows], d.y[rows], d.groups[rows], template, offset=offset[rows],
+                                          init_blups=init, init_sigma_b2=s_b2, init_sigma2=s2,
+                                          rng=np.random.default_rng(seeds[arm]), **em)
+            fits.append(fit)
+            mus.append(offset + fit.predict(d.features))
+            rows_out.append((f"{settings.learner} ({'treated' if arm else 'control'} arm)", fit.sigma_b2,
+                             fit.sigma2))
+        return CrtFit(mu0=readonly(mus[0]), mu1=readonly(mus[1]), cate_se=None, lmm=lmm,
+                      components=_components(rows_out + [reference]), em_fits=tuple(fits),
+                      predictor=("t_em", fits, warm))
+    n = len(d.y)
+    XT = np.column_stack([d.features, d.t])
+    fit = fit_random_intercept_em(XT, d.y, d.groups, template, offset=lmm.fixed_part(d.X_fixed),
+                                  init_blups=lmm.blup_for(d.groups), init_sigma_b2=lmm.sigma_b2,
+                                  init_sigma2=lmm.sigma2, rng=np.random.default_rng(seeds[0]), **em)
+    mu0 = lmm.fixed_part(d.X_control) + fit.predict(np.column_stack([d.features, np.zeros(n)]))
+    mu1 = lmm.fixed_part(d.X_treated) + fit.predict(np.column_stack([d.features, np.ones(n)]))
+    return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
+                  components=_components([(settings.learner, fit.sigma_b2, fit.sigma2), reference]),
+                  em_fits=(fit,), predictor=("s_em", fit))
+
+
+def predict_cate(fit: CrtFit, X_treated: np.ndarray, X_control: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """CATE for new rows from their LMM designs at T = 1 / T = 0 and their features (no cluster needed)."""
+    kind = fit.predictor[0]
+    lmm = fit.lmm
+    n = len(features)
+    if kind == "lmm":
+        return lmm.fixed_part(X_treated) - lmm.fixed_part(X_control)
+    if kind == "t_ignore":
+        m0, m1 = fit.predictor[1]
+        return np.asarray(m1.predict(features), dtype=float) - np.asarray(m0.predict(features), dtype=float)
+    if kind == "s_ignore":
+        model = fit.predictor[1]
+        return (np.asarray(model.predict(np.column_stack([features, np.ones(n)])), dtype=float)
+                - np.asarray(model.predict(np.column_stack([features, np.zeros(n)])), dtype=float))
+    if kind == "t_em":
+        (f0, f1), warm = fit.predictor[1], fit.predictor[2]
+        base = lmm.fixed_part(X_treated) - lmm.fixed_part(X_control) if warm else 0.0
+        return base + f1.predict(features) - f0.predict(features)
+    f = fit.predictor[1]
+    return (lmm.fixed_part(X_treated) - lmm.fixed_part(X_control)
+            + f.predict(np.column_stack([features, np.ones(n)])) - f.predict(np.column_stack([features,
+                                                                                              np.zeros(n)])))

@@ -1,0 +1,290 @@
+"""``CrtResults``: CATE in a cluster-randomised trial, from ``cate("y ~ treat * (x1 + x2) + (1 | cluster)", ...)``."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import validation as V
+from ._stats_table import StatsTable, distribution_table
+from .crt_estimation import CrtDesign, CrtFit, CrtSettings, predict_cate
+from .errors import AssumptionWarning, ParameterError
+
+ATE_ROWS = (
+    ("cate_mean_individual", "Mean CATE, individual weights"),
+    ("cate_mean_cluster", "Mean CATE, cluster weights"),
+    ("adjusted_individual", "Covariate-adjusted regression, individual (CR2)"),
+    ("adjusted_cluster", "Cluster-mean regression, cluster weights (HC2)"),
+)
+WEIGHTS = ("individual", "cluster")
+
+
+def _weights(groups: np.ndarray, kind: str) -> np.ndarray:
+    V.check_option("weights", kind, WEIGHTS)
+    if kind == "individual":
+        return np.full(len(groups), 1.0 / len(groups))
+    _, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    w = 1.0 / counts[codes]
+    return w / w.sum()
+
+
+@dataclass(frozen=True, eq=False)
+class CrtResults:
+    """CATE on the fixed part of the model (random intercept at its mean 0), with cluster-aware inference.
+
+    Immutable: attributes cannot be reassigned and DataFrames come back as copies.
+
+    Examples
+    --------
+    >>> import mediationhte as mh
+    >>> d = mh.simulate_crt("A", random_state=1)
+    >>> fit = mh.cate("y ~ treat * (x1 + x2 + x3) + x4 + v1 + (1 | cluster)", d, learner="lmm")
+    >>> fit.roles.modifiers, fit.roles.prognostic
+    (('x1', 'x2', 'x3'), ('x4', 'v1'))
+    >>> fit.cluster_level
+    ('v1',)
+    """
+
+    roles: object = field(repr=False)
+    contrast: object = field(repr=False)
+    settings: CrtSettings = field(repr=False)
+    design: CrtDesign = field(repr=False)
+    design_info: object = field(repr=False)
+    fit: CrtFit = field(repr=False)
+    covariates: pd.DataFrame = field(repr=False)
+    cluster_level: tuple[str, ...]
+    rows_used: pd.Index = field(repr=False)
+    dropped_index: pd.Index = field(repr=False)
+    seed_used: object
+    call: str
+
+    def __getattribute__(self, name):
+        """Return attributes; DataFrames come back as copies."""
+        value = object.__getattribute__(self, name)
+        return value.copy() if isinstance(value, (pd.DataFrame, pd.Series)) else value
+
+    def __repr__(self) -> str:
+        """Short description with the call."""
+        return f"<CrtResults n={self.n_obs} clusters={self.n_clusters} learner={self.settings.learner!r}>"
+
+    @property
+    def n_obs(self) -> int:
+        """Rows analysed."""
+        return len(self.rows_used)
+
+    @property
+    def n_clusters(self) -> int:
+        """Clusters analysed."""
+        return len(np.unique(self.design.groups))
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """Unit CATE (``cate``; ``cate_se`` from the model covariance for ``learner="lmm"``), indexed like the rows."""
+        out = pd.DataFrame({"cate": self.fit.cate}, index=self.rows_used)
+        if self.fit.cate_se is not None:
+            out["cate_se"] = self.fit.cate_se
+        return out
+
+    def predict(self, newdata: pd.DataFrame) -> pd.Series:
+        """CATE for new rows: only the covariates are needed (a cluster column, if present, is ignored).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> d = mh.simulate_crt("A", random_state=1)
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm")
+        >>> bool(abs(fit.predict(d.head(5)) - fit.effects["cate"].head(5)).max() < 1e-12)
+        True
+        """
+        import patsy
+
+        from .learners import feature_matrix
+
+        frame = V.check_dataframe(newdata)
+        V.check_columns_exist(self.roles.covariates, frame, "newdata", role="covariate")
+        frame = frame.loc[:, list(self.roles.covariates)].copy()
+        rows = []
+        for value in (self.contrast.treated, self.contrast.control):
+            cf = frame.copy()
+            cf[self.roles.treatment] = value  # a scalar column; patsy checks it against the stored levels
+            (matrix,) = patsy.build_design_matrices([self.design_info], cf, NA_action="raise")
+            rows.append(np.asarray(matrix, dtype=float))
+        features, names = feature_matrix(frame, self.roles.covariates)
+        aligned = pd.DataFrame(features, columns=list(names)).reindex(columns=list(self.design.feature_names),
+                                                                      fill_value=0.0).to_numpy()
+        return pd.Series(predict_cate(self.fit, rows[0], rows[1], aligned), index=newdata.index, name="cate")
+
+    # ------------------------------------------------------------ inference
+    def ate(self, weights: str = "individual", alpha: float | None = None) -> pd.DataFrame:
+        """Average treatment effect with individual or cluster weights, by two estimators.
+
+        * ``cate_mean``: the weighted mean of the unit CATE; its SE is the model-based
+          one for ``learner="lmm"`` (NaN for the ML learners: use :meth:`bootstrap_ci`).
+        * ``adjusted``: design-based and valid for any learner, since clusters were
+          randomised. Individual weights: OLS of y on T and the centred covariates
+          with CR2 cluster-robust SEs (Bell & McCaffrey 2002), G - 1 df. Cluster
+          weights: OLS of the cluster means of y on T and the centred cluster means
+          of the covariates, HC2 SEs, G - k df.
+        """
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        w = _weights(self.design.groups, weights)
+        tau = self.fit.cate
+        est = float(w @ tau)
+        se = np.nan
+        if self.settings.learner == "lmm":
+            delta = self.design.X_treated - self.design.X_control
+            g = w @ delta
+            se = float(np.sqrt(g @ self.fit.lmm.cov_beta @ g))
+        rows = {f"cate_mean_{weights}": (est, se, self.n_clusters - 1)}
+        adj = self._adjusted(weights)
+        rows[f"adjusted_{weights}"] = adj
+        out = {}
+        for key, (e, s, df) in rows.items():
+            q = stats.t.ppf(1 - alpha / 2, df)
+            p = float(2 * stats.t.sf(abs(e / s), df)) if np.isfinite(s) and s > 0 else np.nan
+            out[key] = {"estimate": e, "std_error": s, "ci_lower": e - q * s, "ci_upper": e + q * s, "p_value": p,
+                        "df": float(df)}
+        frame = pd.DataFrame(out).T
+        frame.index.name = "estimator"
+        return frame
+
+    def _adjusted(self, weights: str) -> tuple[float, float, int]:
+        from .mixed_models import cluster_robust_ols
+
+        d = self.design
+        X = d.features - d.features.mean(axis=0)
+        if weights == "individual":
+            D = np.column_stack([np.ones(len(d.y)), d.t, X])
+            D = D[:, _independent(D)]
+            ols = cluster_robust_ols(d.y, D, d.groups, kind="CR2")
+            return float(ols.beta[1]), float(ols.se[1]), self.n_clusters - 1
+        ids, codes, counts = np.unique(d.groups, return_inverse=True, return_counts=True)
+        means = lambda v: np.bincount(codes, weights=v) / counts  # noqa: E731
+        yc = means(d.y)
+        tc = means(d.t.astype(float))
+        Xc = np.column_stack([means(X[:, j]) for j in range(X.shape[1])]) if X.shape[1] else np.empty((len(ids), 0))
+        D = np.column_stack([np.ones(len(ids)), tc, Xc - Xc.mean(axis=0)])
+        D = D[:, _independent(D)]
+        if D.shape[1] >= len(ids) - 1:  # too many cluster-level regressors for the clusters: unadjusted
+            D = D[:, :2]
+        ols = cluster_robust_ols(yc, D, np.arange(len(ids)), kind="CR2")
+        return float(ols.beta[1]), float(ols.se[1]), len(ids) - D.shape[1]
+
+    def variance_components(self) -> pd.DataFrame:
+        """sigma_b^2, sigma^2 and ICC of the learner (per arm in T mode) next to the plain REML LMM's.
+
+        Warns (AssumptionWarning) when a learner's sigma_b^2 differs from the REML
+        LMM's by more than a factor of 2: the random intercept has absorbed (or
+        lost) cluster-level signal.
+        """
+        comp = self.fit.components
+        ref = self.fit.lmm.sigma_b2
+        for model, row in comp.iterrows():
+            if "reference" in str(model):
+                continue
+            ratio = (row["sigma_b2"] + 1e-12) / (ref + 1e-12)
+            if ratio > 2 or ratio < 0.5:
+                warnings.warn(f"variance_components: {model} has sigma_b^2 = {row['sigma_b2']:.4g}, "
+                              f"{ratio:.2g} times the plain REML LMM's {ref:.4g}; the random intercept may have "
+                              "absorbed cluster-level treatment or covariate signal.", AssumptionWarning, stacklevel=2)
+        return comp
+
+    def blp(self, modifiers=None, alpha: float | None = None) -> pd.DataFrame:
+        """Best linear projection of the CATE on ``modifiers``, with CR2 cluster-robust SEs: the heterogeneity test.
+
+        The projection regresses the doubly robust pseudo-outcome
+        mu1 - mu0 + T (y - mu1) / p - (1 - T)(y - mu0) / (1 - p) (p: the treated
+        share, known by design in a CRT) on 1 and the modifiers. The table has one
+        row per coefficient; ``attrs["wald_p_value"]`` is the joint test that every
+        slope is 0 (no linear heterogeneity), F(q, G - 1).
+        """
+        from .mixed_models import cluster_robust_ols
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        names = list(self.roles.modifiers or self.roles.covariates) if modifiers is None else (
+            [modifiers] if isinstance(modifiers, str) else list(modifiers))
+        bad = [m for m in names if m not in self.design.feature_names]
+        if bad or not names:
+            raise ParameterError(f"Parameter modifiers must name numeric feature columns among "
+                                 f"{', '.join(map(repr, self.design.feature_names))}; got {modifiers!r}.",
+                                 parameter="modifiers")
+        d = self.design
+        p = d.t.mean()
+        mu0, mu1 = self.fit.mu0, self.fit.mu1
+        pseudo = mu1 - mu0 + d.t * (d.y - mu1) / p - (1 - d.t) * (d.y - mu0) / (1 - p)
+        cols = [list(d.feature_names).index(m) for m in names]
+        Z = d.features[:, cols]
+        D = np.column_stack([np.ones(len(pseudo)), Z - Z.mean(axis=0)])
+        ols = cluster_robust_ols(pseudo, D, d.groups, kind="CR2")
+        df = self.n_clusters - 1
+        q = stats.t.ppf(1 - alpha / 2, df)
+        table = pd.DataFrame({"estimate": ols.beta, "std_error": ols.se,
+                              "ci_lower": ols.beta - q * ols.se, "ci_upper": ols.beta + q * ols.se,
+                              "p_value": 2 * stats.t.sf(np.abs(ols.beta / ols.se), df)},
+                             index=pd.Index(["(ATE at the mean)"] + names, name="term"))
+        R = np.eye(len(names) + 1)[1:]
+        table.attrs["wald_p_value"] = float(ols.wald_test(R).p_value)
+        return table
+
+    def summary(self, alpha: float | None = None):
+        """ATE (individual and cluster weights, two estimators), CATE distribution, variance components.
+
+        Returns
+        -------
+        mediationhte.tables.Summary
+        """
+        from .tables import Summary
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        frames = [self.ate(w, alpha) for w in WEIGHTS]
+        table = pd.concat(frames)[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            comp = self.variance_components()
+        models = (distribution_table(self.effects[["cate"]].rename(columns={"cate": "CATE"}),
+                                     "Distribution of the unit-level CATE"),
+                  StatsTable("Variance components", comp))
+        notes = [f"CATE on the fixed part of the model (random intercept at 0): a unit's CATE does not depend on "
+                 f"its cluster. Learner {self.settings.learner!r} ({self.settings.learner_type.upper()} mode"
+                 + (", LMM warm start)" if self.settings.warm_start and self.settings.learner in ("merf", "megb")
+                    else ")") + ".",
+                 "Intervals use t quantiles with G - 1 df (cluster-robust CR2) or the model covariance (LMM).",
+                 *[str(w.message) for w in caught]]
+        if self.settings.learner != "lmm":
+            notes.append("The mean-CATE rows have no SE for ML learners; bootstrap_ci() resamples clusters within "
+                         "arms.")
+        if self.cluster_level:
+            notes.append("Cluster-level covariates (effective sample size = clusters): "
+                         f"{', '.join(self.cluster_level)}.")
+        labels = tuple((k, v) for k, v in ATE_ROWS)
+        return Summary(table, method="ate", short_form=False, alpha=alpha, n_obs=self.n_obs,
+                       footer=(("Clusters", str(self.n_clusters)), ("Cluster id", self.roles.cluster),
+                               ("Treatment", self.roles.treatment),
+                               ("Effect modifiers", ", ".join(self.roles.modifiers) or "none"),
+                               ("Seed", str(self.seed_used))),
+                       models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
+
+    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
+                     progress: bool = False):
+        """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.
+
+        Returns
+        -------
+        mediationhte.crt_bootstrap.CrtBootstrap
+            ``.ate`` (percentile intervals for the mean CATE with both weightings),
+            ``.cate_intervals()`` (pointwise intervals for every unit's CATE).
+        """
+        from .crt_bootstrap import cluster_bootstrap
+
+        return cluster_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state, n_jobs=n_jobs,
+                                 progress=progress)
+
+
+def _independent(D: np.ndarray) -> list[int]:
+    """Columns of D that are not linear combinations of earlier ones."""
+    drop = set(V.aliased_columns(D))
+    return [j for j in range(D.shape[1]) if j not in drop]

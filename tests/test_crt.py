@@ -1,0 +1,215 @@
+"""Cluster-randomised CATE: cate("y ~ treat * (...) + (1 | cluster)", ...), spec crt.md section 9 checks 5(a)-(e)
+and fast versions of checks 1-4 (the replicate studies are in tests/test_crt_validity.py, marked slow).
+
+Truths come from simulate_crt() (the spec's section 4.2 DGP: true CATE per row, sigma_b^2 = icc / (1 - icc)) and
+statsmodels' MixedLM (REML) for the LMM numbers.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mediationhte as mh
+from mediationhte import DataError, FormulaError, ParameterError, cate, simulate_crt
+from mediationhte.crt_simulation import crt_test_grid
+
+FORMULA = "y ~ treat * (x1 + x2 + x3 + x4 + x5 + v1 + v2) + (1 | cluster)"
+LEARNERS = ("lmm", "merf", "megb", "rf", "gbm")
+
+
+@pytest.fixture(scope="module")
+def scenario_a():
+    return simulate_crt("A", random_state=1001)
+
+
+@pytest.fixture(scope="module")
+def fits(scenario_a):
+    return {name: cate(FORMULA, scenario_a, learner=name, random_state=5) for name in LEARNERS}
+
+
+def _rmse(fit, grid):
+    return float(np.sqrt(np.mean((fit.predict(grid) - grid["tau"]) ** 2)))
+
+
+def test_lmm_matches_statsmodels_reml(scenario_a, fits):
+    # Check 5(a): the fixed effects and variance components equal statsmodels MixedLM REML on the same design.
+    import statsmodels.formula.api as smf
+
+    fixed = FORMULA.split(" + (1")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.mixedlm(fixed, scenario_a, groups=scenario_a["cluster"]).fit(reml=True)
+    lmm = fits["lmm"].fit.lmm
+    np.testing.assert_allclose(lmm.beta, ref.fe_params.to_numpy(), rtol=1e-4, atol=1e-6)
+    assert lmm.sigma_b2 == pytest.approx(float(ref.cov_re.iloc[0, 0]), rel=1e-3)
+    assert lmm.sigma2 == pytest.approx(float(ref.scale), rel=1e-3)
+    # the LMM's CATE is the treatment main effect plus the interaction terms
+    names = list(ref.fe_params.index)
+    d = scenario_a
+    expected = ref.fe_params["treat"] + sum(ref.fe_params[f"treat:{v}"] * d[v] for v in
+                                            ("x1", "x2", "x3", "x4", "x5", "v1", "v2"))
+    assert "treat" in names
+    np.testing.assert_allclose(fits["lmm"].effects["cate"], expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", LEARNERS)
+def test_cate_does_not_depend_on_the_cluster(name, fits, scenario_a):
+    # Check 5(b): identical CATE for rows whose cluster is known, unknown (column dropped) or new.
+    fit = fits[name]
+    known = fit.effects["cate"].to_numpy()
+    unknown = fit.predict(scenario_a.drop(columns="cluster")).to_numpy()
+    new = fit.predict(scenario_a.assign(cluster=scenario_a["cluster"] + 10_000)).to_numpy()
+    np.testing.assert_allclose(unknown, known, atol=1e-10)
+    np.testing.assert_allclose(new, known, atol=1e-10)
+    assert "cluster" not in fit.design.feature_names
+
+
+def test_validation_errors(scenario_a):
+    # Check 5(c).
+    mixed = scenario_a.copy()
+    mixed.loc[mixed.index[0], "treat"] = 1 - mixed.loc[mixed.index[0], "treat"]
+    with pytest.raises(DataError) as err:
+        cate(FORMULA, mixed)
+    assert "varies within cluster" in str(err.value) and err.value.column == "treat"
+    with pytest.raises(FormulaError, match="random treatment slope is not identifiable"):
+        cate("y ~ treat * x1 + (treat | cluster)", scenario_a)
+    with pytest.raises(FormulaError, match="never a feature"):
+        cate("y ~ treat * x1 + cluster + (1 | cluster)", scenario_a)
+    with pytest.raises(ParameterError) as err:
+        cate(FORMULA, scenario_a, learner="dr")
+    assert err.value.parameter == "learner"
+    with pytest.raises(ParameterError, match="not available"):
+        cate(FORMULA, scenario_a, learner="bcf_re")
+    with pytest.raises(ParameterError) as err:
+        cate(FORMULA, scenario_a, trim="crump")
+    assert err.value.parameter == "trim"
+    with pytest.raises(ParameterError) as err:
+        cate("y ~ treat + x1", scenario_a, warm_start=None)
+    assert err.value.parameter == "warm_start"
+    with pytest.raises(ParameterError) as err:
+        cate(FORMULA, scenario_a, learner="merf", learner_type="s", warm_start=None)
+    assert err.value.parameter == "warm_start"
+
+
+def test_roles_and_cluster_level_covariates(fits):
+    fit = fits["lmm"]
+    assert fit.roles.treatment == "treat" and fit.roles.cluster == "cluster"
+    assert set(fit.roles.modifiers) == {"x1", "x2", "x3", "x4", "x5", "v1", "v2"}
+    assert fit.cluster_level == ("v1", "v2")
+
+
+def test_no_cluster_effect_gives_zero_variance_without_failing():
+    # Check 5(d): sigma_b^2 = 0 data; the LMM reports about 0; the random intercept alone (MERF without the LMM
+    # offset) changes nothing against the cluster-ignoring forest T-learner (RMSE within 10%). The warm-started MERF
+    # also carries the LMM's linear CATE terms, so it may only be better.
+    d = simulate_crt("A", icc=0.0, random_state=7)
+    lmm = cate(FORMULA, d, learner="lmm")
+    assert lmm.variance_components().loc["lmm", "sigma_b2"] < 0.05
+    grid = crt_test_grid("A", n=2000)
+    rmse_naive = _rmse(cate(FORMULA, d, learner="merf", warm_start=None, random_state=1), grid)
+    rmse_rf = _rmse(cate(FORMULA, d, learner="rf", random_state=1), grid)
+    assert rmse_naive == pytest.approx(rmse_rf, rel=0.1)
+    assert _rmse(cate(FORMULA, d, learner="merf", random_state=1), grid) < rmse_rf
+
+
+def test_seeded_runs_are_reproducible(scenario_a):
+    # Check 5(e).
+    a = cate(FORMULA, scenario_a, learner="megb", random_state=3)
+    b = cate(FORMULA, scenario_a, learner="megb", random_state=3)
+    pd.testing.assert_frame_equal(a.effects, b.effects)
+    pd.testing.assert_frame_equal(a.variance_components(), b.variance_components())
+
+
+def test_warm_start_keeps_the_cluster_level_modifier():
+    # Check 2, one replicate: ICC 0.2 and a cluster-level modifier (tau_B = tau_A + 0.5 v1). The warm-started MERF's
+    # sigma_b^2 stays in the spec's range [0.10, 0.50] (truth 0.25), and it beats the zero-initialised MERF.
+    d = simulate_crt("B", random_state=1002)
+    grid = crt_test_grid("B", n=2000)
+    formula = "y ~ treat * (x1 + x2 + x3 + v1 + v2) + x4 + x5 + (1 | cluster)"
+    warm = cate(formula, d, learner="merf", random_state=2)
+    naive = cate(formula, d, learner="merf", warm_start=None, random_state=2)
+    comp = warm.fit.components
+    arms = comp.loc[[i for i in comp.index if "arm" in i], "sigma_b2"]
+    assert 0.10 <= arms.mean() <= 0.50
+    assert _rmse(warm, grid) < _rmse(naive, grid)
+
+
+def test_ate_estimators_cover_the_truth(fits, scenario_a):
+    truth = scenario_a["tau"].mean()
+    for name in ("lmm", "merf"):
+        table = fits[name].ate()
+        est, se = table.loc["adjusted_individual", ["estimate", "std_error"]]
+        assert abs(est - truth) < 4 * se
+    lmm = fits["lmm"].ate()
+    est, se = lmm.loc["cate_mean_individual", ["estimate", "std_error"]]
+    assert abs(est - truth) < 4 * se and se > 0
+    cluster = fits["lmm"].ate("cluster")
+    assert list(cluster.index) == ["cate_mean_cluster", "adjusted_cluster"]
+    with pytest.raises(ParameterError) as err:
+        fits["lmm"].ate("nope")
+    assert err.value.parameter == "weights"
+
+
+def test_blp_finds_the_modifiers(fits):
+    # tau_A = 1 + 0.5 x1 - 0.5 x2 + 0.5 1{x3 > 0}: the projection slopes on x1 and x2 are 0.5 and -0.5 (x2 binary,
+    # x1 independent of the rest); each within 4 cluster-robust SEs; the joint test rejects.
+    table = fits["lmm"].blp(["x1", "x2", "x4"])
+    for term, truth in (("x1", 0.5), ("x2", -0.5), ("x4", 0.0)):
+        est, se = table.loc[term, ["estimate", "std_error"]]
+        assert abs(est - truth) < 4 * se, term
+    assert table.attrs["wald_p_value"] < 0.01
+    with pytest.raises(ParameterError) as err:
+        fits["lmm"].blp(["nope"])
+    assert err.value.parameter == "modifiers"
+
+
+def test_clustering_helps_at_high_icc(fits):
+    # Check 1, one replicate (the R >= 20 version is slow): at ICC 0.5 the warm-started MERF beats the cluster-
+    # ignoring forest T-learner, and the LMM (correct form for tau_A up to the step in x3) is the best.
+    grid = crt_test_grid("A", n=2000)
+    rmse = {name: _rmse(fit, grid) for name, fit in fits.items()}
+    assert rmse["merf"] < rmse["rf"]
+    assert rmse["lmm"] < 0.8
+
+
+def test_summary_and_variance_components(fits):
+    text = str(fits["merf"].summary())
+    for label in ("Mean CATE, individual weights", "Covariate-adjusted regression, individual (CR2)",
+                  "Variance components", "REML LMM (reference)", "Clusters: 40"):
+        assert label in text, label
+    comp = fits["merf"].variance_components()
+    assert {"sigma_b2", "sigma2", "icc"} <= set(comp.columns)
+
+
+def test_cluster_bootstrap_identical_for_any_n_jobs(scenario_a):
+    fit = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
+    a = fit.bootstrap_ci(n_boot=20, random_state=1)
+    b = fit.bootstrap_ci(n_boot=20, random_state=1, n_jobs=2)
+    pd.testing.assert_frame_equal(a.ate, b.ate)
+    ci = a.cate_intervals()
+    assert (ci["ci_lower"] <= ci["cate"] + 1e-9).mean() > 0.9
+    # the bootstrap SE of the mean CATE is close to the LMM's model-based SE (within 40% at B = 20)
+    assert a.ate.loc["cate_mean_individual", "std_error"] == pytest.approx(
+        fit.ate().loc["cate_mean_individual", "std_error"], rel=0.4)
+
+
+def test_input_not_modified_and_results_immutable(scenario_a, fits):
+    before = scenario_a.copy()
+    cate("y ~ treat * x1 + (1 | cluster)", scenario_a, learner="gbm", random_state=0)
+    pd.testing.assert_frame_equal(scenario_a, before)
+    eff = fits["lmm"].effects
+    eff.iloc[:, 0] = 0
+    assert not (fits["lmm"].effects["cate"] == 0).all()
+    with pytest.raises(AttributeError):
+        fits["lmm"].call = "x"
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module("mediationhte.crt_results"), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+    assert mh.simulate_crt is simulate_crt
