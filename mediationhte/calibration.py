@@ -118,14 +118,20 @@ def permute_treatment(treatment, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(np.asarray(treatment))
 
 
-def _one_permutation(rerun, treatment, perm_seed: int, run_seed: int) -> float:
-    p = float(rerun(permute_treatment(treatment, perm_seed), run_seed))
+def _one_permutation(rerun, treatment, perm_seed: int, run_seed: int, groups=None) -> float:
+    if groups is None:
+        permuted = permute_treatment(treatment, perm_seed)
+    else:
+        from .cluster_tests import permute_clusters
+
+        permuted = permute_clusters(treatment, groups, perm_seed)
+    p = float(rerun(permuted, run_seed))
     return p if np.isfinite(p) else 1.0
 
 
 def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, int], float], treatment, *,
                           n_permutations: int = 200, seed: int, alpha: float = 0.05, n_jobs: int = 1,
-                          progress: bool = False, prefer: str = "threads") -> Calibration:
+                          progress: bool = False, prefer: str = "threads", groups=None) -> Calibration:
     """Permutation calibration of the minimum p_leaf.
 
     Parameters
@@ -154,6 +160,8 @@ def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, in
     prefer : {"threads", "processes"}, default "threads"
         joblib's ``prefer``; processes need a picklable ``rerun`` (loky uses
         cloudpickle, so closures work) and avoid the GIL.
+    groups : array_like, optional
+        Cluster ids of a cluster-randomised trial: whole clusters swap arms.
 
     Returns
     -------
@@ -178,7 +186,7 @@ def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, in
     observed = float(observed_min_p)
     observed = observed if np.isfinite(observed) else 1.0
     seeds = spawn_seeds(np.random.default_rng(_check_seed(seed)), 2 * n_permutations).reshape(-1, 2)
-    tasks = (delayed(_one_permutation)(rerun, t, int(a), int(b)) for a, b in seeds)
+    tasks = (delayed(_one_permutation)(rerun, t, int(a), int(b), groups) for a, b in seeds)
     # Parallel workers run their BLAS/OpenMP code single-threaded (as joblib's process workers do by default):
     # nested threads oversubscribe the cores, and OpenMP's spin-waiting then costs far more than it gains.
     limit = threadpool_limits(limits=1) if n_jobs != 1 else contextlib.nullcontext()
@@ -207,7 +215,8 @@ def split_rows(treatment, seed: int, fraction: float = 0.5) -> tuple[np.ndarray,
 
 
 def calibrate_split(discover_on: Callable[[np.ndarray], Profile | None], covariates: pd.DataFrame, treatment,
-                    response, *, seed: int, alpha: float = 0.05, fraction: float = 0.5) -> Calibration:
+                    response, *, seed: int, alpha: float = 0.05, fraction: float = 0.5,
+                    groups=None) -> Calibration:
     """Sample-splitting calibration: discover on one half, test the profile on the other.
 
     Parameters
@@ -227,6 +236,9 @@ def calibrate_split(discover_on: Callable[[np.ndarray], Profile | None], covaria
     alpha : float, default 0.05
     fraction : float, default 0.5
         Share of each arm used for discovery.
+    groups : array_like, optional
+        Cluster ids of a cluster-randomised trial: whole clusters are split, and
+        the held-out p_leaf is cluster-robust.
 
     Returns
     -------
@@ -247,12 +259,18 @@ def calibrate_split(discover_on: Callable[[np.ndarray], Profile | None], covaria
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0.1 <= fraction <= 0.9:
         raise ParameterError(f"Parameter fraction must be a number between 0.1 and 0.9; got {fraction!r}.",
                              parameter="fraction")
-    discovery, test = split_rows(t, seed, fraction)
+    if groups is None:
+        discovery, test = split_rows(t, seed, fraction)
+    else:
+        from .cluster_tests import split_clusters
+
+        groups = np.asarray(groups)
+        discovery, test = split_clusters(t, groups, seed, fraction)
     profile = discover_on(discovery.copy())
     p = np.nan
     if profile is not None:
         leaf = profile.tree.apply(covariates.iloc[test])
-        p = leaf_pvalue(leaf, t[test], y[test])
+        p = leaf_pvalue(leaf, t[test], y[test], None if groups is None else groups[test])
     p = float(p) if np.isfinite(p) else 1.0
     return Calibration("split", p, p, alpha, discovery_rows=discovery, test_rows=test, profile=profile,
                        seed=int(seed))

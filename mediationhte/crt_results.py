@@ -268,6 +268,55 @@ class CrtResults:
                                ("Seed", str(self.seed_used))),
                        models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
 
+    def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
+        """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
+
+        As :meth:`CateResults.subgroups`, except that p_leaf is a CR2 cluster-robust
+        Wald test of the leaf x treatment interaction on the outcome (F(q, G - 1)),
+        the permutation calibration swaps whole clusters' arms (the trial's own
+        randomisation) and refits the learner each time, and the split keeps
+        clusters whole.
+
+        Returns
+        -------
+        SubgroupResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> d = mh.simulate_crt("A", random_state=1)
+        >>> fit = mh.cate("y ~ treat * (x1 + x2 + x3) + (1 | cluster)", d, learner="lmm")
+        >>> sub = fit.subgroups(k=[2, 3], calibration="split", random_state=2)
+        >>> int(sub.to_frame()["n"].sum()) == fit.n_obs
+        True
+        """
+        from .subgroup_search import search
+
+        return search(self._search_inputs(), effect="cate", k=k, embedding=embedding, calibration=calibration,
+                      n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
+                      n_boot=0, random_state=random_state, n_jobs=n_jobs, progress=progress)
+
+    def _search_inputs(self):
+        from .crt_estimation import fit_crt
+        from .subgroup_search import SearchInputs
+
+        d, settings = self.design, self.settings
+
+        def rerun(t, rows, rng, columns):
+            # the fixed-part design follows the (possibly permuted) treatment
+            X_fixed = np.where(np.asarray(t)[:, None] == 1, d.X_treated[rows], d.X_control[rows])
+            sub = d.subset(rows)
+            sub = CrtDesign(X_fixed=X_fixed, X_treated=sub.X_treated, X_control=sub.X_control,
+                            fixed_names=sub.fixed_names, features=sub.features, feature_names=sub.feature_names,
+                            t=np.asarray(t), y=sub.y, groups=sub.groups)
+            return pd.DataFrame({"cate": fit_crt(sub, settings, rng).cate})
+
+        return SearchInputs(unit_effects=pd.DataFrame({"cate": self.fit.cate}), covariates=self.covariates,
+                            treatment=d.t, mediator=None, outcome=d.y, index=self.rows_used, rerun=rerun,
+                            mediation=None, groups=d.groups)
+
     def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
                      progress: bool = False):
         """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.

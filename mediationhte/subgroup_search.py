@@ -59,6 +59,10 @@ class SearchInputs:
         treatment (already restricted to ``rows``); returns their unit effects
         with the same columns as ``unit_effects`` (only ``columns``, the ones the
         search embeds, need to be computed). All randomness from ``rng``.
+    groups : ndarray or None
+        Cluster ids of a cluster-randomised trial: p_leaf is then cluster-robust
+        (CR2), permutations swap whole clusters' arms, and the split keeps
+        clusters whole.
     prefer : {"processes", "threads"}
         How the permutations run in parallel: processes (``rerun`` must be
         picklable by cloudpickle) or threads (patsy's DesignInfo cannot be pickled).
@@ -77,6 +81,7 @@ class SearchInputs:
     rerun: Callable = field(repr=False)
     mediation: Callable | None = field(repr=False, default=None)
     prefer: str = "processes"
+    groups: np.ndarray | None = field(repr=False, default=None)
 
 
 def _effect_columns(effect, available) -> tuple[tuple[str, ...], str]:
@@ -223,9 +228,12 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
     n = len(t)
     options = dict(k=k, embedding=embedding, profile=profile)
 
+    groups = None if inputs.groups is None else np.asarray(inputs.groups)
+
     def run(units: pd.DataFrame, rows, t_rows, seed: int):
         return discover(units.loc[:, list(columns)].to_numpy(dtype=float), cov.iloc[rows], t_rows,
-                        None if m is None else m[rows], y[rows], seed=seed, **options)
+                        None if m is None else m[rows], y[rows], seed=seed,
+                        groups=None if groups is None else groups[rows], **options)
 
     every = np.arange(n)
     test_rows = None
@@ -239,7 +247,8 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
             found["rows"] = rows
             return found["fit"].profile
 
-        cal = calibrate_split(discover_on, cov, t, y if m is None else m, seed=calibration_seed, alpha=alpha)
+        cal = calibrate_split(discover_on, cov, t, y if m is None else m, seed=calibration_seed, alpha=alpha,
+                              groups=groups)
         fit = _split_fit(found["fit"], found["rows"], cov, n)
         test_rows = cal.test_rows
     else:
@@ -251,7 +260,8 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
                 return run(units, every, t_perm, int(spawn_seeds(local, 1)[0])).p_leaf
 
             cal = calibrate_permutation(fit.p_leaf, rerun, t, n_permutations=n_permutations, seed=calibration_seed,
-                                        alpha=alpha, n_jobs=n_jobs, progress=progress, prefer=inputs.prefer)
+                                        alpha=alpha, n_jobs=n_jobs, progress=progress, prefer=inputs.prefer,
+                                        groups=groups)
         else:
             cal = calibrate_threshold(fit.p_leaf, p_threshold)
 

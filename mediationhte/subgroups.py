@@ -370,8 +370,11 @@ def fit_profile(labels, covariates: pd.DataFrame, *, profile: str = "smallest", 
     )
 
 
-def leaf_pvalue(leaf, treatment, response) -> float:
+def leaf_pvalue(leaf, treatment, response, groups=None) -> float:
     """Step 4b: F-test p-value of the leaf x treatment interaction (p_leaf).
+
+    With ``groups`` (cluster ids of a cluster-randomised trial) the test is the
+    CR2 cluster-robust Wald test of :func:`mediationhte.cluster_tests.cluster_leaf_pvalue`.
 
     Compares the OLS fits ``response ~ leaf + T + leaf:T`` (a separate intercept
     and treatment slope per leaf) and ``response ~ leaf + T`` (one common
@@ -404,6 +407,10 @@ def leaf_pvalue(leaf, treatment, response) -> float:
     sum_l S_xx,l (b_l - b)**2`` and ``RSS_full = sum (y_c - b_l t_c)**2``,
     computed in these forms to avoid cancellation.
     """
+    if groups is not None:
+        from .cluster_tests import cluster_leaf_pvalue
+
+        return cluster_leaf_pvalue(leaf, treatment, response, groups)
     _, codes = np.unique(np.asarray(leaf), return_inverse=True)
     t = np.asarray(treatment, dtype=float)
     y = np.asarray(response, dtype=float)
@@ -508,7 +515,7 @@ def _response(values, n: int, name: str) -> np.ndarray | None:
 
 def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *, k=range(2, 6),
              embedding: str = "tsne", profile: str = "smallest", seed: int, perplexity: float = 30.0,
-             n_iter: int = 500, initialization: str = "random", cart_seed: int = 1234) -> SubgroupFit:
+             n_iter: int = 500, initialization: str = "random", cart_seed: int = 1234, groups=None) -> SubgroupFit:
     """Steps 2-4 of the M-learner: embed, cluster, profile and choose K by the smallest p_leaf.
 
     Parameters
@@ -533,6 +540,8 @@ def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *,
         Passed to :func:`embed_effects`.
     cart_seed : int, default 1234
         Seed of the CART cross-validation (the authors' fixed 1234).
+    groups : array_like, optional
+        Cluster ids (cluster-randomised trials): p_leaf is then cluster-robust.
 
     Returns
     -------
@@ -560,8 +569,8 @@ def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *,
     for kk in ks:
         prof = fit_profile(clusters[kk], covariates, profile=profile, seed=cart_seed)
         profiles[kk] = prof
-        p_m = leaf_pvalue(prof.leaf, t, m) if prof is not None and m is not None else np.nan
-        p_y = leaf_pvalue(prof.leaf, t, y) if prof is not None else np.nan
+        p_m = leaf_pvalue(prof.leaf, t, m, groups) if prof is not None and m is not None else np.nan
+        p_y = leaf_pvalue(prof.leaf, t, y, groups) if prof is not None else np.nan
         rows.append(dict(k=kk, n_leaves=prof.n_leaves if prof is not None else 1, p_leaf_m=p_m, p_leaf_y=p_y,
                          cv_error=prof.cv_error if prof is not None else np.nan))
     table = pd.DataFrame(rows, columns=["k", "n_leaves", "p_leaf_m", "p_leaf_y", "cv_error"])

@@ -213,3 +213,40 @@ def test_docstring_examples_run():
     result = doctest.testmod(importlib.import_module("mediationhte.crt_results"), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
     assert mh.simulate_crt is simulate_crt
+
+
+def test_cluster_leaf_test_holds_its_level_where_the_iid_test_does_not():
+    # Null of no heterogeneity (tau = 1) with ICC 0.5 and a cluster-level split: the iid F-test of leaf x treatment
+    # treats 1200 rows as independent and rejects far too often; the CR2 test (F(q, G - 1)) stays near alpha. The
+    # leaves split on the cluster-level v1, so the leaf x T interaction is a between-cluster contrast. 200 data sets:
+    # iid rejection > 0.3, CR2 rejection <= 0.05 + 3 MCSE.
+    from mediationhte.subgroups import leaf_pvalue
+
+    iid, robust = [], []
+    for r in range(200):
+        d = simulate_crt("N", icc=0.5, random_state=3000 + r)
+        leaf = (d["v1"] > 0).to_numpy().astype(int)
+        iid.append(leaf_pvalue(leaf, d["treat"], d["y"]) < 0.05)
+        robust.append(leaf_pvalue(leaf, d["treat"], d["y"], d["cluster"]) < 0.05)
+    assert np.mean(iid) > 0.3
+    assert np.mean(robust) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 200)
+
+
+def test_cluster_permutations_keep_clusters_in_one_arm(scenario_a):
+    from mediationhte.cluster_tests import permute_clusters, split_clusters
+
+    t, g = scenario_a["treat"].to_numpy(), scenario_a["cluster"].to_numpy()
+    perm = permute_clusters(t, g, seed=4)
+    share = pd.Series(perm).groupby(g).mean()
+    assert set(share.unique()) <= {0.0, 1.0} and share.sum() == 20
+    a, b = split_clusters(t, g, seed=4)
+    assert not set(g[a]) & set(g[b]) and len(a) + len(b) == len(t)
+
+
+def test_crt_subgroups_permutation_and_split(scenario_a):
+    fit = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
+    split = fit.subgroups(k=[2, 3], calibration="split", random_state=2)
+    assert split.to_frame()["n"].sum() == fit.n_obs
+    perm = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1)
+    again = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1, n_jobs=2)
+    assert perm.p_value == again.p_value and perm.p_value >= 0.1
