@@ -44,8 +44,10 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     learner : {"dr", "s", "t", "x"} or list of them, default "dr"
         Meta-learner(s) for the unit effects; a list gives one column each in
         :attr:`CateResults.effects`, side by side. With a ``(1 | cluster)`` term:
-        ``"lmm"`` (default; REML linear mixed model with the formula's treatment x
-        modifier terms), ``"merf"`` / ``"megb"`` (random-intercept EM around a
+        ``"lmm_shrink"`` (default: REML linear mixed model whose treatment x
+        modifier coefficients are random with one REML-estimated variance, so the
+        CATE shrinks towards a common effect as far as the data ask), ``"lmm"``
+        (the same model with fixed interaction coefficients), ``"merf"`` / ``"megb"`` (random-intercept EM around a
         random forest / gradient boosting, LMM warm start and offset, out-of-bag or
         cluster-fold out-of-sample fits in the E-step), or the cluster-ignoring
         twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting).
@@ -73,7 +75,7 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     random_state : None, int or numpy.random.Generator
     learner_type : {"t", "s"}, optional
         Cluster-randomised path only: one model per arm (T, the default for
-        ``"merf"``/``"megb"``) or the treatment as a feature (S).
+        ``"merf"``) or the treatment as a feature (S, the default for ``"megb"``).
     warm_start : {"lmm", None}, default "lmm"
         Cluster-randomised path only: start the EM learners from the REML LMM and
         keep its fixed part as an offset (None: the naive zero start, which lets
@@ -112,7 +114,7 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
                                      parameter=name)
         from .crt_api import cate_crt
 
-        return cate_crt(formula, data, treatment=treatment, learner="lmm" if learner is None else learner,
+        return cate_crt(formula, data, treatment=treatment, learner="lmm_shrink" if learner is None else learner,
                         learner_type=learner_type, warm_start=warm_start, n_folds=n_folds, max_iter=max_iter,
                         alpha=alpha, random_state=random_state)
     if learner_type is not None or warm_start != "lmm" or max_iter != 30:

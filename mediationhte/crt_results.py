@@ -11,6 +11,7 @@ from scipy import stats
 
 from . import validation as V
 from ._stats_table import StatsTable, distribution_table
+from .cluster_tests import hotelling_pvalue
 from .crt_estimation import CrtDesign, CrtFit, CrtSettings, predict_cate
 from .errors import AssumptionWarning, ParameterError
 
@@ -200,7 +201,8 @@ class CrtResults:
         mu1 - mu0 + T (y - mu1) / p - (1 - T)(y - mu0) / (1 - p) (p: the treated
         share, known by design in a CRT) on 1 and the modifiers. The table has one
         row per coefficient; ``attrs["wald_p_value"]`` is the joint test that every
-        slope is 0 (no linear heterogeneity), F(q, G - 1).
+        slope is 0 (no linear heterogeneity): the CR2 Wald statistic on a
+        Hotelling-T^2 F reference (:func:`mediationhte.cluster_tests.hotelling_pvalue`).
         """
         from .mixed_models import cluster_robust_ols
 
@@ -227,7 +229,7 @@ class CrtResults:
                               "p_value": 2 * stats.t.sf(np.abs(ols.beta / ols.se), df)},
                              index=pd.Index(["(ATE at the mean)"] + names, name="term"))
         R = np.eye(len(names) + 1)[1:]
-        table.attrs["wald_p_value"] = float(ols.wald_test(R).p_value)
+        table.attrs["wald_p_value"] = hotelling_pvalue(float(ols.wald_test(R).statistic), len(names), self.n_clusters)
         return table
 
     def summary(self, alpha: float | None = None):

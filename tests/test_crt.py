@@ -250,3 +250,38 @@ def test_crt_subgroups_permutation_and_split(scenario_a):
     perm = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1)
     again = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1, n_jobs=2)
     assert perm.p_value == again.p_value and perm.p_value >= 0.1
+
+
+def test_shrunk_lmm_matches_statsmodels_variance_components():
+    # The REML engine behind learner="lmm_shrink" against statsmodels MixedLM with two variance components (cluster
+    # intercepts and the standardised treatment x modifier slopes) in one group: same REML optimum.
+    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+
+    from mediationhte.penalized_lmm import fit_variance_components
+
+    d = simulate_crt("A", n_clusters=20, cluster_size=(10, 20), random_state=3)
+    n, g = len(d), d["cluster"].to_numpy()
+    Zc = (g[:, None] == np.unique(g)[None, :]).astype(float)
+    Zt = np.column_stack([d["treat"] * (d[m] - d[m].mean()) / d[m].std() for m in ("x1", "x2", "x3")])
+    X = np.column_stack([np.ones(n), d["treat"], d[["x1", "x2", "x3"]].to_numpy()])
+    ours = fit_variance_components(d["y"].to_numpy(), X, [Zt], groups=g)
+    vcs = VCSpec(["cluster", "slopes"], [[f"c{i}" for i in range(Zc.shape[1])], ["t0", "t1", "t2"]], [[Zc], [Zt]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = MixedLM(d["y"].to_numpy(), X, groups=np.ones(n), exog_vc=vcs).fit(reml=True)
+    np.testing.assert_allclose(ours.beta, ref.fe_params, rtol=1e-4)
+    np.testing.assert_allclose(ours.variances, ref.vcomp, rtol=1e-3)
+    assert ours.sigma2 == pytest.approx(ref.scale, rel=1e-4)
+
+
+def test_default_learner_shows_no_spurious_heterogeneity():
+    # Check 3 in small (the R = 20 version is in the slow study): constant effect tau = 1, ICC 0.3, seven candidate
+    # modifiers. The default (lmm_shrink) keeps SD(tau-hat) on the test grid far below the plain LMM's.
+    grid = crt_test_grid("N", n=2000)
+    d = simulate_crt("N", random_state=1000)
+    shrunk = cate(FORMULA, d, random_state=0)
+    assert shrunk.settings.learner == "lmm_shrink"
+    plain = cate(FORMULA, d, learner="lmm")
+    assert shrunk.predict(grid).std() < 0.25 < plain.predict(grid).std() + 0.25
+    assert shrunk.predict(grid).std() < 0.5 * plain.predict(grid).std()
+    assert "slope_variance" in shrunk.variance_components().columns
