@@ -86,6 +86,17 @@ class CrtFit:
     components: pd.DataFrame = field(repr=False)
     em_fits: tuple = field(repr=False)
     predictor: object = field(repr=False)
+    #: For the model-based learners: CATE_i = L_i' theta with cov(theta_hat - theta) = cate_cov, so a weighted
+    #: mean of the CATE has variance (w'L) cate_cov (w'L)'.
+    cate_L: np.ndarray | None = field(repr=False, default=None)
+    cate_cov: np.ndarray | None = field(repr=False, default=None)
+
+    def mean_cate_se(self, weights: np.ndarray) -> float:
+        """Model-based SE of the weighted mean CATE (NaN for the ML learners)."""
+        if self.cate_L is None:
+            return float("nan")
+        g = weights @ self.cate_L
+        return float(np.sqrt(max(g @ self.cate_cov @ g, 0.0)))
 
     @property
     def cate(self) -> np.ndarray:
@@ -140,7 +151,7 @@ def fit_crt(design: CrtDesign, settings: CrtSettings, rng: np.random.Generator) 
         se = np.sqrt(np.einsum("ij,jk,ik->i", delta, lmm.cov_beta, delta))
         return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm,
                       components=_components([("lmm", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
-                      predictor=("lmm", lmm))
+                      predictor=("lmm", lmm), cate_L=readonly(delta), cate_cov=lmm.cov_beta)
     if settings.learner == "lmm_shrink":
         return _fit_shrunk_lmm(d, lmm)
     if settings.learner == "rf":
@@ -226,7 +237,8 @@ def _fit_shrunk_lmm(d: CrtDesign, lmm) -> CrtFit:
                                                                             lmm.sigma2)])
     comp["slope_variance"] = [float(vc.variances[1]), np.nan]
     return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm, components=comp,
-                  em_fits=(), predictor=("shrink", vc, fixed, inter, scale, m))
+                  em_fits=(), predictor=("shrink", vc, fixed, inter, scale, m), cate_L=readonly(L),
+                  cate_cov=readonly(vc.sigma2 * vc.precision_inverse))
 
 
 def predict_cate(fit: CrtFit, X_treated: np.ndarray, X_control: np.ndarray, features: np.ndarray) -> np.ndarray:

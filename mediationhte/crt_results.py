@@ -84,7 +84,7 @@ class CrtResults:
 
     @property
     def effects(self) -> pd.DataFrame:
-        """Unit CATE (``cate``; ``cate_se`` from the model covariance for ``learner="lmm"``), indexed like the rows."""
+        """Unit CATE (``cate``; ``cate_se`` from the model for "lmm" and "lmm_shrink"), indexed like the rows."""
         out = pd.DataFrame({"cate": self.fit.cate}, index=self.rows_used)
         if self.fit.cate_se is not None:
             out["cate_se"] = self.fit.cate_se
@@ -124,7 +124,8 @@ class CrtResults:
         """Average treatment effect with individual or cluster weights, by two estimators.
 
         * ``cate_mean``: the weighted mean of the unit CATE; its SE is the model-based
-          one for ``learner="lmm"`` (NaN for the ML learners: use :meth:`bootstrap_ci`).
+          one for ``"lmm"`` and ``"lmm_shrink"`` (the prediction-error covariance of the
+          coefficients and BLUPs), NaN for the ML learners (use :meth:`bootstrap_ci`).
         * ``adjusted``: design-based and valid for any learner, since clusters were
           randomised. Individual weights: OLS of y on T and the centred covariates
           with CR2 cluster-robust SEs (Bell & McCaffrey 2002), G - 1 df. Cluster
@@ -135,11 +136,7 @@ class CrtResults:
         w = _weights(self.design.groups, weights)
         tau = self.fit.cate
         est = float(w @ tau)
-        se = np.nan
-        if self.settings.learner == "lmm":
-            delta = self.design.X_treated - self.design.X_control
-            g = w @ delta
-            se = float(np.sqrt(g @ self.fit.lmm.cov_beta @ g))
+        se = self.fit.mean_cate_se(w)
         rows = {f"cate_mean_{weights}": (est, se, self.n_clusters - 1)}
         adj = self._adjusted(weights)
         rows[f"adjusted_{weights}"] = adj
@@ -256,7 +253,7 @@ class CrtResults:
                     else ")") + ".",
                  "Intervals use t quantiles with G - 1 df (cluster-robust CR2) or the model covariance (LMM).",
                  *[str(w.message) for w in caught]]
-        if self.settings.learner != "lmm":
+        if self.fit.cate_L is None:
             notes.append("The mean-CATE rows have no SE for ML learners; bootstrap_ci() resamples clusters within "
                          "arms.")
         if self.cluster_level:
