@@ -260,7 +260,7 @@ class CrtResults:
             notes.append("Cluster-level covariates (effective sample size = clusters): "
                          f"{', '.join(self.cluster_level)}.")
         labels = tuple((k, v) for k, v in ATE_ROWS)
-        return Summary(table, method="ate", short_form=False, alpha=alpha, n_obs=self.n_obs,
+        return Summary(table, method="crt", short_form=False, alpha=alpha, n_obs=self.n_obs,
                        footer=(("Clusters", str(self.n_clusters)), ("Cluster id", self.roles.cluster),
                                ("Treatment", self.roles.treatment),
                                ("Effect modifiers", ", ".join(self.roles.modifiers) or "none"),

@@ -107,6 +107,7 @@ METHOD_LINES = {
     "eif": "Efficient Influence Function Confidence Intervals (Cross-Fitted Nuisances)",
     "plugin": "Plug-in Estimates (In-Sample Nuisances; Standard Errors Need bootstrap_ci)",
     "ate": "Average Treatment Effect by Several Estimators (Normal-Theory Intervals)",
+    "crt": "Average Treatment Effect in a Cluster-Randomised Trial (t Intervals, G - 1 df; See Notes)",
     "ate_bootstrap": "Average Treatment Effect: Nonparametric Bootstrap Confidence Intervals (Percentile Method)",
 }
 
