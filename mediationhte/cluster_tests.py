@@ -42,7 +42,7 @@ def cluster_leaf_pvalue(leaf, treatment, response, groups) -> float:
     Leaves holding only one arm have no slope (as in the iid test). Returns NaN
     when fewer than two leaves hold both arms or the test cannot be formed.
     """
-    from .mixed_models import cluster_robust_ols
+    from .cluster_robust import cluster_robust_ols
 
     _, codes = np.unique(np.asarray(leaf), return_inverse=True)
     t = np.asarray(treatment, dtype=float)

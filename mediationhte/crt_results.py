@@ -151,7 +151,7 @@ class CrtResults:
         return frame
 
     def _adjusted(self, weights: str) -> tuple[float, float, int]:
-        from .mixed_models import cluster_robust_ols
+        from .cluster_robust import cluster_robust_ols
 
         d = self.design
         X = d.features - d.features.mean(axis=0)
@@ -201,7 +201,7 @@ class CrtResults:
         slope is 0 (no linear heterogeneity): the CR2 Wald statistic on a
         Hotelling-T^2 F reference (:func:`mediationhte.cluster_tests.hotelling_pvalue`).
         """
-        from .mixed_models import cluster_robust_ols
+        from .cluster_robust import cluster_robust_ols
 
         alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
         names = list(self.roles.modifiers or self.roles.covariates) if modifiers is None else (

@@ -17,7 +17,8 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from mediationhte import mixed_models as mm
 from mediationhte.errors import ParameterError
-from mediationhte.mixed_models import cluster_robust_ols, fit_random_intercept_lmm
+from mediationhte.cluster_robust import cluster_robust_ols
+from mediationhte.mixed_models import fit_random_intercept_lmm
 
 
 def _crt_data(seed, n_clusters=40, icc=0.5, sizes=(20, 41), tau=0.5, cluster_effect=True):
