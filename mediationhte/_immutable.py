@@ -1,8 +1,9 @@
-"""Read-only array copies for the frozen results and fit objects."""
+"""Read-only array copies and copy-on-read attributes for the frozen results and fit objects."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def readonly(a, dtype=None) -> np.ndarray | None:
@@ -12,3 +13,14 @@ def readonly(a, dtype=None) -> np.ndarray | None:
     out = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
+
+
+class CopyOnRead:
+    """Mixin: DataFrame and Series attributes are handed out as copies, so a result cannot be mutated through them."""
+
+    def __getattribute__(self, name):
+        """Return attributes, DataFrames and Series as fresh copies."""
+        value = object.__getattribute__(self, name)
+        if isinstance(value, (pd.DataFrame, pd.Series)):
+            return value.copy()
+        return value

@@ -136,16 +136,7 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     ps_template = default_propensity_model() if propensity_learner is None else _check_classifier(propensity_learner)
     rng, seed_used = resolve_seed(random_state)
 
-    frame, dropped = V.drop_incomplete_rows(data, roles.columns)
-    V.check_finite(frame, {roles.outcome: "outcome", roles.treatment: "treatment",
-                           **{c: "covariate" for c in roles.covariates}})
-    contrast = V.resolve_treatment(frame[roles.treatment], None, None)
-    if contrast.kind == "continuous":
-        raise DataError(f"Column {roles.treatment!r} (treatment) must be binary for cate(): found "
-                        f"{frame[roles.treatment].nunique()} distinct numeric values. Dichotomise it first, e.g. "
-                        f"(data[{roles.treatment!r}] > threshold).astype(int).", column=roles.treatment,
-                        role="treatment")
-    V.check_response(frame[roles.outcome], "outcome", "gaussian")
+    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "cate()")
     if not roles.covariates:
         raise ParameterError(f"Parameter formula ({formula!r}) has no covariates: heterogeneous effects are "
                              "described by covariates. Add some: 'y ~ treat + x1 + x2'.", parameter="formula")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._immutable import CopyOnRead
 from . import validation as V
 from ._stats_table import StatsTable, distribution_table
 from .average_effects import ATE_LABELS, iptw_weights, wald_rows, weights_summary
@@ -29,7 +30,7 @@ class CateData:
 
 
 @dataclass(frozen=True, eq=False)
-class CateResults(SubgroupSearchMixin):
+class CateResults(SubgroupSearchMixin, CopyOnRead):
     """Unit-level and average treatment effects from :func:`mediationhte.cate`, with diagnostics.
 
     Immutable: attributes cannot be reassigned and DataFrames are returned as copies.
@@ -66,10 +67,6 @@ class CateResults(SubgroupSearchMixin):
     seed_used: object
     call: str
 
-    def __getattribute__(self, name):
-        """Return attributes; DataFrames and Series come back as copies (the results stay immutable)."""
-        value = object.__getattribute__(self, name)
-        return value.copy() if isinstance(value, (pd.DataFrame, pd.Series)) else value
 
     def __repr__(self) -> str:
         """Short description with the call."""

@@ -32,14 +32,8 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
     alpha = V.check_alpha(alpha)
     rng, seed_used = resolve_seed(random_state)
 
-    frame, dropped = V.drop_incomplete_rows(data, roles.columns)
-    V.check_finite(frame, {roles.outcome: "outcome", roles.treatment: "treatment",
-                           **{c: "covariate" for c in roles.covariates}})
-    contrast = V.resolve_treatment(frame[roles.treatment], None, None)
-    if contrast.kind == "continuous":
-        raise DataError(f"Column {roles.treatment!r} (treatment) must be binary: a cluster-randomised trial has two "
-                        "arms.", column=roles.treatment, role="treatment")
-    V.check_response(frame[roles.outcome], "outcome", "gaussian")
+    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "a cluster-randomised trial (two arms)",
+                                                                stacklevel=5)
     t = (frame[roles.treatment].to_numpy() == contrast.treated).astype(int)
     groups = frame[roles.cluster].to_numpy()
     _check_cluster_randomised(t, groups, roles, frame)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import validation as V
-from ._immutable import readonly
+from ._immutable import CopyOnRead, readonly
 from ._random import resolve_seed, spawn_seeds
 from .crt_estimation import fit_crt, predict_cate
 from .inference import percentile_interval, standard_error
@@ -38,7 +38,7 @@ def _replicate(design, settings, seed: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class CrtBootstrap:
+class CrtBootstrap(CopyOnRead):
     """Cluster-bootstrap draws of the unit CATE and the intervals derived from them.
 
     Attributes
@@ -56,10 +56,6 @@ class CrtBootstrap:
     point: np.ndarray = field(repr=False)
     alpha: float
 
-    def __getattribute__(self, name):
-        """Return attributes, DataFrames as copies."""
-        value = object.__getattribute__(self, name)
-        return value.copy() if isinstance(value, pd.DataFrame) else value
 
     def cate_intervals(self) -> pd.DataFrame:
         """Per unit: ``cate`` (original fit), bootstrap ``std_error``, percentile ``ci_lower`` / ``ci_upper``."""

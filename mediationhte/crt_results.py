@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._immutable import CopyOnRead
 from . import validation as V
 from ._stats_table import StatsTable, distribution_table
 from .cluster_tests import hotelling_pvalue
@@ -34,7 +35,7 @@ def _weights(groups: np.ndarray, kind: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class CrtResults:
+class CrtResults(CopyOnRead):
     """CATE on the fixed part of the model (random intercept at its mean 0), with cluster-aware inference.
 
     Immutable: attributes cannot be reassigned and DataFrames come back as copies.
@@ -63,10 +64,6 @@ class CrtResults:
     seed_used: object
     call: str
 
-    def __getattribute__(self, name):
-        """Return attributes; DataFrames come back as copies."""
-        value = object.__getattribute__(self, name)
-        return value.copy() if isinstance(value, (pd.DataFrame, pd.Series)) else value
 
     def __repr__(self) -> str:
         """Short description with the call."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import format_columns_r, format_pvalue, format_quantile, text_table
+from ._immutable import CopyOnRead as _CopyOnRead
 from .errors import ParameterError
 
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")
@@ -47,17 +48,6 @@ def _pairs(value, parameter: str) -> tuple[tuple[str, str], ...]:
             f"Parameter {parameter} must be a sequence of (label, value) pairs; got {value!r}.", parameter=parameter
         ) from exc
     return pairs
-
-
-class _CopyOnRead:
-    """Mixin: DataFrame attributes are handed out as copies, so the object cannot be mutated through them."""
-
-    def __getattribute__(self, name):
-        """Return attributes, DataFrames as fresh copies."""
-        value = object.__getattribute__(self, name)
-        if isinstance(value, pd.DataFrame):
-            return value.copy()
-        return value
 
 
 @dataclass(frozen=True, eq=False)

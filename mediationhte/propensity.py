@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._immutable import readonly
+from ._immutable import CopyOnRead, readonly
 from ._random import spawn_seeds
 from .errors import DroppedRowsWarning, ParameterError
 from .learners import crossfit_folds, seeded_clone
@@ -212,7 +212,7 @@ def auc(t: np.ndarray, scores: np.ndarray) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class PropensityResults:
+class PropensityResults(CopyOnRead):
     """Propensity scores and overlap diagnostics, from ``CateResults.propensity()``.
 
     Attributes
@@ -251,10 +251,6 @@ class PropensityResults:
     clip: tuple[float, float]
     model: str
 
-    def __getattribute__(self, name):
-        """Return attributes, Series as fresh copies (the results stay immutable)."""
-        value = object.__getattribute__(self, name)
-        return value.copy() if isinstance(value, pd.Series) else value
 
     def quantiles(self) -> pd.DataFrame:
         """Quantiles of e(x) by arm: rows ``control``/``treated``, columns the probabilities of :data:`QUANTILES`."""

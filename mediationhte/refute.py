@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._immutable import CopyOnRead
 from . import validation as V
 from ._random import resolve_seed, spawn_seeds
 from .cate_estimation import fit_cate
@@ -46,7 +47,7 @@ def _one(kind: str, X, t, y, settings, seed: int) -> dict[str, float]:
 
 
 @dataclass(frozen=True, eq=False)
-class RefutationResults:
+class RefutationResults(CopyOnRead):
     """Original versus refuted estimates, with the expected behaviour of each refutation.
 
     Attributes
@@ -61,10 +62,6 @@ class RefutationResults:
     table: pd.DataFrame = field(repr=False)
     n_simulations: int
 
-    def __getattribute__(self, name):
-        """Return attributes, the table as a copy."""
-        value = object.__getattribute__(self, name)
-        return value.copy() if isinstance(value, pd.DataFrame) else value
 
     def to_frame(self) -> pd.DataFrame:
         """The table (a copy)."""

@@ -409,3 +409,23 @@ def check_design(X: np.ndarray, names: Sequence[str], model: str) -> None:
             column=str(names[aliased[0]]),
             role=model,
         )
+
+
+def complete_binary_treatment_rows(data: pd.DataFrame, roles, context: str, stacklevel: int = 4):
+    """The rows ``cate()`` analyses: complete and finite in every used column, a binary treatment, a numeric outcome.
+
+    ``roles`` needs ``columns``, ``outcome``, ``treatment`` and ``covariates``;
+    ``context`` names the analysis in the error for a continuous treatment.
+    Returns (frame, dropped row labels, TreatmentContrast).
+    """
+    frame, dropped = drop_incomplete_rows(data, roles.columns, stacklevel=stacklevel)
+    check_finite(frame, {roles.outcome: "outcome", roles.treatment: "treatment",
+                         **{c: "covariate" for c in roles.covariates}})
+    contrast = resolve_treatment(frame[roles.treatment], None, None)
+    if contrast.kind == "continuous":
+        raise DataError(f"Column {roles.treatment!r} (treatment) must be binary for {context}: found "
+                        f"{frame[roles.treatment].nunique()} distinct numeric values. Dichotomise it first, e.g. "
+                        f"(data[{roles.treatment!r}] > threshold).astype(int).", column=roles.treatment,
+                        role="treatment")
+    check_response(frame[roles.outcome], "outcome", "gaussian")
+    return frame, dropped, contrast

@@ -252,3 +252,19 @@ def test_subgroups_permutation_reruns_the_learner_identically_for_any_n_jobs(dat
     b = fit.subgroups(k=[2], embedding="none", n_permutations=4, random_state=1, n_jobs=2)
     assert a.p_value == b.p_value and a.p_leaf == b.p_leaf
     assert a.p_value >= 1 / 5
+
+
+def test_dropped_rows_warning_points_at_the_caller(data):
+    holey = data.assign(x1=data["x1"].where(data.index != 3))
+    with pytest.warns(mh.DroppedRowsWarning, match="1 row") as record:
+        cate("y ~ t + x1", holey, learner="t", base_learner="linear", random_state=0)
+    assert record[0].filename == __file__
+    crt = simulate_crt_with_hole()
+    with pytest.warns(mh.DroppedRowsWarning) as record:
+        cate("y ~ treat * x1 + (1 | cluster)", crt, learner="lmm")
+    assert record[0].filename == __file__
+
+
+def simulate_crt_with_hole():
+    d = mh.simulate_crt("A", random_state=1)
+    return d.assign(x1=d["x1"].where(d.index != 0))
