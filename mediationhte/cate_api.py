@@ -47,7 +47,9 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
         ``"lmm_shrink"`` (default: REML linear mixed model whose treatment x
         modifier coefficients are random with one REML-estimated variance, so the
         CATE shrinks towards a common effect as far as the data ask), ``"lmm"``
-        (the same model with fixed interaction coefficients), ``"merf"`` / ``"megb"`` (random-intercept EM around a
+        (the same model with fixed interaction coefficients), ``"gamm"`` (``s(x)`` /
+        ``s(x, k=10)`` terms as P-spline smooths in mixed-model form, a treatment x
+        smooth block for each modifier, smoothing chosen by REML), ``"merf"`` / ``"megb"`` (random-intercept EM around a
         random forest / gradient boosting, LMM warm start and offset, out-of-bag or
         cluster-fold out-of-sample fits in the E-step), or the cluster-ignoring
         twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting).

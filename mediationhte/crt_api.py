@@ -11,6 +11,7 @@ from ._immutable import readonly
 from ._random import resolve_seed
 from .crt_estimation import CrtDesign, CrtSettings, check_learner, fit_crt
 from .crt_formula import parse_crt_roles
+from .crt_smooths import fit_smooth, warn_ignored_smooths
 from .crt_results import CrtResults
 from .errors import DataError
 from .formula import counterfactual_matrices
@@ -46,10 +47,16 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
     X_treated, X_control = counterfactual_matrices(info, frame, [{roles.treatment: contrast.treated},
                                                                  {roles.treatment: contrast.control}])
     features, feature_names = feature_matrix(frame, roles.covariates)
+    smooths = ()
+    if learner == "gamm":
+        smooths = tuple(fit_smooth(column, frame[column].to_numpy(dtype=float), k, column in roles.modifiers)
+                        for column, k in roles.smooths)
+    else:
+        warn_ignored_smooths(roles.smooths, learner)
     design = CrtDesign(X_fixed=readonly(X_fixed), X_treated=readonly(X_treated), X_control=readonly(X_control),
                        fixed_names=tuple(info.column_names), features=readonly(features),
                        feature_names=feature_names, t=readonly(t), y=readonly(np.asarray(y_mat, dtype=float).ravel()),
-                       groups=readonly(groups))
+                       groups=readonly(groups), smooths=smooths)
     settings = CrtSettings(learner=learner, learner_type=learner_type, warm_start=warm_start, max_iter=max_iter,
                            tol=EM_TOLERANCE, n_folds=n_folds, alpha=alpha)
     fit = fit_crt(design, settings, rng)

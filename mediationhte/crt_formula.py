@@ -36,6 +36,8 @@ class CrtRoles:
         Covariates that interact with the treatment in the formula.
     prognostic : tuple of str
         Covariates that enter as main effects only.
+    smooths : tuple of (str, int)
+        Columns written ``s(x)`` or ``s(x, k=K)``, with K (for ``learner="gamm"``).
     """
 
     formula: str
@@ -45,6 +47,7 @@ class CrtRoles:
     cluster: str
     modifiers: tuple[str, ...]
     prognostic: tuple[str, ...]
+    smooths: tuple[tuple[str, int], ...] = ()
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -102,7 +105,10 @@ def parse_crt_roles(formula: str, data: pd.DataFrame, treatment: str | None) -> 
     """
     from .validation import check_columns_exist
 
+    from .crt_smooths import extract_smooths
+
     fixed, cluster = split_random_intercept(formula)
+    fixed, smooths = extract_smooths(fixed)
     check_columns_exist([cluster], data, "formula (grouping factor of the random intercept)", role="cluster")
     desc = _parse(fixed, "formula")
     columns = {str(c) for c in data.columns}
@@ -123,4 +129,4 @@ def parse_crt_roles(formula: str, data: pd.DataFrame, treatment: str | None) -> 
     modifiers = [v for v in roles.covariates if any(v in s and roles.treatment in s for s in interactions)]
     prognostic = [v for v in roles.covariates if v not in modifiers]
     return CrtRoles(formula=formula, fixed_formula=fixed, outcome=roles.outcome, treatment=roles.treatment,
-                    cluster=cluster, modifiers=tuple(modifiers), prognostic=tuple(prognostic))
+                    cluster=cluster, modifiers=tuple(modifiers), prognostic=tuple(prognostic), smooths=smooths)

@@ -306,7 +306,7 @@ class CrtResults(CopyOnRead):
             sub = d.subset(rows)
             sub = CrtDesign(X_fixed=X_fixed, X_treated=sub.X_treated, X_control=sub.X_control,
                             fixed_names=sub.fixed_names, features=sub.features, feature_names=sub.feature_names,
-                            t=np.asarray(t), y=sub.y, groups=sub.groups)
+                            t=np.asarray(t), y=sub.y, groups=sub.groups, smooths=sub.smooths)
             return pd.DataFrame({"cate": fit_crt(sub, settings, rng).cate})
 
         return SearchInputs(unit_effects=pd.DataFrame({"cate": self.fit.cate}), covariates=self.covariates,
