@@ -52,7 +52,9 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
         smooth block for each modifier, smoothing chosen by REML), ``"merf"`` / ``"megb"`` (random-intercept EM around a
         random forest / gradient boosting, LMM warm start and offset, out-of-bag or
         cluster-fold out-of-sample fits in the E-step), or the cluster-ignoring
-        twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting).
+        twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting);
+        with the optional extra ``bayes`` (stochtree), ``"bcf_re"`` (Bayesian causal
+        forest with a random intercept; posterior SDs and draws) and its twin ``"bcf"``.
     base_learner : str or scikit-learn regressor, optional
         Outcome and second-stage model of every learner; default ``"boosting"``
         (HistGradientBoostingRegressor: learning rate 0.1, depth 4, 100 trees,

@@ -250,7 +250,7 @@ class CrtResults(CopyOnRead):
                     else ")") + ".",
                  "Intervals use t quantiles with G - 1 df (cluster-robust CR2) or the model covariance (LMM).",
                  *[str(w.message) for w in caught]]
-        if self.fit.cate_L is None:
+        if self.fit.cate_L is None and self.fit.cate_draws is None:
             notes.append("The mean-CATE rows have no SE for ML learners; bootstrap_ci() resamples clusters within "
                          "arms.")
         if self.cluster_level:
