@@ -54,7 +54,8 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
         cluster-fold out-of-sample fits in the E-step), or the cluster-ignoring
         twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting);
         with the optional extra ``bayes`` (stochtree), ``"bcf_re"`` (Bayesian causal
-        forest with a random intercept; posterior SDs and draws) and its twin ``"bcf"``.
+        forest with a random intercept; posterior SDs and draws), ``"bart_re"``
+        (S-learner BART with a random intercept) and their twins ``"bcf"``, ``"bart"``.
     base_learner : str or scikit-learn regressor, optional
         Outcome and second-stage model of every learner; default ``"boosting"``
         (HistGradientBoostingRegressor: learning rate 0.1, depth 4, 100 trees,
