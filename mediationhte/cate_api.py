@@ -55,7 +55,9 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
         twins ``"rf"`` (T-learner forest) and ``"gbm"`` (S-learner boosting);
         with the optional extra ``bayes`` (stochtree), ``"bcf_re"`` (Bayesian causal
         forest with a random intercept; posterior SDs and draws), ``"bart_re"``
-        (S-learner BART with a random intercept) and their twins ``"bcf"``, ``"bart"``.
+        (S-learner BART with a random intercept) and their twins ``"bcf"``, ``"bart"``;
+        with the extra ``gpboost``, ``"gpboost"`` (boosting against the
+        random-intercept likelihood, warm started from the LMM through ``init_score``).
     base_learner : str or scikit-learn regressor, optional
         Outcome and second-stage model of every learner; default ``"boosting"``
         (HistGradientBoostingRegressor: learning rate 0.1, depth 4, 100 trees,

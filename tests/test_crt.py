@@ -373,3 +373,17 @@ def test_bart_with_and_without_random_intercept(scenario_a):
     assert se_re >= 1.2 * plain.ate().loc["cate_mean_individual", "std_error"]
     assert abs(re.ate().loc["cate_mean_individual", "estimate"] - scenario_a["tau"].mean()) < 4 * se_re
     np.testing.assert_allclose(re.predict(scenario_a.drop(columns="cluster")), re.effects["cate"], atol=1e-10)
+
+
+def test_gpboost_warm_start_keeps_the_variance_and_the_effect():
+    # Spec check 2 for GPBoost, one data set (scenario B, ICC 0.2, truth sigma_b^2 = 0.25): with the LMM warm start
+    # sigma_b^2 stays in [0.10, 0.50] (the pilot's naive GPBoost reached 0.98) and the CATE RMSE is no worse than
+    # the cluster-ignoring boosting S-learner's.
+    pytest.importorskip("gpboost")
+    d = simulate_crt("B", random_state=1003)
+    grid = crt_test_grid("B", n=2000)
+    formula = "y ~ treat * (x1 + x2 + x3 + x4 + x5 + v1 + v2) + (1 | cluster)"
+    fit = cate(formula, d, learner="gpboost", random_state=1)
+    assert 0.10 <= fit.fit.components.loc["gpboost", "sigma_b2"] <= 0.50
+    assert _rmse(fit, grid) <= _rmse(cate(formula, d, learner="gbm", random_state=1), grid)
+    np.testing.assert_allclose(fit.predict(d.drop(columns="cluster")), fit.effects["cate"], atol=1e-10)
