@@ -80,8 +80,8 @@ def test_validation_errors(scenario_a):
     with pytest.raises(ParameterError) as err:
         cate(FORMULA, scenario_a, learner="dr")
     assert err.value.parameter == "learner"
-    with pytest.raises(ParameterError, match="not available"):
-        cate(FORMULA, scenario_a, learner="bcf_re")
+    with pytest.raises(ParameterError, match="must be one of"):
+        cate(FORMULA, scenario_a, learner="xgboost")
     with pytest.raises(ParameterError) as err:
         cate(FORMULA, scenario_a, trim="crump")
     assert err.value.parameter == "trim"
