@@ -20,8 +20,6 @@ from .mixed_learners import fit_random_intercept_em
 
 CRT_LEARNERS = ("lmm", "lmm_shrink", "gamm", "merf", "megb", "rf", "gbm", "bcf_re", "bcf", "bart_re", "bart",
                 "gpboost")
-#: Named in the issue; not shipped in this version (each needs an optional backend or more work).
-PLANNED: dict[str, str] = {}
 #: Default learner type of each learner: T (one model per arm) or S (treatment as a feature). MEGB defaults to S:
 #: per-arm boosting of the small nonlinear remainder overfits each arm's noise (CATE RMSE 1.27 against 0.78 for S
 #: on a scenario-A data set of the spec's section 4.2), while the forest's OOB fits keep MERF's T mode sound.
@@ -118,10 +116,6 @@ class CrtFit:
 
 def check_learner(learner, learner_type, warm_start) -> tuple[str, str, str | None]:
     """Validate the CRT learner options; returns (learner, learner_type, warm_start)."""
-    if isinstance(learner, str) and learner in PLANNED:
-        raise ParameterError(f"Parameter learner={learner!r} ({PLANNED[learner]}) is not available in this version "
-                             f"of the cluster-randomised path; use one of {', '.join(map(repr, CRT_LEARNERS))}.",
-                             parameter="learner")
     if not isinstance(learner, str) or learner not in CRT_LEARNERS:
         raise ParameterError(f"Parameter learner must be one of {', '.join(map(repr, CRT_LEARNERS))} for a formula "
                              f"with '(1 | cluster)'; got {learner!r}.", parameter="learner")
