@@ -270,7 +270,8 @@ class CrtResults(CopyOnRead):
         """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
 
         As :meth:`CateResults.subgroups`, except that p_leaf is a CR2 cluster-robust
-        Wald test of the leaf x treatment interaction on the outcome (F(q, G - 1)),
+        Wald test of the leaf x treatment interaction on the outcome (Hotelling-scaled
+        F reference, :func:`mediationhte.cluster_tests.hotelling_pvalue`),
         the permutation calibration swaps whole clusters' arms (the trial's own
         randomisation) and refits the learner each time, and the split keeps
         clusters whole.
