@@ -87,6 +87,38 @@ class CrtResults(CopyOnRead):
             out["cate_se"] = self.fit.cate_se
         return out
 
+    def cate_intervals(self, alpha: float | None = None) -> pd.DataFrame:
+        """Pointwise intervals for every unit's CATE: posterior quantiles (BCF/BART) or model-based (LMM/GAMM).
+
+        ``lmm``, ``lmm_shrink`` and ``gamm`` use the normal interval from the
+        coefficients' (and BLUPs') covariance; the Bayesian learners the posterior
+        draws' quantiles. The ML learners have no model-based interval: use
+        ``bootstrap_ci().cate_intervals()`` (clusters resampled within arms).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> list(fit.cate_intervals().columns)
+        ['cate', 'std_error', 'ci_lower', 'ci_upper']
+        """
+        from .inference import percentile_interval
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        fit = self.fit
+        if fit.cate_draws is not None:
+            lo, hi = percentile_interval(fit.cate_draws.T, alpha)
+        elif fit.cate_se is not None:
+            z = stats.norm.ppf(1 - alpha / 2)
+            lo, hi = fit.cate - z * fit.cate_se, fit.cate + z * fit.cate_se
+        else:
+            raise ParameterError(f"cate_intervals: learner {self.settings.learner!r} has no model-based interval; use "
+                                 "bootstrap_ci(n_boot=...).cate_intervals() (a cluster bootstrap).",
+                                 parameter="learner")
+        se = fit.cate_se if fit.cate_se is not None else np.full(self.n_obs, np.nan)
+        return pd.DataFrame({"cate": fit.cate, "std_error": se, "ci_lower": lo, "ci_upper": hi},
+                            index=self.rows_used)
+
     def predict(self, newdata: pd.DataFrame) -> pd.Series:
         """CATE for new rows: only the covariates are needed (a cluster column, if present, is ignored).
 
