@@ -16,6 +16,7 @@ from .errors import (
 from .cate_results import CateResults
 from .results import BootstrapResults, MediationResults
 from .crt_simulation import simulate_crt
+from .dynamic_simulation import simulate_dynamic
 from .simulation import simulate
 from .tables import ModelTable, Summary
 
@@ -34,6 +35,7 @@ __all__ = [
     "mediate",
     "simulate",
     "simulate_crt",
+    "simulate_dynamic",
     "BootstrapResults",
     "CateResults",
     "MediationResults",
