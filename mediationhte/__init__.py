@@ -16,6 +16,7 @@ from .errors import (
 from .cate_results import CateResults
 from .results import BootstrapResults, MediationResults
 from .crt_simulation import simulate_crt
+from .dynamic_api import DynamicMediationResults, dynamic_mediation
 from .dynamic_simulation import simulate_dynamic
 from .simulation import simulate
 from .tables import ModelTable, Summary
@@ -30,6 +31,7 @@ __all__ = [
     "MediationHTEError",
     "ParameterError",
     "cate",
+    "dynamic_mediation",
     "load_jobs",
     "load_randhie",
     "mediate",
@@ -38,6 +40,7 @@ __all__ = [
     "simulate_dynamic",
     "BootstrapResults",
     "CateResults",
+    "DynamicMediationResults",
     "MediationResults",
     "ModelTable",
     "Summary",
