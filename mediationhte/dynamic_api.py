@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from . import validation as V
-from ._immutable import CopyOnRead
+from ._immutable import CopyOnRead, readonly
 from .dynamic_effects import COMPONENTS, DiscreteNuisances, estimate_effects
 from .errors import DataError, ParameterError
 
@@ -147,6 +147,54 @@ class DynamicMediationResults(CopyOnRead):
     n_trajectories: int
     n_transitions: int
     alpha: float
+    arrays: tuple = field(repr=False, default=())
+    policies: tuple = field(repr=False, default=())
+    estimators: tuple = ESTIMATORS
+
+    def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None):
+        """Percentile intervals from resampling whole trajectories (the nuisances refitted on each resample).
+
+        Returns a DataFrame indexed like :meth:`to_frame` with ``estimate`` (the
+        original fit), bootstrap ``std_error``, ``ci_lower`` and ``ci_upper``;
+        identical for any ``n_jobs``.
+        """
+        from joblib import Parallel, delayed
+
+        from ._random import resolve_seed, spawn_seeds
+        from .inference import percentile_interval, standard_error
+
+        n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        rng, _ = resolve_seed(random_state)
+        seeds = spawn_seeds(rng, n_boot)
+        runs = Parallel(n_jobs=V.check_n_jobs(n_jobs))(
+            delayed(_bootstrap_replicate)(self.arrays, self.policies, self.estimators, int(s)) for s in seeds)
+        table = self.table
+        draws = np.array([[run[key] for key in table.index] for run in runs])
+        lo, hi = percentile_interval(draws, alpha)
+        return pd.DataFrame({"estimate": table["estimate"], "std_error": standard_error(draws), "ci_lower": lo,
+                             "ci_upper": hi}, index=table.index)
+
+    def plot(self, ax=None):
+        """Dot-and-whisker plot of IDE, IME, DDE, DME and ATE per estimator (MR intervals); returns the Axes."""
+        from .plotting import _pyplot
+
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        t = self.table
+        comps = [c for c in (*COMPONENTS, "ATE")]
+        for j, est in enumerate(t.index.get_level_values("estimator").unique()):
+            sub = t.loc[est].reindex(comps)
+            y = np.arange(len(comps))[::-1] + 0.15 * j
+            ax.plot(sub["estimate"], y, "o", label=est)
+            ok = np.isfinite(sub["ci_lower"].to_numpy())
+            ax.hlines(y[ok], sub["ci_lower"].to_numpy()[ok], sub["ci_upper"].to_numpy()[ok])
+        ax.set_yticks(np.arange(len(comps))[::-1])
+        ax.set_yticklabels(comps)
+        ax.axvline(0.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.legend(frameon=False)
+        return ax
 
     def to_frame(self) -> pd.DataFrame:
         """The effects table (a copy)."""
@@ -213,9 +261,7 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
             raise ParameterError("Parameter propensity as a column is not available in this version; pass a "
                                  "constant or a callable of the state.", parameter="propensity")
         known = _policy_callable(propensity, "propensity")
-    nuisances, s_levels, m_levels = _tabular_nuisances(S, A, M, R, target, known)
-    features, ratio = _cells(np.unique(np.r_[S, S2]), m_levels)
-    out = estimate_effects(S, A, M, R, S2, nuisances, features, ratio, ridge=1e-9)
+    out = _point(S, A, M, R, S2, target, known)
     n_traj, n = int(traj.max()) + 1, len(R)
     rows, z = {}, stats.norm.ppf(1 - alpha / 2)
 
@@ -243,5 +289,33 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
     table = pd.DataFrame(rows).T
     table.index = pd.MultiIndex.from_tuples(table.index, names=["estimator", "component"])
     etas = pd.DataFrame(out["etas"], index=[f"eta{k}" for k in range(1, 6)])
+    arrays = tuple(readonly(v) for v in (S, A, M, R, S2, traj))
     return DynamicMediationResults(table=table.astype(float), etas=etas, n_trajectories=n_traj, n_transitions=n,
-                                   alpha=alpha)
+                                   alpha=alpha, arrays=arrays, policies=(target, known), estimators=names)
+
+
+def _point(S, A, M, R, S2, target, known) -> dict:
+    """Tabular nuisances, then the DM / MIS / MR / baseline estimates (estimate_effects)."""
+    nuisances, _, m_levels = _tabular_nuisances(S, A, M, R, target, known)
+    features, ratio = _cells(np.unique(np.r_[S, S2]), m_levels)
+    return estimate_effects(S, A, M, R, S2, nuisances, features, ratio, ridge=1e-9)
+
+
+def _flat(out: dict, names) -> dict:
+    values = {}
+    for est in names:
+        comps = out["effects"]["baseline" if est == "baseline" else est]
+        for comp, value in comps.items():
+            values[(est, comp)] = value
+    return values
+
+
+def _bootstrap_replicate(arrays, policies, names, seed: int) -> dict:
+    S, A, M, R, S2, traj = arrays
+    rng = np.random.default_rng(seed)
+    n_traj = int(traj.max()) + 1
+    order = np.argsort(traj, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(traj, minlength=n_traj))]
+    picked = rng.integers(0, n_traj, size=n_traj)
+    rows = np.concatenate([order[starts[i]:starts[i + 1]] for i in picked])
+    return _flat(_point(S[rows], A[rows], M[rows], R[rows], S2[rows], *policies), names)
