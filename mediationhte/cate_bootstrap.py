@@ -13,6 +13,7 @@ from . import validation as V
 from ._random import resolve_seed, spawn_seeds
 from .average_effects import ATE_LABELS
 from .cate_estimation import fit_cate
+from .estimation import run_replicates
 from .inference import percentile_interval, simulation_pvalue, standard_error
 
 _KEYS = tuple(k for k, _ in ATE_LABELS)
@@ -37,7 +38,7 @@ def bootstrap_averages(results, *, n_boot: int = 200, alpha: float | None = None
     design with fixed allocation); the point estimates are those of the original
     fit. Returns a :class:`~mediationhte.tables.Summary`.
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     from .tables import Summary
 
@@ -47,13 +48,8 @@ def bootstrap_averages(results, *, n_boot: int = 200, alpha: float | None = None
     rng, seed_used = resolve_seed(random_state)
     seeds = spawn_seeds(rng, n_boot)
     d, settings = results.data, results.settings
-    runs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_replicate)(d.X, d.t, d.y, settings, int(s)) for s in seeds)
-    if progress:
-        from .estimation import _progress
-
-        runs = _progress(runs, total=n_boot, desc="bootstrap")
-    draws = np.vstack(list(runs))
+    draws = np.vstack(run_replicates((delayed(_replicate)(d.X, d.t, d.y, settings, int(s)) for s in seeds),
+                                     total=n_boot, n_jobs=n_jobs, progress=progress, desc="bootstrap"))
     point = np.array([results.fit.estimates[k].estimate for k in _KEYS])
     lo, hi = percentile_interval(draws, alpha)
     table = pd.DataFrame({"estimate": point, "std_error": standard_error(draws), "ci_lower": lo, "ci_upper": hi,

@@ -20,6 +20,7 @@ from . import validation as V
 from ._immutable import CopyOnRead, readonly
 from ._random import resolve_seed, spawn_seeds
 from .crt_estimation import fit_crt, predict_cate
+from .estimation import run_replicates
 from .inference import percentile_interval, standard_error
 
 
@@ -67,7 +68,7 @@ class CrtBootstrap(CopyOnRead):
 def cluster_bootstrap(results, *, n_boot: int = 200, alpha: float | None = None, random_state=None, n_jobs: int = 1,
                       progress: bool = False) -> CrtBootstrap:
     """Refit ``results``' learner on ``n_boot`` cluster resamples (stratified by arm); see :class:`CrtBootstrap`."""
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     from .crt_results import _weights
 
@@ -77,13 +78,8 @@ def cluster_bootstrap(results, *, n_boot: int = 200, alpha: float | None = None,
     rng, _ = resolve_seed(random_state)
     seeds = spawn_seeds(rng, n_boot)
     design, settings = results.design, results.settings
-    runs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_replicate)(design, settings, int(s))
-                                                           for s in seeds)
-    if progress:
-        from .estimation import _progress
-
-        runs = _progress(runs, total=n_boot, desc="cluster bootstrap")
-    draws = np.vstack(list(runs))
+    draws = np.vstack(run_replicates((delayed(_replicate)(design, settings, int(s)) for s in seeds), total=n_boot,
+                                     n_jobs=n_jobs, progress=progress, desc="cluster bootstrap"))
     point = results.fit.cate
     rows = {}
     for kind in ("individual", "cluster"):

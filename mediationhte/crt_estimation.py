@@ -278,7 +278,7 @@ def _fit_gamm(d: CrtDesign, lmm) -> CrtFit:
     main = d.smooth_blocks()
     inter = [d.t[:, None] * b for b, term in zip(main, d.smooths) if term.interacts]
     vc = fit_variance_components(d.y, d.X_fixed, main + inter, groups=d.groups)
-    mu1, mu0, L = _gamm_parts(vc, d, d.X_treated, d.X_control, d.features)
+    mu1, mu0, L = _gamm_parts(vc, d, d.X_treated, d.X_control, d.features, main)
     se = np.sqrt(np.maximum(vc.sigma2 * np.einsum("ij,jk,ik->i", L, vc.precision_inverse, L), 0.0))
     comp = _components([("gamm", float(vc.variances[0]), vc.sigma2), ("REML LMM (reference)", lmm.sigma_b2,
                                                                        lmm.sigma2)])
@@ -286,9 +286,12 @@ def _fit_gamm(d: CrtDesign, lmm) -> CrtFit:
                   predictor=("gamm", vc, d), cate_L=readonly(L), cate_cov=readonly(vc.sigma2 * vc.precision_inverse))
 
 
-def _gamm_parts(vc, d: CrtDesign, X_treated, X_control, features):
-    """Fixed part at T = 1 and T = 0 for rows with these designs, and the CATE's coefficient map L."""
-    main = d.smooth_blocks(features)
+def _gamm_parts(vc, d: CrtDesign, X_treated, X_control, features, main=None):
+    """Fixed part at T = 1 and T = 0 for rows with these designs, and the CATE's coefficient map L.
+
+    ``main`` are the smooth bases at ``features`` when the caller has them already.
+    """
+    main = d.smooth_blocks(features) if main is None else main
     n_groups = len(vc.u[0])
     interacting = [b for b, term in zip(main, d.smooths) if term.interacts]
     u_main, u_inter = vc.u[1:1 + len(main)], vc.u[1 + len(main):]

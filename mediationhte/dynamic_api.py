@@ -151,24 +151,27 @@ class DynamicMediationResults(CopyOnRead):
     policies: tuple = field(repr=False, default=())
     estimators: tuple = ESTIMATORS
 
-    def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None):
+    def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None,
+                     progress: bool = False):
         """Percentile intervals from resampling whole trajectories (the nuisances refitted on each resample).
 
         Returns a DataFrame indexed like :meth:`to_frame` with ``estimate`` (the
         original fit), bootstrap ``std_error``, ``ci_lower`` and ``ci_upper``;
         identical for any ``n_jobs``.
         """
-        from joblib import Parallel, delayed
+        from joblib import delayed
 
         from ._random import resolve_seed, spawn_seeds
+        from .estimation import run_replicates
         from .inference import percentile_interval, standard_error
 
         n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         rng, _ = resolve_seed(random_state)
         seeds = spawn_seeds(rng, n_boot)
-        runs = Parallel(n_jobs=V.check_n_jobs(n_jobs))(
-            delayed(_bootstrap_replicate)(self.arrays, self.policies, self.estimators, int(s)) for s in seeds)
+        runs = run_replicates((delayed(_bootstrap_replicate)(self.arrays, self.policies, self.estimators, int(s))
+                               for s in seeds), total=n_boot, n_jobs=V.check_n_jobs(n_jobs), progress=progress,
+                              desc="trajectory bootstrap")
         table = self.table
         draws = np.array([[run[key] for key in table.index] for run in runs])
         lo, hi = percentile_interval(draws, alpha)

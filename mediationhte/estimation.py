@@ -170,6 +170,21 @@ def jackknife_draws(cf: CounterfactualDesign, inputs: _RefitInputs, chunk: int =
     return np.vstack([weighted_replicates(cf, inputs, W, None) for W in jackknife_weights(cf.n, chunk)])
 
 
+def run_replicates(tasks, *, total: int, n_jobs: int = 1, progress: bool = False, desc: str = "replicates",
+                   prefer: str | None = None) -> list:
+    """Run joblib ``delayed`` tasks (bootstrap resamples, refutations) in order, with an optional tqdm bar.
+
+    Results come back in task order, so with seeds fixed before the tasks are made
+    the output is identical for any ``n_jobs``.
+    """
+    from joblib import Parallel
+
+    results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(tasks)
+    if progress:
+        results = _progress(results, total=total, desc=desc)
+    return list(results)
+
+
 def _progress(iterable, total: int, desc: str):
     try:
         from tqdm.auto import tqdm

@@ -21,6 +21,7 @@ from ._immutable import CopyOnRead
 from . import validation as V
 from ._random import resolve_seed, spawn_seeds
 from .cate_estimation import fit_cate
+from .estimation import run_replicates
 from .errors import ParameterError
 
 REFUTERS = ("placebo", "random_common_cause")
@@ -87,7 +88,7 @@ class RefutationResults(CopyOnRead):
 def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state=None, n_jobs: int = 1,
            progress: bool = False) -> RefutationResults:
     """Run the refutations on the rows ``results`` used; see :meth:`CateResults.refute`."""
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     if not methods or any(m not in REFUTERS for m in methods):
@@ -100,12 +101,7 @@ def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state=No
     seeds = spawn_seeds(rng, len(methods) * n_simulations).reshape(len(methods), n_simulations)
     tasks = [delayed(_one)(kind, d.X, d.t, d.y, settings, int(seeds[i, s]))
              for i, kind in enumerate(methods) for s in range(n_simulations)]
-    runs = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    if progress:
-        from .estimation import _progress
-
-        runs = _progress(runs, total=len(tasks), desc="refutations")
-    runs = list(runs)
+    runs = run_replicates(tasks, total=len(tasks), n_jobs=n_jobs, progress=progress, desc="refutations")
     original = _estimates(results.fit, settings.learners)
     rows = []
     for i, kind in enumerate(methods):

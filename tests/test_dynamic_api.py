@@ -98,6 +98,7 @@ def test_trajectory_bootstrap_matches_the_cluster_se():
     a = res.bootstrap_ci(n_boot=60, random_state=2)
     b = res.bootstrap_ci(n_boot=60, random_state=2, n_jobs=2)
     pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, res.bootstrap_ci(n_boot=60, random_state=2, progress=True))
     for k in KEYS:
         assert a.loc[("MR", k), "std_error"] == pytest.approx(res.to_frame().loc[("MR", k), "std_error"], rel=0.35)
 
