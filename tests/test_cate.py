@@ -145,11 +145,20 @@ def test_by_buckets(fit):
     assert err.value.parameter == "column"
 
 
-def test_uplift_ranks_the_oracle_learner_first(fit):
+def test_uplift_ranks_the_heterogeneous_learners_first(fit, data):
+    # tau = 1 + x1. The linear S-learner has no treatment interaction, so its tau-hat is constant and its ranking
+    # carries no information (Qini coefficient near the random line); T, X and DR recover the slope in x1, so their
+    # Qini coefficients are far larger, and the top decile they pick has a true mean effect near
+    # 1 + E[x1 | top decile of x1] = 1 + 1.755 (normal tail mean).
     up = fit.uplift()
     assert set(up.learners) == {"s", "t", "x", "dr"}
+    qini = up.qini_coefficient
+    for name in ("t", "x", "dr"):
+        assert qini[name] > 5 * abs(qini["s"]), (name, qini.to_dict())
     top = up.slices.xs(0.1, level="fraction")
     assert (top["n"] == int(np.ceil(0.1 * fit.n_obs))).all()
+    chosen = np.argsort(-fit.effects["dr"].to_numpy(), kind="stable")[: int(np.ceil(0.1 * fit.n_obs))]
+    assert (1 + data["x1"].to_numpy()[chosen]).mean() == pytest.approx(2.755, abs=0.25)
 
 
 def test_refute_placebo_and_random_common_cause(data):

@@ -188,8 +188,10 @@ def test_cluster_bootstrap_identical_for_any_n_jobs(scenario_a):
     a = fit.bootstrap_ci(n_boot=20, random_state=1)
     b = fit.bootstrap_ci(n_boot=20, random_state=1, n_jobs=2)
     pd.testing.assert_frame_equal(a.ate, b.ate)
-    ci = a.cate_intervals()
-    assert (ci["ci_lower"] <= ci["cate"] + 1e-9).mean() > 0.9
+    # per unit, the bootstrap SE of the CATE tracks the LMM's model-based one (median ratio within [0.6, 1.6] at
+    # B = 20, whose Monte Carlo error on an SE is about 16%)
+    ratio = a.cate_intervals()["std_error"] / fit.effects["cate_se"]
+    assert 0.6 <= float(ratio.median()) <= 1.6
     # the bootstrap SE of the mean CATE is close to the LMM's model-based SE (within 40% at B = 20)
     assert a.ate.loc["cate_mean_individual", "std_error"] == pytest.approx(
         fit.ate().loc["cate_mean_individual", "std_error"], rel=0.4)
@@ -282,7 +284,8 @@ def test_default_learner_shows_no_spurious_heterogeneity():
     shrunk = cate(FORMULA, d, random_state=0)
     assert shrunk.settings.learner == "lmm_shrink"
     plain = cate(FORMULA, d, learner="lmm")
-    assert shrunk.predict(grid).std() < 0.25 < plain.predict(grid).std() + 0.25
+    # spec check 3's limit is 0.25; the plain LMM with seven interactions measured 0.34 on average (20 data sets)
+    assert shrunk.predict(grid).std() < 0.25
     assert shrunk.predict(grid).std() < 0.5 * plain.predict(grid).std()
     assert "slope_variance" in shrunk.variance_components().columns
 
