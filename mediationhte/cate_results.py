@@ -84,7 +84,16 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         return len(self.rows_used)
 
     def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
-        """Average effects: one row per estimator, ``estimate, std_error, ci_lower, ci_upper, p_value``."""
+        """Average effects: one row per estimator, ``estimate, std_error, ci_lower, ci_upper, p_value``.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> fit.to_frame().index[0]
+        'difference_in_means'
+        """
         alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
         return wald_rows(self.fit.estimates, alpha)
 
@@ -148,6 +157,14 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         Returns
         -------
         mediationhte.propensity.PropensityResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> fit.propensity().auc_in_sample < 0.6   # a randomised trial: little confounding signal
+        True
         """
         from .propensity import PropensityResults, auc
 
@@ -160,7 +177,16 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
                                  clip=self.settings.clip, model=ps.model_name)
 
     def iptw_weights(self, stabilised: bool = True) -> pd.Series:
-        """IPTW weights per unit (stabilised by default; propensities clipped)."""
+        """IPTW weights per unit (stabilised by default; propensities clipped).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> round(float(fit.iptw_weights().groupby(fit.data.t).mean().mean()), 1)   # stabilised: about 1 per arm
+        1.0
+        """
         w = iptw_weights(self.data.t, self.fit.propensity.scores, self.settings.clip, stabilised=stabilised)
         return pd.Series(w, index=self.rows_used, name="iptw_weight")
 

@@ -160,6 +160,13 @@ class CrtResults(CopyOnRead):
           with CR2 cluster-robust SEs (Bell & McCaffrey 2002), G - 1 df. Cluster
           weights: OLS of the cluster means of y on T and the centred cluster means
           of the covariates, HC2 SEs, G - k df.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> list(fit.ate("cluster").index)
+        ['cate_mean_cluster', 'adjusted_cluster']
         """
         alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
         w = _weights(self.design.groups, weights)
@@ -207,6 +214,13 @@ class CrtResults(CopyOnRead):
         Warns (AssumptionWarning) when a learner's sigma_b^2 differs from the REML
         LMM's by more than a factor of 2: the random intercept has absorbed (or
         lost) cluster-level signal.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.variance_components().columns.tolist()
+        ['sigma_b2', 'sigma2', 'icc', 'slope_variance']
         """
         comp = self.fit.components
         ref = self.fit.lmm.sigma_b2
@@ -229,6 +243,13 @@ class CrtResults(CopyOnRead):
         row per coefficient; ``attrs["wald_p_value"]`` is the joint test that every
         slope is 0 (no linear heterogeneity): the CR2 Wald statistic on a
         Hotelling-T^2 F reference (:func:`mediationhte.cluster_tests.hotelling_pvalue`).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.blp(["x1", "x2"]).index.tolist()
+        ['(ATE at the mean)', 'x1', 'x2']
         """
         from .cluster_robust import cluster_robust_ols
 
@@ -264,6 +285,13 @@ class CrtResults(CopyOnRead):
         Returns
         -------
         mediationhte.tables.Summary
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> "Variance components" in str(fit.summary())
+        True
         """
         from .tables import Summary
 
@@ -355,6 +383,14 @@ class CrtResults(CopyOnRead):
         mediationhte.crt_bootstrap.CrtBootstrap
             ``.ate`` (percentile intervals for the mean CATE with both weightings),
             ``.cate_intervals()`` (pointwise intervals for every unit's CATE).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> boot = fit.bootstrap_ci(n_boot=10, random_state=2)
+        >>> boot.cate_intervals().shape[0] == fit.n_obs
+        True
         """
         from .crt_bootstrap import cluster_bootstrap
 

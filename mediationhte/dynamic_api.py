@@ -140,6 +140,20 @@ class DynamicMediationResults(CopyOnRead):
     etas : pandas.DataFrame
         The five long-run averages per estimator (DM, MIS, MR).
     n_trajectories, n_transitions : int
+
+    Examples
+    --------
+    >>> import mediationhte as mh
+    >>> from mediationhte.dynamic_simulation import toy_target_policy
+    >>> d = mh.simulate_dynamic("toy1", n_trajectories=40, horizon=15, random_state=1)
+    >>> res = mh.dynamic_mediation(d, id="id", time="time", state="state", action="action",
+    ...                            mediator="mediator", reward="reward", target_policy=toy_target_policy)
+    >>> res.n_trajectories, res.etas.shape
+    (40, (5, 3))
+    >>> res.bootstrap_ci(n_boot=5, random_state=1).index.equals(res.to_frame().index)
+    True
+    >>> "MR: IDE" in str(res.summary())
+    True
     """
 
     table: pd.DataFrame = field(repr=False)
