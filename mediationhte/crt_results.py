@@ -130,19 +130,16 @@ class CrtResults(CopyOnRead):
         >>> bool(abs(fit.predict(d.head(5)) - fit.effects["cate"].head(5)).max() < 1e-12)
         True
         """
-        import patsy
-
+        from .formula import counterfactual_matrices
         from .learners import feature_matrix
 
         frame = V.check_dataframe(newdata)
         V.check_columns_exist(self.roles.covariates, frame, "newdata", role="covariate")
         frame = frame.loc[:, list(self.roles.covariates)].copy()
-        rows = []
-        for value in (self.contrast.treated, self.contrast.control):
-            cf = frame.copy()
-            cf[self.roles.treatment] = value  # a scalar column; patsy checks it against the stored levels
-            (matrix,) = patsy.build_design_matrices([self.design_info], cf, NA_action="raise")
-            rows.append(np.asarray(matrix, dtype=float))
+        # the treatment column only has to exist before it is set to each arm (patsy checks the stored levels)
+        frame[self.roles.treatment] = self.contrast.control
+        rows = counterfactual_matrices(self.design_info, frame, [{self.roles.treatment: self.contrast.treated},
+                                                                 {self.roles.treatment: self.contrast.control}])
         features, names = feature_matrix(frame, self.roles.covariates)
         aligned = pd.DataFrame(features, columns=list(names)).reindex(columns=list(self.design.feature_names),
                                                                       fill_value=0.0).to_numpy()

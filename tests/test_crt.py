@@ -405,3 +405,13 @@ def test_pointwise_cate_intervals_cover(fits, bcf_fits, scenario_a):
     np.testing.assert_allclose(lmm["ci_upper"] - lmm["cate"], lmm["cate"] - lmm["ci_lower"], atol=1e-12)
     with pytest.raises(ParameterError, match="cluster bootstrap"):
         fits["merf"].cate_intervals()
+
+
+@pytest.mark.parametrize("recode", [lambda t: t.astype(bool), lambda t: t.map({0: "ctl", 1: "trt"})])
+def test_predict_with_bool_and_labelled_treatments(scenario_a, recode):
+    d = scenario_a.assign(treat=recode(scenario_a["treat"]))
+    fit = cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm")
+    np.testing.assert_allclose(fit.predict(d.drop(columns=["cluster", "treat"])), fit.effects["cate"], atol=1e-10)
+    # the same model as with the 0/1 column
+    ref = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
+    np.testing.assert_allclose(fit.effects["cate"], ref.effects["cate"], atol=1e-8)
