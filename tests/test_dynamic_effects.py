@@ -126,3 +126,29 @@ def test_toy2_iid_and_the_baseline():
     assert out["effects"]["baseline"]["IME"] == pytest.approx(truth["IME"], abs=1e-6)
     toy1 = _run("toy1")["effects"]["baseline"]
     assert toy1["IDE"] == pytest.approx(-1.6228, abs=5e-5) and toy1["IME"] == pytest.approx(-1.3585, abs=5e-5)
+
+
+def test_natural_decomposition_at_the_population_law():
+    # Spec section 1.4 (pi_e and pi_0 exchanged): DM, MIS and MR reproduce toy_truth(..., "natural") to 1e-6 and
+    # stay exact when (omega, b) or (Q, eta, r) are wrong; with i.i.d. states the baseline is exact too.
+    truth = toy_truth("toy1", "natural")
+    out = _run(decomposition="natural")
+    for method in ("DM", "MIS", "MR"):
+        for key in KEYS:
+            assert out["effects"][method][key] == pytest.approx(truth["effects"][key], abs=1e-6), (method, key)
+    assert np.allclose(out["etas"]["DM"], truth["etas"], atol=1e-6)
+    assert out["eta_labels"] == ("eta5", "eta6", "eta7", "eta8", "eta1")
+    bad_b = DiscreteNuisances(lambda s: np.clip(toy_behaviour(s) + 0.15, 0, 0.95), toy_target_policy, _pm,
+                              _toy_reward, (0, 1))
+    est = _run(nuisances=bad_b, ratio_override={"e": [1.3, -0.2], "0": [0.8, 0.4], "G": [1.1, -0.3]},
+               decomposition="natural")["effects"]["MR"]
+    assert all(est[k] == pytest.approx(truth["effects"][k], abs=1e-6) for k in KEYS)
+    bad_r = DiscreteNuisances(toy_behaviour, toy_target_policy, _pm, _wrong_reward, (0, 1))
+    est = _run(nuisances=bad_r, q_override=_wrong_q(out), decomposition="natural")["effects"]["MR"]
+    assert all(est[k] == pytest.approx(truth["effects"][k], abs=1e-6) for k in KEYS)
+    iid = toy_truth("toy2_iid", "natural")["effects"]
+    base = _run("toy2_iid", decomposition="natural")["effects"]["baseline"]
+    assert base["IDE"] == pytest.approx(iid["IDE"], abs=1e-6) and base["IME"] == pytest.approx(iid["IME"], abs=1e-6)
+    for method in ("DM", "MR"):
+        e = out["effects"][method]
+        assert e["IDE"] + e["IME"] + e["DDE"] + e["DME"] == pytest.approx(e["ATE"], abs=1e-12)
