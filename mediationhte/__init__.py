@@ -16,7 +16,8 @@ from .errors import (
 from .cate_results import CateResults
 from .results import BootstrapResults, MediationResults
 from .crt_simulation import simulate_crt
-from .dynamic_api import DynamicMediationResults, dynamic_mediation
+from .dynamic_api import dynamic_mediation
+from .dynamic_results import DynamicMediationResults
 from .dynamic_simulation import simulate_dynamic
 from .simulation import simulate
 from .tables import ModelTable, Summary

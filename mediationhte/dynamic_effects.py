@@ -39,8 +39,12 @@ class DiscreteMediatorLaw:
         return np.log(np.maximum(self.pmf(m, s, a), 1e-300))
 
     def nodes(self, s, a, draws=None):
-        n = len(s)
-        return [(np.full(n, float(v)), self.pmf(np.full(n, float(v)), s, a)) for v in self.support]
+        n, out = len(s), []
+        for value in self.support:
+            value = np.asarray(value, dtype=float)
+            m = np.broadcast_to(value, (n,) + value.shape).copy()
+            out.append((m, self.pmf(m, s, a)))
+        return out
 
 
 @dataclass(frozen=True)

@@ -78,16 +78,29 @@ def test_validation_errors():
     with pytest.raises(ParameterError, match="shape"):
         dynamic_mediation(d, **dict(ARGS, target_policy=lambda s: np.ones(3)))
     with pytest.raises(ParameterError) as err:
-        dynamic_mediation(d, decomposition="natural", **ARGS)
+        dynamic_mediation(d, decomposition="pure", **ARGS)
     assert err.value.parameter == "decomposition"
+    with pytest.raises(ParameterError) as err:
+        dynamic_mediation(d, control_action=2, **ARGS)
+    assert err.value.parameter == "control_action"
+    with pytest.raises(ParameterError) as err:
+        dynamic_mediation(d.assign(x=np.linspace(0, 1, len(d))), learner="tabular", **dict(ARGS, mediator="x"))
+    assert err.value.parameter == "learner"
+    with pytest.raises(DataError) as err:
+        dynamic_mediation(d.assign(p=1.0), propensity="p", **ARGS)
+    assert err.value.column == "p" and err.value.role == "propensity"
+    with pytest.raises(DataError) as err:
+        dynamic_mediation(d.assign(state=d["state"].astype(str)), **ARGS)
+    assert err.value.column == "state"
     with pytest.raises(ParameterError) as err:
         dynamic_mediation(d, estimators=["XX"], **ARGS)
     assert err.value.parameter == "estimators"
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(importlib.import_module("mediationhte.dynamic_api"))
-    assert result.failed == 0 and result.attempted > 0
+    for name in ("dynamic_api", "dynamic_results"):
+        result = doctest.testmod(importlib.import_module(f"mediationhte.{name}"))
+        assert result.failed == 0 and result.attempted > 0, name
 
 
 def test_trajectory_bootstrap_matches_the_cluster_se():
