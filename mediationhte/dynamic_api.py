@@ -1,4 +1,4 @@
-"""``dynamic_mediation()``: mediation of sequential treatments over time (IDE, IME, DDE, DME; spec dynamic_mediation.md).
+"""``dynamic_mediation()``: mediation of sequential treatments over time (IDE, IME, DDE, DME; dynamic_mediation.md).
 
 Data flow: long trajectories -> validated transitions (dynamic_data) -> fitted b,
 p_m, r (dynamic_nuisances) -> Q basis and ratio features (dynamic_bases) -> DM, MIS,
@@ -44,13 +44,14 @@ class DynamicConfig:
     ridge: float
     clip: float
     decomposition: str
+    n_folds: int | None = None
 
 
 def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target_policy, control_action=0,
                       propensity=None, estimators=ESTIMATORS, decomposition="four_way", q_basis="spline",
                       n_mc: int = 50, random_state=None, learner="auto", ratio_features="auto",
-                      ridge: float | None = None, clip: float = 500.0, allow_gaps: bool = False,
-                      alpha: float = 0.05) -> DynamicMediationResults:
+                      ridge: float | None = None, clip: float = 500.0, n_folds: int | None = None,
+                      allow_gaps: bool = False, alpha: float = 0.05) -> DynamicMediationResults:
     """Dynamic mediation of a target policy against "always the control action": IDE, IME, DDE, DME and ATE.
 
     Four estimators of the average-reward decomposition of Ge et al. (2023): the
@@ -93,6 +94,11 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
         Ridge of the Q and ratio systems (default 1e-9 for tabular, 1e-4 otherwise).
     clip : float, default 500
         Ratios are clipped to [1/clip, clip] and the mediator ratio kappa to clip.
+    n_folds : int, optional
+        Cross-fit b, p_m and r over this many folds of whole trajectories (each row's
+        nuisances from models fitted without its trajectory; the Q-functions and ratios
+        then use all rows). Off by default, as in the reference; with flexible learners
+        it removes the overfitting bias of in-sample residuals.
     allow_gaps : bool, default False
         Treat consecutive rows as consecutive steps even when ``time`` skips values.
     alpha : float, default 0.05
@@ -142,9 +148,17 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
                              "per column); use a learner such as 'boosting'.", parameter="learner")
     if ridge is None:
         ridge = 1e-9 if discrete and q_basis != "polynomial" else 1e-4
+    if n_folds is not None:
+        n_folds = V.check_positive_int("n_folds", n_folds, minimum=2)
+        if learner == "tabular":
+            raise ParameterError("Parameter n_folds: cross-fitting needs a learner (learner='tabular' fits cell "
+                                 "frequencies); pass learner='boosting' or leave n_folds=None.", parameter="n_folds")
+        if n_folds > int(rows.traj.max()) + 1:
+            raise ParameterError(f"Parameter n_folds={n_folds} exceeds the {int(rows.traj.max()) + 1} trajectories.",
+                                 parameter="n_folds")
     config = DynamicConfig(target=target, known_propensity=known, learner=learner, q_basis=q_basis,
                            ratio_features=ratio_features, n_mc=n_mc, ridge=float(ridge), clip=clip,
-                           decomposition=decomposition)
+                           decomposition=decomposition, n_folds=n_folds)
     _, seed = resolve_seed(random_state)
     out = point_estimates(rows, config, seed)
     table = effects_table(out, rows.traj, names, alpha)
@@ -164,8 +178,13 @@ def point_estimates(rows: Transitions, config: DynamicConfig, seed: int) -> dict
         prop = config.known_propensity(rows.S)
     else:
         prop = rows.propensity
+    folds = None
+    if config.n_folds:  # whole trajectories per fold
+        n_traj = int(rows.traj.max()) + 1
+        folds = (rng.permutation(n_traj) % config.n_folds)[rows.traj]
     nuisances, continuous = fit_nuisances(rows.S, rows.A, rows.M, rows.R, target=config.target,
-                                          propensity_rows=prop, learner=config.learner, seed=nuisance_seed)
+                                          propensity_rows=prop, learner=config.learner, seed=nuisance_seed,
+                                          folds=folds)
     both = np.vstack([rows.S, rows.S_next])
     features = make_q_basis(both, rows.M, config.q_basis)
     ratio = ratio_basis(both, config.ratio_features, seed=feature_seed)

@@ -91,17 +91,51 @@ def q_basis(S, M, kind: str = "spline", intervals: int | None = None):
         raise ParameterError(f"Parameter q_basis must be 'spline', 'polynomial' or 'tabular'; got {kind!r}.",
                              parameter="q_basis")
     L = intervals or default_intervals(len(S))
-    state_maps = [_coordinate_map(S[:, j], kind, L) for j in range(S.shape[1])]
-    mediator_maps = [_coordinate_map(M[:, j], kind, L) for j in range(M.shape[1])]
+    return AdditiveBasis(tuple(_coordinate_map(S[:, j], kind, L) for j in range(S.shape[1])),
+                         tuple(_coordinate_map(M[:, j], kind, L) for j in range(M.shape[1])))
 
-    def features(s, a, m):
-        s, m = _columns(s), _columns(m)
-        h = np.column_stack([f(s[:, j]) for j, f in enumerate(state_maps)]
-                            + [f(m[:, j]) for j, f in enumerate(mediator_maps)])
-        one = (np.asarray(a, dtype=float) == 1)[:, None]
-        return np.column_stack([np.where(one, 0.0, h), one.astype(float), np.where(one, h, 0.0)])
 
-    return features
+class AdditiveBasis:
+    """phi(s, a, m) = [1{a=0} (g(s), h(m)), 1{a=1} (1, g(s), h(m))]: additive over coordinates, one block per action.
+
+    Being additive, its mediator integrals need only E_m h(m) (``mediator_part``), which
+    the estimators use instead of integrating the whole feature vector.
+    """
+
+    def __init__(self, state_maps, mediator_maps):
+        self.state_maps, self.mediator_maps = state_maps, mediator_maps
+
+    def state_part(self, s) -> np.ndarray:
+        """g(s): the state coordinates' features, (n, q_S)."""
+        s = _columns(s)
+        return np.hstack([f(s[:, j]) for j, f in enumerate(self.state_maps)])
+
+    def mediator_part(self, m) -> np.ndarray:
+        """h(m): the mediator coordinates' features, (n, q_M)."""
+        m = _columns(m)
+        return np.hstack([f(m[:, j]) for j, f in enumerate(self.mediator_maps)])
+
+    @staticmethod
+    def assemble(g: np.ndarray, h: np.ndarray, a) -> np.ndarray:
+        """The action blocks from g(s), h(m) (or E_m h(m)) and the direct action a."""
+        n, q = len(g), g.shape[1] + h.shape[1]
+        out = np.zeros((n, 2 * q + 1))
+        one = np.asarray(a, dtype=float).reshape(-1) == 1
+        if np.ndim(a) == 0 or np.all(one == one[0]):   # one action for every row: fill one block
+            offset = q + 1 if one[0] else 0
+            out[:, offset:offset + g.shape[1]] = g
+            out[:, offset + g.shape[1]:offset + q] = h
+            out[:, q] = float(one[0])
+            return out
+        gh = np.hstack([g, h])
+        out[~one, :q] = gh[~one]
+        out[one, q] = 1.0
+        out[one, q + 1:] = gh[one]
+        return out
+
+    def __call__(self, s, a, m) -> np.ndarray:
+        """phi(s, a, m), (n, 2 q + 1)."""
+        return self.assemble(self.state_part(s), self.mediator_part(m), a)
 
 
 def _joint_codes(X: np.ndarray, level_sets):

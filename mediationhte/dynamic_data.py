@@ -31,11 +31,13 @@ class Transitions:
     propensity: np.ndarray | None = None
 
     def take(self, rows: np.ndarray) -> "Transitions":
+        """The transitions at the given row positions (bootstrap resamples)."""
         return Transitions(*(None if v is None else v[rows] for v in (self.S, self.A, self.M, self.R, self.S_next,
                                                                        self.traj, self.propensity)))
 
 
 def as_columns(value, name: str) -> list[str]:
+    """One column name or a list of them, as a list; a ParameterError names ``name`` otherwise."""
     columns = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
     if not columns or not all(isinstance(c, str) for c in columns):
         raise ParameterError(f"Parameter {name} must be a column name or a list of column names; got {value!r}.",
@@ -119,6 +121,7 @@ class StatePolicy:
     flip: bool = False
 
     def __call__(self, s):
+        """P(A = 1 | s) for the rows of ``s``, (n,)."""
         s = np.asarray(s, dtype=float).reshape(len(s), -1)
         if callable(self.value):
             out = np.asarray(self.value(s[:, 0] if s.shape[1] == 1 else s), dtype=float).reshape(-1)
@@ -128,6 +131,7 @@ class StatePolicy:
 
 
 def state_policy(value, name: str, flip: bool) -> StatePolicy:
+    """Validate a policy given as a probability or a callable; ``flip`` when the control action is 1."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if not 0.0 <= float(value) <= 1.0:
             raise ParameterError(f"Parameter {name} as a constant must be a probability in [0, 1]; got {value}.",

@@ -36,9 +36,11 @@ class DiscreteMediatorLaw:
     support: tuple
 
     def log_density(self, m, s, a):
+        """log P(M = m | s, a)."""
         return np.log(np.maximum(self.pmf(m, s, a), 1e-300))
 
     def nodes(self, s, a, draws=None):
+        """The support values with their probabilities at each row: [(m_k, P(m_k | s, a))]."""
         n, out = len(s), []
         for value in self.support:
             value = np.asarray(value, dtype=float)
@@ -76,6 +78,7 @@ class DiscreteNuisances:
     support: tuple
 
     def general(self) -> Nuisances:
+        """The same nuisances with the mediator as a DiscreteMediatorLaw."""
         return Nuisances(self.behaviour, self.target, DiscreteMediatorLaw(self.mediator, self.support), self.reward)
 
 
@@ -166,8 +169,15 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     node_sets = {(where, a): law.nodes(s, np.full(n, float(a)), draws.get(where))
                  for where, s in (("cur", S), ("next", S_next)) for a in (0, 1)}
     at = {"cur": S, "next": S_next}
-    EF = {(where, am, ad): mean_over_nodes(q_features, at[where], ad, node_sets[(where, am)])
-          for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
+    if hasattr(q_features, "mediator_part"):   # additive basis: integrate the mediator part only
+        g = {where: q_features.state_part(s) for where, s in at.items()}
+        h = {key: mean_over_nodes(lambda s, a, m: q_features.mediator_part(m), at[key[0]], 0.0, nodes)
+             for key, nodes in node_sets.items()}
+        EF = {(where, am, ad): q_features.assemble(g[where], h[(where, am)], np.full(n, float(ad)))
+              for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
+    else:
+        EF = {(where, am, ad): mean_over_nodes(q_features, at[where], ad, node_sets[(where, am)])
+              for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
     ER = {(am, ad): mean_over_nodes(nu.reward, S, ad, node_sets[("cur", am)]) for am in (0, 1) for ad in (0, 1)}
     del node_sets
 

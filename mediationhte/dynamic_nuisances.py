@@ -43,12 +43,14 @@ class GaussianMediatorLaw:
         return np.linalg.cholesky(self.cov)
 
     def log_density(self, m, s, a):
+        """Exact multivariate normal log density at each row."""
         resid = np.asarray(m, dtype=float).reshape(len(m), -1) - self.mean(s, a)
         L = self._factor()
         z = np.linalg.solve(L, resid.T).T
         return -0.5 * np.sum(z ** 2, axis=1) - np.sum(np.log(np.diag(L))) - 0.5 * len(L) * np.log(2 * np.pi)
 
     def nodes(self, s, a, draws):
+        """Monte Carlo nodes mean(s, a) + L z_k, each with weight 1/K, from the standard-normal draws (K, n, d)."""
         mu = self.mean(s, a)
         L = self._factor()
         weight = np.full(len(mu), 1.0 / len(draws))
@@ -89,7 +91,42 @@ def _classifier_proba(template, seed, X, y):
     return model
 
 
-def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, seed: int,
+class FoldRouted:
+    """Predictions of per-fold models: row i (of any stack of whole copies of the n rows) uses its fold's model.
+
+    With cross-fitting every nuisance value at a row comes from models fitted without
+    that row's trajectory. The estimators evaluate nuisances on the n rows or on
+    stacks of k copies of them (Monte Carlo nodes), so the fold of stacked row j is
+    ``folds[j % n]``.
+    """
+
+    def __init__(self, predictors, folds):
+        self.predictors, self.folds = predictors, folds
+
+    def __call__(self, X):
+        """Predictions for the rows of X, each from its fold's model."""
+        n = len(self.folds)
+        if len(X) % n:
+            raise RuntimeError(f"cross-fitted nuisance called on {len(X)} rows, not a multiple of {n}")
+        routed = np.tile(self.folds, len(X) // n)
+        out = None
+        for fold, predict in enumerate(self.predictors):
+            idx = np.flatnonzero(routed == fold)
+            values = predict(X[idx])
+            if out is None:
+                out = np.empty((len(X),) + np.shape(values)[1:])
+            out[idx] = values
+        return out
+
+
+def _fitted(fit, X, y, folds):
+    """fit(X_train, y_train) -> predictor; one model on all rows, or one per fold routed by FoldRouted."""
+    if folds is None:
+        return fit(X, y)
+    return FoldRouted([fit(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1)], folds)
+
+
+def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, seed: int, folds=None,
                   n_folds: int = 3) -> tuple[Nuisances, bool]:
     """Fit b, p_m and r; returns the Nuisances and whether the mediator law is continuous (needs Monte Carlo draws).
 
@@ -102,6 +139,11 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
         Known P(A = 1 | S_i) at the rows; None estimates b.
     learner : "tabular", a learner name, an estimator, or a dict by role
     seed : int
+    folds : ndarray (n,) of fold ids, optional
+        Cross-fitting: each row's nuisances come from models fitted on the other folds.
+    n_folds : int, default 3
+        Folds of the out-of-fold residuals behind the Gaussian mediator covariance
+        (when not cross-fitting).
     """
     if learner == "tabular":
         return _tabular(S, A, M, R, target, propensity_rows), False
@@ -109,38 +151,55 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=8)
     if propensity_rows is None:
-        model = _classifier_proba(templates["behaviour"]["classification"], seeds[0], S, A.astype(int))
-        column = list(model.classes_).index(1)
-        b1 = np.clip(model.predict_proba(S)[:, column], PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        def fit_b(X, y):
+            model = _classifier_proba(templates["behaviour"]["classification"], seeds[0], X, y)
+            column = list(model.classes_).index(1) if 1 in model.classes_ else None
+            return lambda Z: model.predict_proba(Z)[:, column] if column is not None else np.zeros(len(Z))
+        b1 = np.clip(_fitted(fit_b, S, A.astype(int), folds)(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
     else:
         b1 = propensity_rows
-    reward_model = seeded_clone(templates["reward"]["regression"], seeds[1]).fit(np.column_stack([S, A, M]), R)
+
+    def fit_r(X, y):
+        return seeded_clone(templates["reward"]["regression"], seeds[1]).fit(X, y).predict
+
+    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, folds)
 
     def reward(s, a, m):
         s, m = np.asarray(s, dtype=float).reshape(len(s), -1), np.asarray(m, dtype=float).reshape(len(m), -1)
-        return np.asarray(reward_model.predict(np.column_stack([s, a, m])), dtype=float)
+        return np.asarray(reward_model(np.column_stack([s, a, m])), dtype=float)
 
     SA = np.column_stack([S, A])
     if is_discrete(M):
-        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M)
+        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, folds)
         continuous = False
     else:
-        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds)
+        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, folds)
         continuous = True
     return Nuisances(behaviour=b1, target=target, mediator=law, reward=reward), continuous
 
 
-def _classified_mediator(template, seed, SA, M) -> DiscreteMediatorLaw:
+def _classified_mediator(template, seed, SA, M, folds) -> DiscreteMediatorLaw:
     levels = [np.unique(M[:, j]) for j in range(M.shape[1])]
     codes = _joint_codes(M, levels)
     observed, first = np.unique(codes, return_index=True)
-    model = _classifier_proba(template, seed, SA, codes)
-    index = {int(c): i for i, c in enumerate(model.classes_)}
+    position = {int(c): i for i, c in enumerate(observed)}
+
+    def fit(X, y):
+        model = _classifier_proba(template, seed, X, y)
+        cols = np.array([position[int(c)] for c in model.classes_])
+
+        def proba(Z):  # probabilities over every observed level (a fold may miss some)
+            out = np.zeros((len(Z), len(observed)))
+            out[:, cols] = model.predict_proba(Z)
+            return out
+        return proba
+
+    predict = _fitted(fit, SA, codes, folds)
 
     def pmf(m, s, a):
         m = np.asarray(m, dtype=float).reshape(len(m), -1)
-        proba = model.predict_proba(np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a]))
-        cols = np.array([index.get(int(c), -1) for c in _joint_codes(m, levels)])
+        proba = predict(np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a]))
+        cols = np.array([position.get(int(c), -1) for c in _joint_codes(m, levels)])
         out = np.where(cols >= 0, proba[np.arange(len(m)), np.maximum(cols, 0)], 0.0)
         return np.maximum(out, 1e-6)
 
@@ -148,23 +207,28 @@ def _classified_mediator(template, seed, SA, M) -> DiscreteMediatorLaw:
     return DiscreteMediatorLaw(pmf, support)
 
 
-def _gaussian_mediator(template, seeds, SA, M, n_folds) -> GaussianMediatorLaw:
+def _gaussian_mediator(template, seeds, SA, M, n_folds, folds) -> GaussianMediatorLaw:
     from sklearn.model_selection import KFold
 
     d = M.shape[1]
-    models, resid = [], np.empty_like(M)
-    folds = KFold(n_splits=n_folds, shuffle=True, random_state=int(seeds[-1])).split(SA)
-    for train, test in folds:  # out-of-fold residuals for the covariance
-        for j in range(d):
-            resid[test, j] = M[test, j] - seeded_clone(template, seeds[j]).fit(SA[train], M[train, j]).predict(SA[test])
-    for j in range(d):
-        models.append(seeded_clone(template, seeds[j]).fit(SA, M[:, j]))
+
+    def fit(j):
+        return lambda X, y: seeded_clone(template, seeds[j]).fit(X, y).predict
+
+    models = [_fitted(fit(j), SA, M[:, j], folds) for j in range(d)]
+    if folds is not None:   # cross-fitted means are out-of-fold already
+        resid = M - np.column_stack([mdl(SA) for mdl in models])
+    else:
+        resid = np.empty_like(M)
+        for train, test in KFold(n_splits=n_folds, shuffle=True, random_state=int(seeds[-1])).split(SA):
+            for j in range(d):
+                resid[test, j] = M[test, j] - fit(j)(SA[train], M[train, j])(SA[test])
     cov = np.atleast_2d(np.cov(resid, rowvar=False, ddof=0))
     cov = cov + 1e-9 * np.trace(cov) / d * np.eye(d)
 
     def mean(s, a):
         X = np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a])
-        return np.column_stack([mdl.predict(X) for mdl in models])
+        return np.column_stack([mdl(X) for mdl in models])
 
     return GaussianMediatorLaw(mean, cov)
 

@@ -270,62 +270,97 @@ def simulate_dynamic(design: str = "toy1", n_trajectories: int = 100, horizon: i
 
 
 def semi_synthetic_truth(n_chains: int = 20_000, horizon: int = 200, burn_in: int = 100,
-                         random_state=2023) -> dict:
-    """Monte Carlo truth of the semi-synthetic design (four-way decomposition), with Monte Carlo SEs.
+                         random_state=2023, decomposition: str = "four_way") -> dict:
+    """Monte Carlo truth of the semi-synthetic design, with Monte Carlo SEs.
 
-    Runs ``n_chains`` parallel copies of each chain (e, G, 0) for ``burn_in +
-    horizon`` steps and averages the spec's section-1.3 quantities over the last
-    ``horizon`` steps: eta1 the reward under pi_e; eta2 r(S, a_0, M) with M from
-    p_m^e; eta3 r(S, a_0, M) with M from p_m(. | S, a_0), all on chain e; eta4 the
-    same on chain G; eta5 the reward on chain 0. Rewards enter through their
-    conditional mean (the noise has mean 0), which lowers the Monte Carlo error.
+    Runs ``n_chains`` parallel copies of each chain for ``burn_in + horizon`` steps and
+    averages the spec's quantities over the last ``horizon`` steps. Four-way (section
+    1.3): eta1 the reward under pi_e; eta2 r(S, a_0, M) with M from p_m^e; eta3
+    r(S, a_0, M) with M from p_m(. | S, a_0), all on chain e; eta4 the same on chain G;
+    eta5 the reward on chain 0. Natural (section 1.4): eta5; eta6 r(S, A, M) with A from
+    pi_e and M from p_m(. | S, a_0), and eta7 the reward under pi_e, both on chain 0;
+    eta8 the reward under pi_e on chain G' (direct action from pi_e, mediator as under
+    a_0); eta1. Rewards enter through their conditional mean (the noise has mean 0),
+    which lowers the Monte Carlo error.
 
     Returns
     -------
     dict
-        ``etas``, ``effects`` (IDE, IME, DDE, DME, ATE) and ``mc_se`` (per effect,
-        from the spread of the per-chain averages).
+        ``etas`` (in the decomposition's order), ``effects`` (IDE, IME, DDE, DME, ATE) and
+        ``mc_se`` (per effect, from the spread of the per-chain averages).
+
+    Examples
+    --------
+    >>> truth = semi_synthetic_truth(n_chains=500, horizon=50, burn_in=50, random_state=1)
+    >>> sorted(truth["effects"])
+    ['ATE', 'DDE', 'DME', 'IDE', 'IME']
     """
+    V.check_option("decomposition", decomposition, ("four_way", "natural"))
     n = V.check_positive_int("n_chains", n_chains, minimum=2)
     T = V.check_positive_int("horizon", horizon)
     burn = V.check_positive_int("burn_in", burn_in, minimum=0)
     rng, _ = resolve_seed(random_state)
+    zeros = np.zeros(n)
     sums = np.zeros((5, n))
-    s = {k: rng.standard_normal(n) for k in ("e", "G", "0")}
+    natural = decomposition == "natural"
+    names = ("e", "G'", "0") if natural else ("e", "G", "0")
+    s = {k: rng.standard_normal(n) for k in names}
+
+    def target_action(state):
+        return (rng.uniform(size=n) < semi_target_policy(state)).astype(float)
+
     for t in range(burn + T):
         keep = t >= burn
         # chain e
         se = s["e"]
-        a = (rng.uniform(size=n) < semi_target_policy(se)).astype(float)
+        a = target_action(se)
         m1, m2 = _semi_mediator(se, a, rng)
         r_e = _semi_reward_mean(se, a, m1, m2)
-        if keep:
+        if keep and not natural:
             sums[0] += r_e
             sums[1] += _semi_reward_mean(se, 0.0, m1, m2)  # m from p_m^e: drawn with a ~ pi_e
-            c1, c2 = _semi_mediator(se, np.zeros(n), rng)
+            c1, c2 = _semi_mediator(se, zeros, rng)
             sums[2] += _semi_reward_mean(se, 0.0, c1, c2)
+        elif keep:
+            sums[4] += r_e
         s["e"] = r_e + 2.0 * rng.standard_normal(n)
-        # chain G: mediator as under pi_e, direct action a_0
-        sg = s["G"]
-        a_g = (rng.uniform(size=n) < semi_target_policy(sg)).astype(float)
-        g1, g2 = _semi_mediator(sg, a_g, rng)
-        r_g = _semi_reward_mean(sg, 0.0, g1, g2)
-        if keep:
-            c1, c2 = _semi_mediator(sg, np.zeros(n), rng)
-            sums[3] += _semi_reward_mean(sg, 0.0, c1, c2)
-        s["G"] = r_g + 2.0 * rng.standard_normal(n)
+        if natural:
+            # chain G': direct action from pi_e, mediator as under a_0
+            sg = s["G'"]
+            g1, g2 = _semi_mediator(sg, zeros, rng)
+            r_g = _semi_reward_mean(sg, target_action(sg), g1, g2)
+            if keep:
+                a_g = target_action(sg)
+                h1, h2 = _semi_mediator(sg, a_g, rng)
+                sums[3] += _semi_reward_mean(sg, a_g, h1, h2)
+        else:
+            # chain G: mediator as under pi_e, direct action a_0
+            sg = s["G"]
+            g1, g2 = _semi_mediator(sg, target_action(sg), rng)
+            r_g = _semi_reward_mean(sg, 0.0, g1, g2)
+            if keep:
+                c1, c2 = _semi_mediator(sg, zeros, rng)
+                sums[3] += _semi_reward_mean(sg, 0.0, c1, c2)
+        s[names[1]] = r_g + 2.0 * rng.standard_normal(n)
         # chain 0
         s0 = s["0"]
-        z1, z2 = _semi_mediator(s0, np.zeros(n), rng)
+        z1, z2 = _semi_mediator(s0, zeros, rng)
         r_0 = _semi_reward_mean(s0, 0.0, z1, z2)
-        if keep:
+        if keep and natural:
+            sums[0] += r_0
+            sums[1] += _semi_reward_mean(s0, target_action(s0), z1, z2)   # direct from pi_e, m from a_0
+            a_0 = target_action(s0)
+            c1, c2 = _semi_mediator(s0, a_0, rng)
+            sums[2] += _semi_reward_mean(s0, a_0, c1, c2)
+        elif keep:
             sums[4] += r_0
         s["0"] = r_0 + 2.0 * rng.standard_normal(n)
     per_chain = sums / T
     etas = per_chain.mean(axis=1)
-    contrasts = -np.diff(per_chain, axis=0)
+    contrasts = np.diff(per_chain, axis=0) * (1.0 if natural else -1.0)
     effects = dict(zip(COMPONENTS[:4], map(float, contrasts.mean(axis=1))))
-    effects["ATE"] = float(etas[0] - etas[4])
+    total = (per_chain[4] - per_chain[0]) * (1.0 if natural else -1.0)
+    effects["ATE"] = float(total.mean())
     se = dict(zip(COMPONENTS[:4], map(float, contrasts.std(axis=1, ddof=1) / np.sqrt(n))))
-    se["ATE"] = float((per_chain[0] - per_chain[4]).std(ddof=1) / np.sqrt(n))
+    se["ATE"] = float(total.std(ddof=1) / np.sqrt(n))
     return {"etas": tuple(map(float, etas)), "effects": effects, "mc_se": se}

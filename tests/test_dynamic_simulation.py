@@ -108,6 +108,19 @@ def test_semi_synthetic_truth_is_consistent_across_seeds():
                                                                                       abs=1e-10)
 
 
+def test_semi_synthetic_natural_truth_has_the_same_total_effect():
+    # Both decompositions split the same ATE = eta^{pi_e} - eta^{pi_0} (spec section 1.4): equal within the
+    # Monte Carlo error, and the natural components add up to it exactly.
+    four = semi_synthetic_truth(n_chains=4000, horizon=80, burn_in=40, random_state=1)
+    nat = semi_synthetic_truth(n_chains=4000, horizon=80, burn_in=40, random_state=2, decomposition="natural")
+    se = np.hypot(four["mc_se"]["ATE"], nat["mc_se"]["ATE"])
+    assert abs(four["effects"]["ATE"] - nat["effects"]["ATE"]) < 4 * se
+    assert sum(nat["effects"][k] for k in ("IDE", "IME", "DDE", "DME")) == pytest.approx(nat["effects"]["ATE"],
+                                                                                        abs=1e-10)
+    # eta^{pi_0} (first natural eta) is the four-way eta5 and eta^{pi_e} (last) is eta1
+    assert abs(nat["etas"][0] - four["etas"][4]) < 0.05 and abs(nat["etas"][4] - four["etas"][0]) < 0.05
+
+
 @pytest.mark.parametrize("kwargs, parameter", [(dict(design="toy3"), "design"), (dict(n_trajectories=0),
                                                                                   "n_trajectories"),
                                                (dict(horizon=1), "horizon")])
