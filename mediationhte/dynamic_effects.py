@@ -36,7 +36,7 @@ class DiscreteMediatorLaw:
     support: tuple
 
     def log_density(self, m, s, a):
-        """log P(M = m | s, a)."""
+        """Log of P(M = m | s, a)."""
         return np.log(np.maximum(self.pmf(m, s, a), 1e-300))
 
     def nodes(self, s, a, draws=None):

@@ -148,7 +148,7 @@ class DynamicMediationResults(CopyOnRead):
                        footer=(("Trajectories", str(self.n_trajectories)),),
                        notes=("SEs cluster by trajectory and ignore nuisance estimation (valid for MR); DM, MIS "
                               "and the baseline have none here: use bootstrap_ci().",),
-                       title=f"Dynamic Mediation Analysis ({name} decomposition)")
+                       title=f"Dynamic Mediation Analysis ({name} decomposition)", show_std_error=True)
 
 
 def _bootstrap_replicate(rows, config, names, seed: int) -> dict:

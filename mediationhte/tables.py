@@ -163,6 +163,9 @@ class Summary(_CopyOnRead):
         these keys, are printed in this order with these labels, and
         `short_form` must be False. Empty (the default) means the mediation
         estimands of :data:`EFFECT_KEYS`.
+    show_std_error : bool, default False
+        Print a ``Std. Error`` column after the estimate (R's layout has none; estimators
+        whose inference is a standard error, like ``dynamic_mediation()``'s, show it).
 
     Raises
     ------
@@ -206,6 +209,7 @@ class Summary(_CopyOnRead):
     notes: tuple[str, ...] = ()
     title: str = "Causal Mediation Analysis"
     labels: tuple[tuple[str, str], ...] = ()
+    show_std_error: bool = False
 
     def __post_init__(self):
         """Validate the fields and store copies in canonical form."""
@@ -286,13 +290,16 @@ class Summary(_CopyOnRead):
     def _effect_cells(self) -> tuple[list[str], list[str], list[list[str]], bool]:
         """Return labels, headers and formatted rows of the effects table, and whether stars are shown."""
         tab = self._printed()
-        nums = format_columns_r(tab[["estimate", "ci_lower", "ci_upper"]].to_numpy(), digits=5)
+        columns = ["estimate", "std_error", "ci_lower", "ci_upper"] if self.show_std_error else \
+            ["estimate", "ci_lower", "ci_upper"]
+        k = len(columns)
+        nums = format_columns_r(tab[columns].to_numpy(), digits=5)
         pvals = tab["p_value"].to_numpy()
         stars = bool(np.any(pvals < 0.1))
-        headers = ["Estimate", *self._ci_headers(), "p-value"]
+        headers = ["Estimate", *(["Std. Error"] if self.show_std_error else []), *self._ci_headers(), "p-value"]
         rows = []
         for i, p in enumerate(pvals):
-            row = [*nums[3 * i : 3 * i + 3], format_pvalue(p, self.p_floor)]
+            row = [*nums[k * i : k * i + k], format_pvalue(p, self.p_floor)]
             rows.append(row + [signif_stars(p)] if stars else row)
         if stars:
             headers.append("")
@@ -329,7 +336,8 @@ class Summary(_CopyOnRead):
             lines += [line, ""]
         labels, headers, rows, stars = self._effect_cells()
         columns = [list(c) for c in zip(*rows)]
-        lines += text_table(labels, headers, columns, "rrrrl" if stars else "rrrr")
+        numeric = "r" * (len(headers) - (1 if stars else 0))
+        lines += text_table(labels, headers, columns, numeric + "l" if stars else numeric)
         if stars:
             lines += ["---", SIGNIF_LEGEND]
         lines += ["", f"Sample Size Used: {self.n_obs}", *(["", self._sims_line()] if self.n_sims else []),
@@ -372,7 +380,7 @@ class Summary(_CopyOnRead):
         """
         out = latex_float_head(self._header_lines(), caption, label)
         labels, headers, rows, stars = self._effect_cells()
-        align = "l" + "r" * 4 + ("l" if stars else "")
+        align = "l" + "r" * (len(headers) - (1 if stars else 0)) + ("l" if stars else "")
         out += latex_tabular(["", *headers], [[lab, *r] for lab, r in zip(labels, rows)], align)
         tail = ["Signif. codes: 0 `***' 0.001 `**' 0.01 `*' 0.05 `.' 0.1 ` ' 1"] if stars else []
         tail += [f"Sample Size Used: {self.n_obs}", *self._sims_lines(), *self._footer_lines()]

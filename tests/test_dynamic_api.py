@@ -126,3 +126,18 @@ def test_plot_returns_axes():
     ax = dynamic_mediation(d, **ARGS).plot()
     assert len(ax.get_yticklabels()) == 5
     plt.close("all")
+
+
+def test_summary_shows_the_standard_errors_in_every_format():
+    d = mh.simulate_dynamic("toy1", n_trajectories=40, horizon=15, random_state=3)
+    res = dynamic_mediation(d, **ARGS)
+    s = res.summary()
+    se = res.to_frame().loc[("MR", "IDE"), "std_error"]
+    text = s.as_text()
+    assert "Std. Error" in text and f"{se:.6f}" in text
+    assert "Std. Error" in s.as_latex() and "lrrrrr" in s.as_latex()
+    assert "Std. Error" in s.as_html() and "Std. Error" in s.as_markdown()
+    # mediate()'s R layout is unchanged: no Std. Error column
+    jobs = mh.mediate("depress2 ~ treat + job_seek + econ_hard", "job_seek ~ treat + econ_hard", mh.load_jobs(),
+                      sims=50, random_state=1)
+    assert "Std. Error" not in jobs.summary().as_text().split("Sample Size")[0]
