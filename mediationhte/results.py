@@ -340,6 +340,41 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         return SearchInputs(unit_effects=self.unit_level, covariates=covariates, treatment=t, mediator=m, outcome=y,
                             index=self.rows_used, rerun=rerun, mediation=mediation, prefer="threads")
 
+    def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None):
+        """Sensitivity of the ACME (and ADE) to sequential ignorability, as R's ``medsens``, with exact crossings.
+
+        Parameters
+        ----------
+        rho : array_like, optional
+            Error correlations between the mediator and outcome models (default
+            -0.9, -0.8, ..., 0.9).
+        effect : {"indirect", "direct", "both"}
+        sims : int, default 1000
+            Kept for R's signature; the Gaussian case is deterministic (delta method).
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's).
+
+        Returns
+        -------
+        mediationhte.sensitivity_results.SensitivityResults
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(), sims=100, random_state=1)
+        >>> sens = fit.sensitivity()
+        >>> round(sens.rho_at_zero(), 4), float(sens.crossings.loc["acme_average", "rho_zero_grid"])
+        (-0.2735, -0.3)
+        """
+        from .sensitivity import sensitivity_analysis
+
+        V.check_option("effect", effect, ("indirect", "direct", "both"))
+        V.check_positive_int("sims", sims)
+        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        return sensitivity_analysis(self, np.round(np.arange(-0.9, 0.91, 0.1), 10) if rho is None else rho,
+                                    effect, alpha)
+
     def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
                      random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
         """Nonparametric case-bootstrap intervals, refitting both models on each resample.

@@ -1,0 +1,252 @@
+"""Sensitivity of the ACME and ADE to sequential ignorability (Imai, Keele & Yamamoto 2010; R's ``medsens``).
+
+The sensitivity parameter rho is the correlation between the errors of the mediator
+and outcome models, which an unmeasured mediator-outcome confounder would create
+(rho = 0 under sequential ignorability). For a Gaussian mediator and a Gaussian
+outcome, each rho gives the two models as one seemingly-unrelated regression
+whose error correlation is fixed at rho; it is fitted by iterated feasible GLS
+(as R does) and the effects are recomputed from its coefficients with the same
+counterfactual machinery as ``mediate()``. Intervals use the delta method with
+the SUR coefficient covariance (R drops its cross-equation block).
+
+Beyond R: the rho at which an effect is exactly zero, and the rho range over which
+its interval covers zero, are solved by root finding on the continuous curves
+(R reports the grid point nearest to zero). In R-squared terms: an unmeasured
+confounder explaining the shares R2*_M and R2*_Y of the two models' *residual*
+variances gives rho^2 = R2*_M R2*_Y; for shares of the *total* variances
+R~2_M R~2_Y = rho^2 (1 - R2_M)(1 - R2_Y).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+
+from .effects import average_effects, counterfactual_means
+from .errors import ParameterError
+
+#: Points of the fine internal grid used to bracket the exact roots.
+FINE_GRID = np.linspace(-0.995, 0.995, 200)
+
+
+class SeeminglyUnrelated:
+    """The mediator and outcome equations as one SUR with a fixed error correlation rho (iterated FGLS).
+
+    Cross-products are formed once; each iteration costs two residual vectors and a
+    (p_m + p_y) solve, so a whole rho curve costs little more than one regression.
+    """
+
+    def __init__(self, X_m: np.ndarray, y_m: np.ndarray, X_y: np.ndarray, y_y: np.ndarray):
+        self.X_m, self.y_m, self.X_y, self.y_y = X_m, y_m, X_y, y_y
+        self.p_m = X_m.shape[1]
+        self.n = len(y_m)
+        self.mm, self.my, self.yy = X_m.T @ X_m, X_m.T @ X_y, X_y.T @ X_y
+        self.m_ym, self.m_yy = X_m.T @ y_m, X_m.T @ y_y
+        self.y_ym, self.y_yy = X_y.T @ y_m, X_y.T @ y_y
+        self.ols = np.r_[np.linalg.solve(self.mm, self.m_ym), np.linalg.solve(self.yy, self.y_yy)]
+
+    def _system(self, omega_inv: np.ndarray):
+        a, b, c = omega_inv[0, 0], omega_inv[0, 1], omega_inv[1, 1]
+        lhs = np.block([[a * self.mm, b * self.my], [b * self.my.T, c * self.yy]])
+        rhs = np.r_[a * self.m_ym + b * self.m_yy, b * self.y_ym + c * self.y_yy]
+        return lhs, rhs
+
+    def _gls(self, rho: float, log_ratio: float) -> np.ndarray:
+        # The GLS coefficients depend on the error covariance only through rho and sigma_y / sigma_m.
+        r = np.exp(log_ratio)
+        lhs, rhs = self._system(np.linalg.inv(np.array([[1.0, rho * r], [rho * r, r * r]])))
+        return np.linalg.solve(lhs, rhs)
+
+    def _log_ratio(self, theta: np.ndarray) -> float:
+        e1 = self.y_m - self.X_m @ theta[:self.p_m]
+        e2 = self.y_y - self.X_y @ theta[self.p_m:]
+        return float(np.log(np.std(e2, ddof=1) / np.std(e1, ddof=1)))
+
+    def fit(self, rho: float, start=None):
+        """Coefficients (mediator block first) and their covariance at error correlation ``rho``.
+
+        Iterated FGLS (R's medsens) stops at the fixed point where the residual SD ratio
+        reproduces itself; near |rho| = 1 the iteration converges very slowly, so the
+        fixed point is solved directly in the one number it depends on (Brent's method
+        on the log SD ratio), which gives the same coefficients.
+        """
+        theta0 = self.ols if start is None else start
+        x0 = self._log_ratio(theta0)
+
+        def gap(x):
+            return self._log_ratio(self._gls(rho, x)) - x
+
+        lo, hi = x0 - 0.5, x0 + 0.5
+        while gap(lo) < 0 and lo > x0 - 20:
+            lo -= 1.0
+        while gap(hi) > 0 and hi < x0 + 20:
+            hi += 1.0
+        x = optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=1e-14)
+        theta = self._gls(rho, x)
+        e1 = self.y_m - self.X_m @ theta[:self.p_m]
+        e2 = self.y_y - self.X_y @ theta[self.p_m:]
+        s1, s2 = np.std(e1, ddof=1), np.std(e2, ddof=1)
+        lhs, _ = self._system(np.linalg.inv(np.array([[s1 * s1, rho * s1 * s2], [rho * s1 * s2, s2 * s2]])))
+        return theta, np.linalg.inv(lhs)
+
+
+def _bilinear(cf, theta: np.ndarray, p_m: int) -> dict:
+    """Effects and their exact gradients when the outcome design is affine in the mediator.
+
+    With m_t = X_m[t] alpha and X_y(t, m) = A[t] + m B[t]: ACME(t) = mean((m_1 - m_0) B[t] beta) and
+    ADE(t) = mean((A[1] - A[0]) beta + m_t (B[1] - B[0]) beta), bilinear in (alpha, beta).
+    """
+    alpha, beta = theta[:p_m], theta[p_m:]
+    n = cf.n
+    Xm0, Xm1 = cf.X_mediator
+    A0, A1 = cf.A
+    B0, B1 = cf.B
+    dXm, dA, dB = Xm1 - Xm0, A1 - A0, B1 - B0
+    dm, dB_beta = dXm @ alpha, dB @ beta
+    out = {}
+    for t, (Bt, Xmt) in enumerate(((B0, Xm0), (B1, Xm1))):
+        bt, mt = Bt @ beta, Xmt @ alpha
+        out[("acme", t)] = (float(np.mean(dm * bt)), np.r_[dXm.T @ bt, Bt.T @ dm] / n)
+        out[("ade", t)] = (float(np.mean(dA @ beta + mt * dB_beta)),
+                           np.r_[Xmt.T @ dB_beta, dA.sum(axis=0) + dB.T @ mt] / n)
+    return {"acme_control": out[("acme", 0)], "acme_treated": out[("acme", 1)], "ade_control": out[("ade", 0)],
+            "ade_treated": out[("ade", 1)],
+            "acme_average": tuple(0.5 * (a + b) for a, b in zip(out[("acme", 0)], out[("acme", 1)])),
+            "ade_average": tuple(0.5 * (a + b) for a, b in zip(out[("ade", 0)], out[("ade", 1)]))}
+
+
+def _finite_differences(cf, theta: np.ndarray, p_m: int) -> dict:
+    """The same by counterfactual means and central differences (outcome designs not affine in the mediator)."""
+    p = len(theta)
+    h = 1e-5 * np.maximum(np.abs(theta), 1.0)
+    steps = np.vstack([theta, theta + np.diag(h), theta - np.diag(h)])
+    mu = counterfactual_means(cf, steps[:, :p_m], steps[:, p_m:], np.ones(len(steps)), "gaussian", "gaussian")
+    values = average_effects(mu)
+    return {k: (float(values[k][0]), (values[k][1:p + 1] - values[k][p + 1:]) / (2 * h)) for k in
+            ("acme_control", "acme_treated", "ade_control", "ade_treated", "acme_average", "ade_average")}
+
+
+def effect_curve(sur: SeeminglyUnrelated, cf, rhos, keys, alpha_level: float, starts=None) -> dict:
+    """Estimate, delta-method SE and normal interval of each effect in ``keys`` at every rho.
+
+    ``out["theta"]`` holds the SUR coefficients per rho (warm starts for nearby rhos).
+    """
+    rhos = np.asarray(rhos, dtype=float)
+    z = stats.norm.ppf(1 - alpha_level / 2)
+    out = {k: {"estimate": np.empty(len(rhos)), "std_error": np.empty(len(rhos))} for k in keys}
+    thetas = np.empty((len(rhos), len(sur.ols)))
+    start = None
+    evaluate = _bilinear if cf.affine else _finite_differences
+    for i, rho in enumerate(rhos):
+        theta, cov = sur.fit(rho, start if starts is None else starts[i])
+        thetas[i] = start = theta
+        values = evaluate(cf, theta, sur.p_m)
+        for k in keys:
+            value, grad = values[k]
+            out[k]["estimate"][i] = value
+            out[k]["std_error"][i] = np.sqrt(max(grad @ cov @ grad, 0.0))
+    for k in keys:
+        est, se = out[k]["estimate"], out[k]["std_error"]
+        out[k]["ci_lower"], out[k]["ci_upper"] = est - z * se, est + z * se
+    out["theta"] = thetas
+    return out
+
+
+def _roots(f, grid: np.ndarray, values: np.ndarray) -> list[float]:
+    """Every root of f bracketed by a sign change of ``values`` on ``grid`` (Brent's method)."""
+    roots = []
+    for i in np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) <= 0):
+        if values[i] == 0:
+            roots.append(float(grid[i]))
+        elif values[i + 1] != 0:
+            roots.append(float(optimize.brentq(f, grid[i], grid[i + 1], xtol=1e-10)))
+    return sorted(set(np.round(roots, 12)))
+
+
+def crossings(sur: SeeminglyUnrelated, cf, key: str, alpha_level: float) -> dict:
+    """Exact rho where the effect is zero and the rho intervals where its CI covers zero."""
+    fine = effect_curve(sur, cf, FINE_GRID, [key], alpha_level)
+    thetas = fine["theta"]
+    fine = fine[key]
+
+    def at(rho, column):
+        start = thetas[np.argmin(np.abs(FINE_GRID - rho))]
+        return effect_curve(sur, cf, [rho], [key], alpha_level, starts=[start])[key][column][0]
+
+    zero = _roots(lambda r: at(r, "estimate"), FINE_GRID, fine["estimate"])
+    edges = sorted(_roots(lambda r: at(r, "ci_lower"), FINE_GRID, fine["ci_lower"])
+                   + _roots(lambda r: at(r, "ci_upper"), FINE_GRID, fine["ci_upper"]))
+    covers = (fine["ci_lower"] <= 0) & (fine["ci_upper"] >= 0)
+    intervals = []
+    i = 0
+    while i < len(covers):   # each run of covering grid points extends to the exact boundary roots around it
+        if not covers[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(covers) and covers[j + 1]:
+            j += 1
+        lo = -1.0 if i == 0 else max(e for e in edges if e <= FINE_GRID[i])
+        hi = 1.0 if j == len(covers) - 1 else min(e for e in edges if e >= FINE_GRID[j])
+        intervals.append((float(lo), float(hi)))
+        i = j + 1
+    return {"rho_zero": tuple(float(r) for r in zero), "ci_covers_zero": tuple(intervals)}
+
+
+def check_rho(rho) -> np.ndarray:
+    """The rho grid as floats strictly inside (-1, 1); a ParameterError names ``rho`` otherwise."""
+    values = np.atleast_1d(np.asarray(rho, dtype=float))
+    if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)) or np.any(np.abs(values) >= 1):
+        raise ParameterError(f"Parameter rho must be correlations strictly inside (-1, 1); got {rho!r}.",
+                             parameter="rho")
+    return values
+
+
+def sensitivity_analysis(fit, rho, effect: str, alpha: float):
+    """Build the SensitivityResults of a ``mediate()`` fit with a Gaussian mediator and a Gaussian outcome."""
+    import pandas as pd
+
+    from .sensitivity_results import SensitivityResults
+
+    rho = check_rho(rho) + 0.0  # + 0.0: no -0.0 in the table
+    families = (fit.mediator_model.family, fit.outcome_model.family)
+    if families != ("gaussian", "gaussian"):
+        raise ParameterError(
+            f"sensitivity() needs a Gaussian mediator and a Gaussian outcome model here; this fit has a "
+            f"{families[0]} mediator and a {families[1]} outcome model (the probit cases of R's medsens are "
+            "not implemented yet).", parameter="mediator_family")
+    if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
+        raise ParameterError("sensitivity() needs a binary treatment contrast without covariates= (as R's "
+                             "medsens); refit without covariates= (condition through the formula instead).",
+                             parameter="covariates")
+    d = fit.fit_data
+    sur = SeeminglyUnrelated(d.X_mediator, d.m, d.X_outcome, d.y)
+    kinds = {"indirect": ["acme"], "direct": ["ade"], "both": ["acme", "ade"]}[effect]
+    arms = ("control", "treated") if fit.interaction else ("average",)
+    keys = [f"{k}_{a}" for k in kinds for a in arms]
+    grid = effect_curve(sur, fit.counterfactual, rho, keys, alpha)
+    curve = effect_curve(sur, fit.counterfactual, FINE_GRID, keys, alpha)
+    r2 = (float(fit.mediator_model.result.rsquared), float(fit.outcome_model.result.rsquared))
+    shrink = (1 - r2[0]) * (1 - r2[1])
+    frames, cross = [], {}
+    for k in keys:
+        g = grid[k]
+        frame = pd.DataFrame({"estimate": g["estimate"], "std_error": g["std_error"], "ci_lower": g["ci_lower"],
+                              "ci_upper": g["ci_upper"]},
+                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
+        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
+        frame["r2_star_prod"] = rho ** 2
+        frame["r2_tilde_prod"] = rho ** 2 * shrink
+        frames.append(frame)
+        exact = crossings(sur, fit.counterfactual, k, alpha)
+        roots = exact["rho_zero"]
+        root = min(roots, key=abs) if roots else np.nan
+        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
+        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
+                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
+                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": roots,
+                    "ci_covers_zero": exact["ci_covers_zero"]}
+    curves = {k: {"rho": FINE_GRID.copy(), **{c: curve[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
+              for k in keys}
+    return SensitivityResults(table=pd.concat(frames), crossings=pd.DataFrame(cross).T.rename_axis("effect"),
+                              r_squared=r2, alpha=alpha, curves=curves)
