@@ -17,6 +17,7 @@ from . import inference
 from . import validation as V
 from ._version import __version__
 from .effects import EFFECT_KEYS, CounterfactualDesign
+from .errors import ParameterError
 from .estimation import FitData, bootstrap_draws, jackknife_draws, prepare_refits
 from .formula import ModelSpec
 from .models import FittedModel
@@ -94,8 +95,25 @@ class _EffectsReport:
         return Summary(effects=self._table(alpha), alpha=alpha, **parts)
 
     def to_frame(self, alpha: float | None = None, style: str = "tidy") -> pd.DataFrame:
-        """Effects table as a DataFrame (``style`` "tidy", "r" or "statsmodels"); see :meth:`summary`."""
-        return self.summary(alpha).to_frame(style=style)
+        """Effects table as a DataFrame (``style`` "tidy", "r" or "statsmodels"); see :meth:`summary`.
+
+        The tidy table has a boolean column ``ratio_unstable``: True on the
+        proportion-mediated rows when the total effect's interval covers 0 (the
+        ratio's denominator may be 0, so its value and interval are unstable).
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(), sims=100, random_state=1)
+        >>> bool(fit.to_frame().loc["prop_mediated_average", "ratio_unstable"])
+        True
+        """
+        frame = self.summary(alpha).to_frame(style=style)
+        if style == "tidy" and "total" in frame.index:
+            covers = bool(frame.loc["total", "ci_lower"] <= 0 <= frame.loc["total", "ci_upper"])
+            frame["ratio_unstable"] = frame.index.str.startswith("prop_mediated") & covers
+        return frame
 
     def plot(self, ax=None, *, alpha: float | None = None, treatment: str = "both"):
         """Dot-and-whisker plot of ACME, ADE and total effect with intervals (R's ``plot.mediate``).
@@ -374,6 +392,115 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         alpha = self._alpha if alpha is None else V.check_alpha(alpha)
         return sensitivity_analysis(self, np.round(np.arange(-0.9, 0.91, 0.1), 10) if rho is None else rho,
                                     effect, alpha)
+
+    def _draw_rng(self, random_state):
+        from ._random import resolve_seed
+
+        return resolve_seed(self.seed_used if random_state is None and isinstance(self.seed_used, int)
+                            else random_state)[0]
+
+    def test_interaction(self, alpha: float | None = None):
+        """Test ACME(1) - ACME(0) = 0 from the stored draws (R's ``test.TMint``).
+
+        Returns
+        -------
+        mediationhte.effect_tests.EffectDifference
+            ``estimate``, ``ci_lower``, ``ci_upper``, ``p_value``; prints like R's htest.
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat * job_seek + econ_hard", "job_seek ~ treat + econ_hard",
+        ...               data=load_jobs(), sims=200, random_state=1)
+        >>> test = fit.test_interaction()
+        >>> test.label, bool(abs(test.estimate - (fit.estimates["acme_treated"]
+        ...                                       - fit.estimates["acme_control"])) < 1e-12)
+        ('ACME(1) - ACME(0)', True)
+        """
+        from .effect_tests import interaction_test
+
+        return interaction_test(self, self._alpha if alpha is None else V.check_alpha(alpha))
+
+    def test_moderation(self, covariates_1: dict, covariates_2: dict, *, sims: int | None = None,
+                        random_state=None, alpha: float | None = None):
+        """Differences of ACME and ADE between two covariate profiles with paired draws (R's ``test.modmed``).
+
+        The same coefficient draws are evaluated under both profiles, so nothing is
+        refitted (R runs ``mediate()`` twice with a reset seed).
+
+        Parameters
+        ----------
+        covariates_1, covariates_2 : dict
+            Column -> value, as ``mediate(covariates=...)``.
+        sims : int, optional
+            Coefficient draws (default the fit's ``sims``).
+        random_state : optional
+            Default: the fit's seed.
+
+        Returns
+        -------
+        mediationhte.effect_tests.EffectDifferences
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat * econ_hard + job_seek * econ_hard", "job_seek ~ treat * econ_hard",
+        ...               data=load_jobs(), sims=200, random_state=1)
+        >>> list(fit.test_moderation({"econ_hard": 2}, {"econ_hard": 4}).to_frame().index)
+        ['ACME(covariates.1) - ACME(covariates.2)', 'ADE(covariates.1) - ADE(covariates.2)']
+        """
+        from .effect_tests import moderation_test
+
+        sims = self.settings["sims"] if sims is None else V.check_positive_int("sims", sims, minimum=2)
+        return moderation_test(self, covariates_1, covariates_2, sims, self._draw_rng(random_state),
+                               self._alpha if alpha is None else V.check_alpha(alpha))
+
+    def by(self, column: str, *, data: pd.DataFrame | None = None, bins: int = 4, sims: int | None = None,
+           random_state=None, alpha: float | None = None):
+        """ACME, ADE, total and proportion mediated per level (or quantile bin) of a moderator, with tests.
+
+        The unit-level effects of every coefficient draw are averaged within each
+        level; an omnibus Wald test asks whether the effect is the same in every
+        level, and pairwise contrasts get Holm-adjusted p-values. Levels differ only
+        through the models' interactions with the moderator (or with covariates
+        correlated with it).
+
+        Parameters
+        ----------
+        column : str
+            A column of the models, or of ``data`` (the DataFrame given to ``mediate()``).
+        data : pandas.DataFrame, optional
+            Needed when ``column`` is not in either formula.
+        bins : int, default 4
+            Quantile bins for a numeric column with more than 10 distinct values.
+
+        Returns
+        -------
+        mediationhte.effect_tests.EffectsByLevel
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat * sex + job_seek", "job_seek ~ treat * sex", data=load_jobs(),
+        ...               sims=200, random_state=1)
+        >>> res = fit.by("sex")
+        >>> list(res.omnibus.index)
+        ['acme_average', 'ade_average', 'total']
+        """
+        from .effect_tests import effects_by
+
+        frame = self.counterfactual.frame
+        if column in frame.columns:
+            values = frame[column]
+        elif data is not None and column in data.columns:
+            values = data.loc[self.rows_used, column]
+        else:
+            raise ParameterError(f"Parameter column {column!r} is not in the models; pass data= (the DataFrame given "
+                                 "to mediate()) to use a column outside the formulas.", parameter="column")
+        bins = V.check_positive_int("bins", bins, minimum=2)
+        sims = self.settings["sims"] if sims is None else V.check_positive_int("sims", sims, minimum=2)
+        return effects_by(self, values, column, bins, sims, self._draw_rng(random_state),
+                          self._alpha if alpha is None else V.check_alpha(alpha))
 
     def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
                      random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:

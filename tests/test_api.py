@@ -41,8 +41,12 @@ def test_summary_alpha_recomputes_from_stored_draws(fit):
 
 def test_to_frame_styles(fit):
     tidy = fit.to_frame()
-    assert list(tidy.columns) == ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+    assert list(tidy.columns) == ["estimate", "std_error", "ci_lower", "ci_upper", "p_value", "ratio_unstable"]
     assert tidy.index[0] == "acme_control" and len(tidy) == 10
+    # Jobs II: the total effect's interval covers 0, so exactly the three proportion rows are flagged
+    assert tidy.loc["total", "ci_lower"] < 0 < tidy.loc["total", "ci_upper"]
+    assert list(tidy.index[tidy["ratio_unstable"]]) == ["prop_mediated_control", "prop_mediated_treated",
+                                                       "prop_mediated_average"]
     r_style = fit.to_frame(style="r")
     assert list(r_style.index) == ["ACME", "ADE", "Total Effect", "Prop. Mediated"]
     assert len(fit.to_frame(style="statsmodels")) == 10

@@ -32,7 +32,7 @@ def test_attributes_cannot_be_set(fit):
 def test_returned_frames_are_copies(fit):
     before = fit.to_frame().copy()
     frame = fit.to_frame()
-    frame.iloc[:, :] = 0.0
+    frame.iloc[:, :5] = 0.0
     draws, effects, estimates = fit.draws, fit.effects, fit.estimates
     draws.iloc[:, :] = 0.0
     effects.iloc[:, :] = 0.0

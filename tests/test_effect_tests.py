@@ -1,0 +1,102 @@
+"""Effect-difference tests (mediationhte.effect_tests): test_interaction, test_moderation, by().
+
+References are closed forms of linear models (Gaussian mediator and outcome), where the effects are products of
+coefficients: with m ~ t * x and y ~ t * m + x, ACME(t | x) = (a_t + a_tx x)(b_m + b_tm t); the draws of a
+difference are the same products evaluated at the quasi-Bayesian coefficient draws (reproduced here from the same
+seed), so point values must agree to 1e-10 and intervals exactly. Holm's adjustment is checked against statsmodels'
+multipletests.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+import mediationhte as mh
+from mediationhte import ParameterError
+from mediationhte._random import resolve_seed
+from mediationhte.inference import percentile_interval
+
+
+def _data(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = (rng.uniform(size=n) < 0.5).astype(float)
+    x = rng.normal(size=n)
+    g = rng.integers(0, 3, size=n)
+    m = 1 + 0.5 * t + 0.2 * x + 0.3 * t * x + 0.25 * t * g + rng.normal(size=n)
+    y = 0.5 + 0.3 * t + 0.6 * m + 0.2 * t * m + 0.1 * x + rng.normal(size=n)
+    return pd.DataFrame({"t": t, "x": x, "g": g, "m": m, "y": y})
+
+
+def _coef(fit, model, name):
+    names = list(getattr(fit, f"{model}_model").column_names)
+    return names.index(name)
+
+
+def test_interaction_is_the_product_of_coefficients_and_uses_the_stored_draws():
+    fit = mh.mediate("y ~ t * m + x", "m ~ t + x", _data(), sims=500, random_state=3)
+    test = fit.test_interaction()
+    a_t = fit.mediator_model.params[_coef(fit, "mediator", "t")]
+    b_tm = fit.outcome_model.params[_coef(fit, "outcome", "t:m")]
+    assert test.estimate == pytest.approx(a_t * b_tm, abs=1e-10)
+    diff = fit.draws["acme_treated"] - fit.draws["acme_control"]
+    lo, hi = percentile_interval(diff.to_numpy(), 0.05)
+    assert (test.ci_lower, test.ci_upper) == (pytest.approx(lo, abs=1e-14), pytest.approx(hi, abs=1e-14))
+    assert "Test of ACME(1) - ACME(0) = 0" in str(test)
+    with pytest.raises(ParameterError, match="interaction"):
+        mh.mediate("y ~ t + m + x", "m ~ t + x", _data(), sims=20, random_state=1).test_interaction()
+
+
+def test_moderation_uses_paired_draws_without_refitting():
+    d = _data()
+    fit = mh.mediate("y ~ t + m + x", "m ~ t * x", d, sims=400, random_state=5)
+    res = fit.test_moderation({"x": 1.0}, {"x": -1.0}, random_state=9)
+    a_tx, b_m = _coef(fit, "mediator", "t:x"), _coef(fit, "outcome", "m")
+    expected = fit.mediator_model.params[a_tx] * 2.0 * fit.outcome_model.params[b_m]
+    frame = res.to_frame()
+    assert frame.loc["ACME(covariates.1) - ACME(covariates.2)", "estimate"] == pytest.approx(expected, abs=1e-10)
+    assert frame.loc["ADE(covariates.1) - ADE(covariates.2)", "estimate"] == pytest.approx(0.0, abs=1e-10)
+    # the same draws as mediate() makes, in the same order: mediator coefficients, then outcome coefficients
+    rng = resolve_seed(9)[0]
+    alpha = rng.multivariate_normal(fit.mediator_model.params, fit.mediator_model.cov, size=400, method="eigh")
+    beta = rng.multivariate_normal(fit.outcome_model.params, fit.outcome_model.cov, size=400, method="eigh")
+    lo, hi = percentile_interval(alpha[:, a_tx] * 2.0 * beta[:, b_m], 0.05)
+    row = frame.loc["ACME(covariates.1) - ACME(covariates.2)"]
+    assert row["ci_lower"] == pytest.approx(lo, abs=1e-12) and row["ci_upper"] == pytest.approx(hi, abs=1e-12)
+    with pytest.raises(ParameterError) as err:
+        fit.test_moderation({"x": 1.0}, {"x": 1.0})
+    assert err.value.parameter == "covariates_2"
+    with pytest.raises(ParameterError):
+        fit.test_moderation({"nope": 1.0}, {"x": 1.0})
+    # with an interaction: the four R contrasts
+    inter = mh.mediate("y ~ t * m + x", "m ~ t * x", d, sims=100, random_state=5)
+    assert len(inter.test_moderation({"x": 1.0}, {"x": 0.0}).tests) == 4
+
+
+def test_by_level_matches_the_closed_form_and_tests_heterogeneity():
+    d = _data(n=3000, seed=1)
+    fit = mh.mediate("y ~ t + m + x + C(g)", "m ~ t * C(g) + x", d, sims=1000, random_state=2)
+    res = fit.by("g")
+    p = dict(zip(fit.mediator_model.column_names, fit.mediator_model.params))
+    b_m = fit.outcome_model.params[_coef(fit, "outcome", "m")]
+    for level in (0, 1, 2):
+        a = p["t"] + (p.get(f"t:C(g)[T.{level}]", 0.0))
+        assert res.table.loc[(str(level), "acme_average"), "estimate"] == pytest.approx(a * b_m, abs=1e-10)
+    assert res.table.loc[("0", "acme_average"), "n"] == int((d["g"] == 0).sum())
+    assert res.omnibus.loc["acme_average", "p_value"] < 0.01       # the truth differs by level (0.25 t g)
+    assert res.omnibus.loc["ade_average", "wald"] == pytest.approx(0.0, abs=1e-8)   # the ADE does not
+    raw = res.pairwise.loc["acme_average", "p_value"].to_numpy()
+    assert np.allclose(res.pairwise.loc["acme_average", "p_holm"].to_numpy(), multipletests(raw, method="holm")[1])
+    # a column outside the formulas, binned into quartiles
+    d2 = d.assign(z=np.random.default_rng(0).normal(size=len(d)))
+    binned = mh.mediate("y ~ t + m + x", "m ~ t + x", d2, sims=200, random_state=2).by("z", data=d2)
+    counts = binned.table.xs("acme_average", level="estimand")["n"]
+    assert len(counts) == 4 and counts.sum() == len(d2) and counts.min() >= len(d2) // 4 - 1
+    # without moderation in the models every level has the same effect
+    est = binned.table.xs("acme_average", level="estimand")["estimate"]
+    assert np.allclose(est, est.iloc[0])
+    with pytest.raises(ParameterError) as err:
+        fit.by("z")
+    assert err.value.parameter == "column"
+    pd.testing.assert_frame_equal(fit.by("g", random_state=4).table, fit.by("g", random_state=4).table)
+    assert "Omnibus test" in str(res)
