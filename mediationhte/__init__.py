@@ -19,6 +19,8 @@ from .crt_simulation import simulate_crt
 from .dynamic_api import dynamic_mediation
 from .dynamic_results import DynamicMediationResults
 from .dynamic_simulation import simulate_dynamic
+from .multiple_mediators import ParallelMediationResults
+from .sensitivity_results import SensitivityResults
 from .simulation import simulate
 from .tables import ModelTable, Summary
 
@@ -44,5 +46,7 @@ __all__ = [
     "DynamicMediationResults",
     "MediationResults",
     "ModelTable",
+    "ParallelMediationResults",
+    "SensitivityResults",
     "Summary",
 ]

@@ -19,7 +19,7 @@ from .models import COV_TYPES, FAMILIES, fit_model
 from .results import MediationResults
 
 
-def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, treatment: str | None = None,
+def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treatment: str | None = None,
             treat_value=None, control_value=None, outcome_family: str = "gaussian",
             mediator_family: str = "gaussian", covariates: dict | None = None, sims: int = 1000,
             alpha: float = 0.05, cov_type: str = "nonrobust", cluster=None, point: str = "original",
@@ -39,9 +39,11 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     outcome_formula : str
         patsy formula ``outcome ~ treatment + mediator + covariates``; ``C()``,
         ``I()``, ``np.log()`` and interactions such as ``treat:job_seek`` work.
-    mediator_formula : str
+    mediator_formula : str or list of str
         patsy formula ``mediator ~ treatment + covariates``; its left-hand side
-        must be a data column (the mediator).
+        must be a data column (the mediator). A list of formulas fits parallel
+        mediators (Gaussian, linear): joint and path-specific indirect effects in a
+        :class:`~mediationhte.multiple_mediators.ParallelMediationResults`.
     data : pandas.DataFrame
         Never modified.
     treatment : str, optional
@@ -98,7 +100,7 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
 
     Returns
     -------
-    MediationResults or MLMediationResults
+    MediationResults, MLMediationResults or ParallelMediationResults
 
     Raises
     ------
@@ -140,6 +142,18 @@ def mediate(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     alpha = V.check_alpha(alpha)
     rng, seed_used = resolve_seed(random_state)
 
+    if isinstance(mediator_formula, (list, tuple)):
+        if not (isinstance(learner, str) and learner == "linear") or covariates is not None or cluster is not None:
+            bad = "covariates" if covariates is not None else ("cluster" if cluster is not None else "learner")
+            raise ParameterError(f"Parameter {bad} is not available with several mediators (a list of mediator "
+                                 "formulas); these fit linear Gaussian models.", parameter=bad)
+        from .multiple_mediators import mediate_parallel
+
+        with blas_limit(*data.shape):
+            return mediate_parallel(outcome_formula, mediator_formula, data, treatment=treatment,
+                                    treat_value=treat_value, control_value=control_value,
+                                    outcome_family=outcome_family, mediator_family=mediator_family,
+                                    cov_type=cov_type, sims=sims, alpha=alpha, rng=rng, eval_env=eval_env)
     roles = parse_roles(outcome_formula, mediator_formula, data, treatment)
     used = list(roles.columns)
     covariates = _check_covariates(covariates, roles, data)
