@@ -144,11 +144,11 @@ class MLMediationResults(SubgroupSearchMixin, _EffectsReport):
         columns = (s["treatment"], s["mediator"], s["outcome"])
         frame = d.covariates.assign(**dict(zip(columns, (d.t, d.m, d.y))))
 
-        def mediation(mask, seed, n_boot, alpha):
+        def mediation(mask, seed, n_boot, alpha, fit_only=False):
             return mediation_in_rows(frame.loc[mask], outcome=s["outcome"], mediator=s["mediator"],
                                      treatment=s["treatment"], covariates=tuple(d.covariates.columns),
                                      outcome_family=s["outcome_family"], mediator_family=s["mediator_family"],
-                                     n_boot=n_boot, alpha=alpha, seed=seed)
+                                     n_boot=n_boot, alpha=alpha, seed=seed, fit_only=fit_only)
 
         return SearchInputs(unit_effects=self.unit_level, covariates=d.covariates, treatment=d.t, mediator=d.m,
                             outcome=d.y, index=self.rows_used, rerun=rerun, mediation=mediation)

@@ -349,11 +349,11 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
                                  parameter="outcome_formula")
         work = covariates.assign(**{roles.treatment: t, roles.mediator: m, roles.outcome: y})
 
-        def mediation(mask, seed, n_boot, alpha):
+        def mediation(mask, seed, n_boot, alpha, fit_only=False):
             return mediation_in_rows(work.loc[mask], outcome=roles.outcome, mediator=roles.mediator,
                                      treatment=roles.treatment, covariates=tuple(covariates.columns),
                                      outcome_family=s["outcome_family"], mediator_family=s["mediator_family"],
-                                     n_boot=n_boot, alpha=alpha, seed=seed)
+                                     n_boot=n_boot, alpha=alpha, seed=seed, fit_only=fit_only)
 
         return SearchInputs(unit_effects=self.unit_level, covariates=covariates, treatment=t, mediator=m, outcome=y,
                             index=self.rows_used, rerun=rerun, mediation=mediation, prefer="threads")

@@ -282,6 +282,15 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
 
             def mediation(mask):
                 return inputs.mediation(mask, mediation_seed, n_boot, alpha)
+    fitter = None
+    if inputs.mediation is not None and inputs.mediator is not None:
+        fit_rows = np.ones(n, dtype=bool)
+        if test_rows is not None:   # honest: the held-out half, as the within-subgroup mediation
+            fit_rows = np.zeros(n, dtype=bool)
+            fit_rows[test_rows] = True
+
+        def fitter(mask):
+            return inputs.mediation(mask & fit_rows, mediation_seed, 0, alpha, fit_only=True)
     result = SubgroupResults.build(fit, cal, treatment=t, index=inputs.index,
                                    unit_effects=inputs.unit_effects.reset_index(drop=True),
                                    subgroup_mediation=mediation, alpha=alpha, effect=label)
@@ -289,7 +298,7 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
                     p_threshold=p_threshold, n_boot=n_boot, random_state=random_state
                     if not isinstance(random_state, np.random.Generator) else "Generator", seed_used=seed_used)
     return dataclasses.replace(result, fit=dataclasses.replace(result.fit, settings=settings),
-                               notes=result.notes + tuple(notes))
+                               notes=result.notes + tuple(notes), subgroup_fitter=fitter)
 
 
 def _split_fit(discovery_fit, rows, covariates: pd.DataFrame, n: int):
@@ -308,7 +317,8 @@ def _formula_name(column: str) -> str:
 
 
 def mediation_in_rows(frame: pd.DataFrame, *, outcome: str, mediator: str, treatment: str, covariates,
-                      outcome_family: str, mediator_family: str, n_boot: int, alpha: float, seed: int) -> pd.DataFrame:
+                      outcome_family: str, mediator_family: str, n_boot: int, alpha: float, seed: int,
+                      fit_only: bool = False):
     """Linear mediation (the foundation engine, bootstrap CIs) within the rows of ``frame``.
 
     The models are ``mediator ~ treatment + covariates`` and ``outcome ~
@@ -317,7 +327,9 @@ def mediation_in_rows(frame: pd.DataFrame, *, outcome: str, mediator: str, treat
     make the design singular); unused categories are dropped. Returns the
     bootstrap table of :data:`SUBGROUP_ESTIMANDS` (percentile intervals).
     Errors (too few rows, one arm, a singular design) propagate as
-    :class:`~mediationhte.errors.MediationHTEError`.
+    :class:`~mediationhte.errors.MediationHTEError`. ``fit_only=True`` returns
+    the linear ``MediationResults`` itself (no bootstrap), e.g. for its
+    sensitivity analysis.
     """
     from .api import mediate
 
@@ -334,5 +346,7 @@ def mediation_in_rows(frame: pd.DataFrame, *, outcome: str, mediator: str, treat
     outcome_formula = f"{yy} ~ {t} + {mm}" + (f" + {rhs}" if rhs else "")
     fit = mediate(outcome_formula, mediator_formula, local, treatment=treatment, outcome_family=outcome_family,
                   mediator_family=mediator_family, sims=2, alpha=alpha, random_state=seed)
+    if fit_only:
+        return fit
     boot = fit.bootstrap_ci(n_boot=n_boot, alpha=alpha, random_state=seed)
     return boot.to_frame().loc[list(SUBGROUP_ESTIMANDS), ["estimate", "ci_lower", "ci_upper", "p_value"]]
