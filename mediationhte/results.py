@@ -368,7 +368,8 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
             -0.9, -0.8, ..., 0.9).
         effect : {"indirect", "direct", "both"}
         sims : int, default 1000
-            Kept for R's signature; the Gaussian case is deterministic (delta method).
+            Coefficient draws for the intervals of a probit outcome (the Gaussian case is
+            deterministic: delta method).
         alpha : float, optional
             Interval level 1 - alpha (default the fit's).
 
@@ -391,7 +392,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         V.check_positive_int("sims", sims)
         alpha = self._alpha if alpha is None else V.check_alpha(alpha)
         return sensitivity_analysis(self, np.round(np.arange(-0.9, 0.91, 0.1), 10) if rho is None else rho,
-                                    effect, alpha)
+                                    effect, alpha, sims, self._draw_rng(None))
 
     def _draw_rng(self, random_state):
         from ._random import resolve_seed

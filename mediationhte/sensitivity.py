@@ -27,6 +27,8 @@ from .errors import ParameterError
 
 #: Points of the fine internal grid used to bracket the exact roots.
 FINE_GRID = np.linspace(-0.995, 0.995, 200)
+#: The same for outcome designs not affine in the mediator (each point costs quadrature over 2p + 1 coefficient sets).
+COARSE_GRID = np.linspace(-0.995, 0.995, 41)
 
 
 class SeeminglyUnrelated:
@@ -165,32 +167,37 @@ def _roots(f, grid: np.ndarray, values: np.ndarray) -> list[float]:
 
 def crossings(sur: SeeminglyUnrelated, cf, key: str, alpha_level: float) -> dict:
     """Exact rho where the effect is zero and the rho intervals where its CI covers zero."""
-    fine = effect_curve(sur, cf, FINE_GRID, [key], alpha_level)
+    grid = FINE_GRID if cf.affine else COARSE_GRID
+    fine = effect_curve(sur, cf, grid, [key], alpha_level)
     thetas = fine["theta"]
     fine = fine[key]
 
     def at(rho, column):
-        start = thetas[np.argmin(np.abs(FINE_GRID - rho))]
+        start = thetas[np.argmin(np.abs(grid - rho))]
         return effect_curve(sur, cf, [rho], [key], alpha_level, starts=[start])[key][column][0]
 
-    zero = _roots(lambda r: at(r, "estimate"), FINE_GRID, fine["estimate"])
-    edges = sorted(_roots(lambda r: at(r, "ci_lower"), FINE_GRID, fine["ci_lower"])
-                   + _roots(lambda r: at(r, "ci_upper"), FINE_GRID, fine["ci_upper"]))
+    zero = _roots(lambda r: at(r, "estimate"), grid, fine["estimate"])
+    edges = sorted(_roots(lambda r: at(r, "ci_lower"), grid, fine["ci_lower"])
+                   + _roots(lambda r: at(r, "ci_upper"), grid, fine["ci_upper"]))
     covers = (fine["ci_lower"] <= 0) & (fine["ci_upper"] >= 0)
-    intervals = []
-    i = 0
-    while i < len(covers):   # each run of covering grid points extends to the exact boundary roots around it
+    return {"rho_zero": tuple(float(r) for r in zero), "ci_covers_zero": covering_intervals(grid, covers, edges)}
+
+
+def covering_intervals(grid: np.ndarray, covers: np.ndarray, edges) -> tuple:
+    """The rho intervals where the CI covers 0: each run of covering grid points, out to the exact roots around it."""
+    intervals, i = [], 0
+    while i < len(covers):
         if not covers[i]:
             i += 1
             continue
         j = i
         while j + 1 < len(covers) and covers[j + 1]:
             j += 1
-        lo = -1.0 if i == 0 else max(e for e in edges if e <= FINE_GRID[i])
-        hi = 1.0 if j == len(covers) - 1 else min(e for e in edges if e >= FINE_GRID[j])
+        lo = -1.0 if i == 0 else max([e for e in edges if e <= grid[i]], default=grid[i])
+        hi = 1.0 if j == len(covers) - 1 else min([e for e in edges if e >= grid[j]], default=grid[j])
         intervals.append((float(lo), float(hi)))
         i = j + 1
-    return {"rho_zero": tuple(float(r) for r in zero), "ci_covers_zero": tuple(intervals)}
+    return tuple(intervals)
 
 
 def check_rho(rho) -> np.ndarray:
@@ -202,19 +209,27 @@ def check_rho(rho) -> np.ndarray:
     return values
 
 
-def sensitivity_analysis(fit, rho, effect: str, alpha: float):
-    """Build the SensitivityResults of a ``mediate()`` fit with a Gaussian mediator and a Gaussian outcome."""
+def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, rng=None):
+    """Build the SensitivityResults of a ``mediate()`` fit (Gaussian mediator; Gaussian or probit outcome)."""
     import pandas as pd
 
     from .sensitivity_results import SensitivityResults
 
     rho = check_rho(rho) + 0.0  # + 0.0: no -0.0 in the table
     families = (fit.mediator_model.family, fit.outcome_model.family)
+    if families == ("gaussian", "probit"):
+        if effect != "indirect":
+            raise ParameterError("sensitivity() with a probit outcome covers the ACME only (effect='indirect'), "
+                                 "as R's medsens.", parameter="effect")
+        if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
+            raise ParameterError("sensitivity() needs a binary treatment contrast without covariates=.",
+                                 parameter="covariates")
+        return probit_outcome_analysis(fit, rho, alpha, sims, rng if rng is not None else np.random.default_rng(0))
     if families != ("gaussian", "gaussian"):
         raise ParameterError(
             f"sensitivity() needs a Gaussian mediator and a Gaussian outcome model here; this fit has a "
-            f"{families[0]} mediator and a {families[1]} outcome model (the probit cases of R's medsens are "
-            "not implemented yet).", parameter="mediator_family")
+            f"{families[0]} mediator and a {families[1]} outcome model (supported: Gaussian mediator with a Gaussian "
+            "or probit outcome; a probit mediator is not implemented yet).", parameter="mediator_family")
     if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
         raise ParameterError("sensitivity() needs a binary treatment contrast without covariates= (as R's "
                              "medsens); refit without covariates= (condition through the formula instead).",
@@ -225,7 +240,8 @@ def sensitivity_analysis(fit, rho, effect: str, alpha: float):
     arms = ("control", "treated") if fit.interaction else ("average",)
     keys = [f"{k}_{a}" for k in kinds for a in arms]
     grid = effect_curve(sur, fit.counterfactual, rho, keys, alpha)
-    curve = effect_curve(sur, fit.counterfactual, FINE_GRID, keys, alpha)
+    fine_grid = FINE_GRID if fit.counterfactual.affine else COARSE_GRID
+    curve = effect_curve(sur, fit.counterfactual, fine_grid, keys, alpha)
     r2 = (float(fit.mediator_model.result.rsquared), float(fit.outcome_model.result.rsquared))
     shrink = (1 - r2[0]) * (1 - r2[1])
     frames, cross = [], {}
@@ -246,7 +262,119 @@ def sensitivity_analysis(fit, rho, effect: str, alpha: float):
                     "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
                     "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": roots,
                     "ci_covers_zero": exact["ci_covers_zero"]}
-    curves = {k: {"rho": FINE_GRID.copy(), **{c: curve[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
+    curves = {k: {"rho": fine_grid.copy(), **{c: curve[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
               for k in keys}
     return SensitivityResults(table=pd.concat(frames), crossings=pd.DataFrame(cross).T.rename_axis("effect"),
                               r_squared=r2, alpha=alpha, curves=curves)
+
+
+class ProbitOutcome:
+    """Sensitivity for a Gaussian mediator and a probit outcome (Imai, Keele & Yamamoto 2010; no interaction).
+
+    Structural model: M = W a + e2 with e2 ~ N(0, sigma^2); Y* = W c + gamma M + e3 with e3 ~ N(0, 1) and
+    corr(e2, e3) = rho; Y = 1{Y* > 0}, where W is the mediator model's design (treatment and covariates). Given rho
+    the observed probit of Y on (W, M) has coefficients (c - rho a / sigma) / s and (gamma + rho / sigma) / s with
+    s = sqrt(1 - rho^2), which inverts in closed form; then P(Y(t, M(t')) = 1 | W) =
+    Phi((W_t c + gamma W_t' a) / sqrt(gamma^2 sigma^2 + 2 gamma rho sigma + 1)). The ACME is zero exactly where
+    gamma(rho) = 0: rho = sigma gamma~ / sqrt(1 + sigma^2 gamma~^2).
+    """
+
+    def __init__(self, fit, sims: int, rng: np.random.Generator):
+        med, out = fit.mediator_model, fit.outcome_model
+        mediator = fit.settings["mediator"]
+        names = list(out.column_names)
+        if mediator not in names:
+            raise ParameterError(f"sensitivity() with a probit outcome needs the mediator {mediator!r} as one column "
+                                 "of the outcome model.", parameter="outcome_formula")
+        self.j = names.index(mediator)
+        rest = [c for c in names if c != mediator]
+        if rest != list(med.column_names):
+            raise ParameterError("sensitivity() with a probit outcome needs the outcome model to have exactly the "
+                                 "mediator model's terms plus the mediator (as R's medsens); got outcome terms "
+                                 f"{rest} and mediator terms {list(med.column_names)}.", parameter="outcome_formula")
+        self.cf = fit.counterfactual
+        self.keep = [i for i in range(len(names)) if i != self.j]
+        self.point = (med.params[None], np.array([med.sigma]), out.params[None])
+        df = med.df_resid
+        a = rng.multivariate_normal(med.params, med.cov, size=sims, method="eigh")
+        sigma = np.sqrt(df * med.sigma ** 2 / rng.chisquare(df, size=sims))
+        b = rng.multivariate_normal(out.params, out.cov, size=sims, method="eigh")
+        self.drawn = (a, sigma, b)
+        fitted = fit.fit_data.X_outcome @ out.params
+        self.r2 = (float(med.result.rsquared), float(np.var(fitted, ddof=1) / (1 + np.var(fitted, ddof=1))))
+
+    def effects(self, rho: float, which: str = "point") -> dict:
+        """ACME(0), ACME(1) and their average for the fitted coefficients or every draw, at ``rho``."""
+        from scipy.special import ndtr
+
+        a, sigma, b = self.point if which == "point" else self.drawn
+        s = np.sqrt(1 - rho ** 2)
+        gamma = s * b[:, self.j] - rho / sigma
+        c = s * b[:, self.keep] + (rho / sigma)[:, None] * a
+        scale = np.sqrt(gamma ** 2 * sigma ** 2 + 2 * gamma * rho * sigma + 1)
+        W0, W1 = self.cf.X_mediator
+        m = [W0 @ a.T, W1 @ a.T]
+        mu = {(t, tp): ndtr((Wt @ c.T + gamma * m[tp]) / scale).mean(axis=0)
+              for t, Wt in enumerate((W0, W1)) for tp in (0, 1)}
+        d0, d1 = mu[0, 1] - mu[0, 0], mu[1, 1] - mu[1, 0]
+        return {"acme_control": d0, "acme_treated": d1, "acme_average": (d0 + d1) / 2}
+
+    def root(self) -> float:
+        """The exact rho at which the ACME is zero (gamma(rho) = 0)."""
+        _, sigma, b = self.point
+        g = sigma[0] * b[0, self.j]
+        return float(g / np.sqrt(1 + g * g))
+
+
+def probit_outcome_analysis(fit, rho, alpha: float, sims: int, rng):
+    """SensitivityResults for a Gaussian mediator and a probit outcome (quasi-Bayesian percentile intervals)."""
+    import pandas as pd
+
+    from .sensitivity_results import SensitivityResults
+
+    if fit.interaction:
+        raise ParameterError("sensitivity() with a binary outcome is not available with a treatment x mediator "
+                             "interaction (as in R's medsens); refit without it.", parameter="outcome_formula")
+    model = ProbitOutcome(fit, sims, rng)
+    keys = ["acme_control", "acme_treated"]
+    low, high = alpha / 2, 1 - alpha / 2
+
+    def curve(rhos):
+        out = {k: {c: np.empty(len(rhos)) for c in ("estimate", "std_error", "ci_lower", "ci_upper")} for k in keys}
+        for i, r in enumerate(rhos):
+            point, drawn = model.effects(r), model.effects(r, "draws")
+            for k in keys:
+                out[k]["estimate"][i] = point[k][0]
+                out[k]["std_error"][i] = np.std(drawn[k], ddof=1)
+                out[k]["ci_lower"][i], out[k]["ci_upper"][i] = np.quantile(drawn[k], [low, high])
+        return out
+
+    grid, fine_grid = curve(rho), np.linspace(-0.99, 0.99, 41)
+    fine = curve(fine_grid)
+    shrink = (1 - model.r2[0]) * (1 - model.r2[1])
+    frames, cross = [], {}
+    for k in keys:
+        g = grid[k]
+        frame = pd.DataFrame({c: g[c] for c in ("estimate", "std_error", "ci_lower", "ci_upper")},
+                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
+        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
+        frame["r2_star_prod"] = rho ** 2
+        frame["r2_tilde_prod"] = rho ** 2 * shrink
+        frames.append(frame)
+
+        def bound(r, q, key=k):
+            return float(np.quantile(model.effects(r, "draws")[key], q))
+
+        edges = sorted(_roots(lambda r: bound(r, low), fine_grid, fine[k]["ci_lower"])
+                       + _roots(lambda r: bound(r, high), fine_grid, fine[k]["ci_upper"]))
+        covers = (fine[k]["ci_lower"] <= 0) & (fine[k]["ci_upper"] >= 0)
+        intervals = covering_intervals(fine_grid, covers, edges)
+        root = model.root()
+        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
+        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
+                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
+                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": (root,),
+                    "ci_covers_zero": intervals}
+    curves = {k: {"rho": fine_grid, **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}} for k in keys}
+    return SensitivityResults(table=pd.concat(frames), crossings=pd.DataFrame(cross).T.rename_axis("effect"),
+                              r_squared=model.r2, alpha=alpha, curves=curves)

@@ -176,3 +176,55 @@ def test_per_subgroup_sensitivity_is_each_subgroups_closed_form():
         assert table.loc[(g, "acme_average"), "estimate"] == pytest.approx(
             sub.to_frame().loc[g, "acme_average"], abs=1e-10)
     assert set(table.attrs["results"]) == set(range(1, len(sub.to_frame()) + 1))
+
+
+def _probit_data(n, rho, gamma, sigma=1.0, seed=0):
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(seed)
+    t = (rng.uniform(size=n) < 0.5).astype(float)
+    x = rng.normal(size=n)
+    e = rng.multivariate_normal([0, 0], [[sigma ** 2, rho * sigma], [rho * sigma, 1.0]], size=n)
+    m = 0.5 * t + 0.3 * x + e[:, 0]
+    y = (-0.2 + 0.3 * t + gamma * m + 0.2 * x + e[:, 1] > 0).astype(int)
+    # true sample ACME(t): P(Y(t, M(t')) = 1 | x) = Phi((c(t, x) + gamma mu(t', x)) / sqrt(var)) (module docstring)
+    scale = np.sqrt(gamma ** 2 * sigma ** 2 + 2 * gamma * rho * sigma + 1)
+    mu = {tp: 0.5 * tp + 0.3 * x for tp in (0, 1)}
+    truth = {f"acme_{arm}": float(np.mean(ndtr((-0.2 + 0.3 * tv + 0.2 * x + gamma * mu[1]) / scale)
+                                          - ndtr((-0.2 + 0.3 * tv + 0.2 * x + gamma * mu[0]) / scale)))
+             for tv, arm in ((0, "control"), (1, "treated"))}
+    return pd.DataFrame({"t": t, "x": x, "m": m, "y": y}), truth
+
+
+def test_probit_outcome_at_zero_is_the_fit_and_the_root_is_exact():
+    d, _ = _probit_data(4000, 0.0, 0.5, seed=4)
+    fit = mh.mediate("y ~ t + m + x", "m ~ t + x", d, outcome_family="probit", sims=200, random_state=1)
+    sens = fit.sensitivity(rho=[-0.5, 0.0, 0.5], sims=200)
+    for key in ("acme_control", "acme_treated"):
+        # the fit integrates the mediator by 40-node Gauss-Hermite quadrature; here it is the exact normal integral
+        assert sens.table.loc[(key, 0.0), "estimate"] == pytest.approx(fit.point_estimates[key], abs=1e-8)
+        root = sens.crossings.loc[key, "rho_zero"]
+        at_root = fit.sensitivity(rho=[root], sims=50).table.loc[(key, root), "estimate"]
+        assert abs(at_root) < 1e-12
+    with pytest.raises(ParameterError, match="ACME only"):
+        fit.sensitivity(effect="both")
+
+
+def test_probit_outcome_recovers_known_confounding():
+    d, truth = _probit_data(10_000, 0.4, 0.5, seed=5)
+    fit = mh.mediate("y ~ t + m + x", "m ~ t + x", d, outcome_family="probit", sims=200, random_state=1)
+    table = fit.sensitivity(rho=[0.0, 0.4], sims=200).table
+    for key, value in truth.items():
+        row = table.loc[(key, 0.4)]
+        assert abs(row["estimate"] - value) < 4 * row["std_error"], key
+        naive = table.loc[(key, 0.0)]
+        assert abs(naive["estimate"] - value) > 4 * naive["std_error"], key
+
+
+def test_probit_outcome_zero_crossing_is_the_true_rho_when_gamma_is_zero():
+    # No mediator effect (gamma = 0) and errors correlated at 0.5 with sigma_M = 2: the observed probit slope on M is
+    # (rho / sigma) / sqrt(1 - rho^2), so the exact crossing sigma g / sqrt(1 + sigma^2 g^2) returns 0.5 (R's
+    # medsens reports sigma g / (1 + |sigma g|) = 0.37 here).
+    d, _ = _probit_data(20_000, 0.5, 0.0, sigma=2.0, seed=6)
+    fit = mh.mediate("y ~ t + m + x", "m ~ t + x", d, outcome_family="probit", sims=20, random_state=1)
+    assert fit.sensitivity(rho=[0.0], sims=20).rho_at_zero() == pytest.approx(0.5, abs=0.03)
