@@ -361,6 +361,10 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
     def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None):
         """Sensitivity of the ACME (and ADE) to sequential ignorability, as R's ``medsens``, with exact crossings.
 
+        Model pairs (as R): Gaussian mediator and outcome, Gaussian mediator with a
+        probit outcome (ACME only, no interaction), probit mediator with a Gaussian
+        outcome. See :mod:`mediationhte.sensitivity`.
+
         Parameters
         ----------
         rho : array_like, optional

@@ -1,5 +1,8 @@
 """Sensitivity of the ACME and ADE to sequential ignorability (Imai, Keele & Yamamoto 2010; R's ``medsens``).
 
+Three model pairs, as R: Gaussian mediator and outcome (below), Gaussian mediator with a probit outcome
+(:class:`ProbitOutcome`) and probit mediator with a Gaussian outcome (:class:`ProbitMediator`).
+
 The sensitivity parameter rho is the correlation between the errors of the mediator
 and outcome models, which an unmeasured mediator-outcome confounder would create
 (rho = 0 under sequential ignorability). For a Gaussian mediator and a Gaussian
@@ -200,6 +203,20 @@ def covering_intervals(grid: np.ndarray, covers: np.ndarray, edges) -> tuple:
     return tuple(intervals)
 
 
+def crossing_frame(cross: dict, shrink: float):
+    """The crossings table, with the covering rho ranges also in R^2 terms (R2*_M R2*_Y and R~2_M R~2_Y ranges)."""
+    import pandas as pd
+
+    for row in cross.values():
+        star = []
+        for lo, hi in row["ci_covers_zero"]:
+            top = max(lo * lo, hi * hi)
+            star.append((0.0 if lo <= 0 <= hi else min(lo * lo, hi * hi), top))
+        row["ci_covers_zero_r2_star"] = tuple(star)
+        row["ci_covers_zero_r2_tilde"] = tuple((a * shrink, b * shrink) for a, b in star)
+    return pd.DataFrame(cross).T.rename_axis("effect")
+
+
 def check_rho(rho) -> np.ndarray:
     """The rho grid as floats strictly inside (-1, 1); a ParameterError names ``rho`` otherwise."""
     values = np.atleast_1d(np.asarray(rho, dtype=float))
@@ -225,11 +242,19 @@ def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, 
             raise ParameterError("sensitivity() needs a binary treatment contrast without covariates=.",
                                  parameter="covariates")
         return probit_outcome_analysis(fit, rho, alpha, sims, rng if rng is not None else np.random.default_rng(0))
+    if families == ("probit", "gaussian"):
+        if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
+            raise ParameterError("sensitivity() needs a binary treatment contrast without covariates=.",
+                                 parameter="covariates")
+        kinds = {"indirect": ["acme"], "direct": ["ade"], "both": ["acme", "ade"]}[effect]
+        arms = ("control", "treated") if fit.interaction else ("average",)
+        return probit_mediator_analysis(fit, rho, [f"{k}_{a}" for k in kinds for a in arms], alpha)
     if families != ("gaussian", "gaussian"):
         raise ParameterError(
             f"sensitivity() needs a Gaussian mediator and a Gaussian outcome model here; this fit has a "
             f"{families[0]} mediator and a {families[1]} outcome model (supported: Gaussian mediator with a Gaussian "
-            "or probit outcome; a probit mediator is not implemented yet).", parameter="mediator_family")
+            "or probit outcome, or a probit mediator with a Gaussian outcome, as R's medsens).",
+            parameter="mediator_family")
     if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
         raise ParameterError("sensitivity() needs a binary treatment contrast without covariates= (as R's "
                              "medsens); refit without covariates= (condition through the formula instead).",
@@ -264,7 +289,7 @@ def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, 
                     "ci_covers_zero": exact["ci_covers_zero"]}
     curves = {k: {"rho": fine_grid.copy(), **{c: curve[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
               for k in keys}
-    return SensitivityResults(table=pd.concat(frames), crossings=pd.DataFrame(cross).T.rename_axis("effect"),
+    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
                               r_squared=r2, alpha=alpha, curves=curves)
 
 
@@ -376,5 +401,139 @@ def probit_outcome_analysis(fit, rho, alpha: float, sims: int, rng):
                     "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": (root,),
                     "ci_covers_zero": intervals}
     curves = {k: {"rho": fine_grid, **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}} for k in keys}
-    return SensitivityResults(table=pd.concat(frames), crossings=pd.DataFrame(cross).T.rename_axis("effect"),
+    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
+                              r_squared=model.r2, alpha=alpha, curves=curves)
+
+
+class ProbitMediator:
+    """Sensitivity for a probit mediator and a Gaussian outcome (Imai, Keele & Yamamoto 2010; R's case 2).
+
+    M = 1{W a + e2 > 0}, e2 ~ N(0, 1); Y = X theta + e3 with the mediator (and treatment x mediator terms) in X,
+    e3 ~ N(0, sigma^2), corr(e2, e3) = rho. Given M the outcome error has mean rho sigma lambda and variance
+    sigma^2 (1 - rho^2 lambda (lambda + mu)), where mu = W a and lambda is the probit generalised residual
+    (phi(mu) / Phi(mu) if M = 1, -phi(mu) / Phi(-mu) if M = 0). So for each rho, theta is the weighted least
+    squares fit of Y - rho sigma lambda (weights 1 / (1 - rho^2 lambda (lambda + mu))), and sigma the fixed point of
+    its weighted residual SD (R iterates the same equations, with weights w instead of 1 / w). The effects are
+    closed form: mu(t, t') = A[t] theta + Phi(W_t' a) B[t] theta. Intervals: delta method over both models'
+    coefficients (the mediator's through lambda too, by central differences).
+    """
+
+    def __init__(self, fit):
+        self.cf = fit.counterfactual
+        self.a, self.V_a = fit.mediator_model.params, fit.mediator_model.cov
+        self.W, self.M = fit.fit_data.X_mediator, fit.fit_data.m
+        self.X, self.y = fit.fit_data.X_outcome, fit.fit_data.y
+        self.p = self.X.shape[1]
+        fitted = self.W @ self.a
+        self.r2 = (float(np.var(fitted, ddof=1) / (1 + np.var(fitted, ddof=1))),
+                   float(fit.outcome_model.result.rsquared))
+
+    def _theta(self, a: np.ndarray, rho: float):
+        from scipy.special import log_ndtr
+
+        mu = self.W @ a
+        sign = np.where(self.M == 1, 1.0, -1.0)
+        lam = sign * np.exp(stats.norm.logpdf(mu) - log_ndtr(sign * mu))
+        var = 1 - rho ** 2 * lam * (lam + mu)
+        Xw = self.X / var[:, None]
+        XtWX = self.X.T @ Xw
+        n = len(self.y)
+
+        def solve(sigma):
+            theta = np.linalg.solve(XtWX, Xw.T @ (self.y - rho * sigma * lam))
+            resid = self.y - self.X @ theta - rho * sigma * lam
+            return theta, np.sqrt(np.sum(resid ** 2 / var) / (n - self.p))
+
+        s0 = solve(np.std(self.y))[1]
+        if rho == 0:
+            sigma = s0
+        else:
+            gap = lambda log_s: np.log(solve(np.exp(log_s))[1]) - log_s  # noqa: E731
+            lo, hi = np.log(s0) - 1.0, np.log(s0) + 1.0
+            while gap(lo) < 0 and lo > np.log(s0) - 20:
+                lo -= 1.0
+            while gap(hi) > 0 and hi < np.log(s0) + 20:
+                hi += 1.0
+            sigma = float(np.exp(optimize.brentq(gap, lo, hi, xtol=1e-14, rtol=1e-14)))
+        theta, _ = solve(sigma)
+        return theta, sigma ** 2 * np.linalg.inv(XtWX)
+
+    def _effects(self, a: np.ndarray, theta: np.ndarray) -> dict:
+        from scipy.special import ndtr
+
+        p0, p1 = (ndtr(Wt @ a) for Wt in self.cf.X_mediator)
+        A0, A1 = self.cf.A
+        B0, B1 = self.cf.B
+        out = {"acme_control": (np.mean((p1 - p0) * (B0 @ theta)), B0.T @ (p1 - p0) / len(p0)),
+               "acme_treated": (np.mean((p1 - p0) * (B1 @ theta)), B1.T @ (p1 - p0) / len(p0)),
+               "ade_control": (np.mean((A1 - A0) @ theta + p0 * ((B1 - B0) @ theta)),
+                               ((A1 - A0).sum(axis=0) + (B1 - B0).T @ p0) / len(p0)),
+               "ade_treated": (np.mean((A1 - A0) @ theta + p1 * ((B1 - B0) @ theta)),
+                               ((A1 - A0).sum(axis=0) + (B1 - B0).T @ p1) / len(p0))}
+        for kind in ("acme", "ade"):
+            c, t = out[f"{kind}_control"], out[f"{kind}_treated"]
+            out[f"{kind}_average"] = ((c[0] + t[0]) / 2, (c[1] + t[1]) / 2)
+        return out
+
+    def curve(self, rhos, keys, alpha_level: float) -> dict:
+        """Estimate, delta-method SE and normal interval of each effect at every rho."""
+        z = stats.norm.ppf(1 - alpha_level / 2)
+        out = {k: {c: np.empty(len(rhos)) for c in ("estimate", "std_error")} for k in keys}
+        h = 1e-5 * np.maximum(np.abs(self.a), 1.0)
+        for i, rho in enumerate(np.asarray(rhos, dtype=float)):
+            theta, V_theta = self._theta(self.a, rho)
+            base = self._effects(self.a, theta)
+            plus, minus = [], []
+            for j in range(len(self.a)):
+                step = np.zeros_like(self.a)
+                step[j] = h[j]
+                plus.append(self._effects(self.a + step, self._theta(self.a + step, rho)[0]))
+                minus.append(self._effects(self.a - step, self._theta(self.a - step, rho)[0]))
+            for k in keys:
+                grad_a = np.array([(pl[k][0] - mi[k][0]) / (2 * h[j]) for j, (pl, mi) in enumerate(zip(plus, minus))])
+                grad_t = base[k][1]
+                out[k]["estimate"][i] = base[k][0]
+                out[k]["std_error"][i] = np.sqrt(max(grad_a @ self.V_a @ grad_a + grad_t @ V_theta @ grad_t, 0.0))
+        for k in keys:
+            out[k]["ci_lower"] = out[k]["estimate"] - z * out[k]["std_error"]
+            out[k]["ci_upper"] = out[k]["estimate"] + z * out[k]["std_error"]
+        return out
+
+
+def probit_mediator_analysis(fit, rho, keys, alpha: float):
+    """SensitivityResults for a probit mediator and a Gaussian outcome (delta-method intervals, exact crossings)."""
+    import pandas as pd
+
+    from .sensitivity_results import SensitivityResults
+
+    model = ProbitMediator(fit)
+    grid = model.curve(rho, keys, alpha)
+    fine = model.curve(COARSE_GRID, keys, alpha)
+    shrink = (1 - model.r2[0]) * (1 - model.r2[1])
+    frames, cross = [], {}
+    for k in keys:
+        g = grid[k]
+        frame = pd.DataFrame({c: g[c] for c in ("estimate", "std_error", "ci_lower", "ci_upper")},
+                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
+        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
+        frame["r2_star_prod"] = rho ** 2
+        frame["r2_tilde_prod"] = rho ** 2 * shrink
+        frames.append(frame)
+
+        def at(r, column, key=k):
+            return model.curve([r], [key], alpha)[key][column][0]
+
+        zero = _roots(lambda r: at(r, "estimate"), COARSE_GRID, fine[k]["estimate"])
+        edges = sorted(_roots(lambda r: at(r, "ci_lower"), COARSE_GRID, fine[k]["ci_lower"])
+                       + _roots(lambda r: at(r, "ci_upper"), COARSE_GRID, fine[k]["ci_upper"]))
+        covers = (fine[k]["ci_lower"] <= 0) & (fine[k]["ci_upper"] >= 0)
+        root = min(zero, key=abs) if zero else np.nan
+        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
+        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
+                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
+                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": tuple(zero),
+                    "ci_covers_zero": covering_intervals(COARSE_GRID, covers, edges)}
+    curves = {k: {"rho": COARSE_GRID.copy(), **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
+              for k in keys}
+    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
                               r_squared=model.r2, alpha=alpha, curves=curves)

@@ -31,7 +31,8 @@ class SensitivityResults(CopyOnRead):
         Per effect: ``rho_zero`` (exact root; NaN if the effect never reaches 0),
         ``rho_zero_grid`` (R's report: the grid point whose effect is closest to 0),
         the same two in R-squared terms, and ``ci_covers_zero`` (the exact rho
-        intervals over which the interval contains 0).
+        intervals over which the interval contains 0) with the same ranges in R^2
+        terms (``ci_covers_zero_r2_star``, ``ci_covers_zero_r2_tilde``).
     r_squared : tuple of float
         (R2_M, R2_Y) of the fitted mediator and outcome models.
     alpha : float
@@ -81,7 +82,12 @@ class SensitivityResults(CopyOnRead):
                       f"  R^2_M*R^2_Y* at which {label} = 0: {c['r2_star_zero']:.6f}",
                       f"  R^2_M~R^2_Y~ at which {label} = 0: {c['r2_tilde_zero']:.6f}",
                       f"  {level} interval covers 0 for rho in: "
-                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero"]) or "nowhere"), ""]
+                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero"]) or "nowhere"),
+                      "    that is, for R^2_M*R^2_Y* in: "
+                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero_r2_star"]) or "nowhere"),
+                      "    and for R^2_M~R^2_Y~ in: "
+                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero_r2_tilde"]) or "nowhere"),
+                      ""]
         lines.append(f"R^2 of the mediator and outcome models: {self.r_squared[0]:.4f}, {self.r_squared[1]:.4f}")
         return "\n".join(lines) + "\n"
 
@@ -96,7 +102,8 @@ class SensitivityResults(CopyOnRead):
 
         out = []
         for frame in (self.table.reset_index(),
-                      self.crossings.drop(columns=["ci_covers_zero", "all_roots"]).reset_index()):
+                      self.crossings.drop(columns=["ci_covers_zero", "all_roots", "ci_covers_zero_r2_star",
+                                                   "ci_covers_zero_r2_tilde"]).reset_index()):
             rows = [[v if isinstance(v, str) else (str(v) if isinstance(v, (bool, np.bool_)) else f"{v:.4f}")
                      for v in row] for row in frame.itertuples(index=False)]
             out += latex_tabular(list(frame.columns), rows, "l" + "r" * (frame.shape[1] - 1)) + [""]

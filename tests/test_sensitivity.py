@@ -228,3 +228,50 @@ def test_probit_outcome_zero_crossing_is_the_true_rho_when_gamma_is_zero():
     d, _ = _probit_data(20_000, 0.5, 0.0, sigma=2.0, seed=6)
     fit = mh.mediate("y ~ t + m + x", "m ~ t + x", d, outcome_family="probit", sims=20, random_state=1)
     assert fit.sensitivity(rho=[0.0], sims=20).rho_at_zero() == pytest.approx(0.5, abs=0.03)
+
+
+def _binary_mediator_data(n, rho, interaction=0.0, seed=0):
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(seed)
+    t = (rng.uniform(size=n) < 0.5).astype(float)
+    x = rng.normal(size=n)
+    e = rng.multivariate_normal([0, 0], [[1.0, rho], [rho, 1.0]], size=n)
+    m = (-0.2 + 0.8 * t + 0.3 * x + e[:, 0] > 0).astype(float)
+    y = 0.5 + 0.4 * t + 0.6 * m + interaction * t * m + 0.2 * x + e[:, 1]
+    dp = float(np.mean(ndtr(0.6 + 0.3 * x) - ndtr(-0.2 + 0.3 * x)))   # true effect of t on P(M = 1)
+    p0 = float(np.mean(ndtr(-0.2 + 0.3 * x)))                          # true P(M(0) = 1)
+    return pd.DataFrame({"t": t, "x": x, "m": m, "y": y}), dp, p0
+
+
+def test_probit_mediator_matches_the_fit_at_zero_and_recovers_known_confounding():
+    # R's case 2. Truth: ACME(t) = (0.6 + 0.3 t) * mean(Phi(0.6 + 0.3 x) - Phi(-0.2 + 0.3 x)) and
+    # ADE(0) = 0.4 + 0.3 P(M(0) = 1).
+    d, dp, p0 = _binary_mediator_data(20_000, 0.4, interaction=0.3, seed=7)
+    fit = mh.mediate("y ~ t * m + x", "m ~ t + x", d, mediator_family="probit", sims=300, random_state=1)
+    sens = fit.sensitivity(rho=[0.0, 0.4], effect="both")
+    table = sens.table
+    for key in ("acme_control", "acme_treated", "ade_control", "ade_treated"):
+        assert table.loc[(key, 0.0), "estimate"] == pytest.approx(fit.point_estimates[key], abs=1e-10)
+    for key, truth in (("acme_control", 0.6 * dp), ("acme_treated", 0.9 * dp), ("ade_control", 0.4 + 0.3 * p0)):
+        row = table.loc[(key, 0.4)]
+        assert abs(row["estimate"] - truth) < 4 * row["std_error"], key
+    naive = table.loc[("acme_control", 0.0)]
+    assert abs(naive["estimate"] - 0.6 * dp) > 4 * naive["std_error"]
+    # the delta-method SE at rho = 0 agrees with the fit's quasi-Bayesian spread
+    assert table.loc[("acme_control", 0.0), "std_error"] == pytest.approx(
+        fit.to_frame().loc["acme_control", "std_error"], rel=0.2)
+    root = sens.crossings.loc["acme_control", "rho_zero"]
+    assert abs(fit.sensitivity(rho=[root]).table.loc[("acme_control", root), "estimate"]) < 1e-9
+
+
+def test_covering_ranges_in_r2_terms():
+    d, _, _ = _binary_mediator_data(3000, 0.0, seed=8)
+    fit = mh.mediate("y ~ t + m + x", "m ~ t + x", d, mediator_family="probit", sims=50, random_state=1)
+    c = fit.sensitivity().crossings.loc["acme_average"]
+    (lo, hi), = c["ci_covers_zero"]
+    (s_lo, s_hi), = c["ci_covers_zero_r2_star"]
+    expected = (0.0, max(lo ** 2, hi ** 2)) if lo <= 0 <= hi else (min(lo ** 2, hi ** 2), max(lo ** 2, hi ** 2))
+    assert (s_lo, s_hi) == pytest.approx(expected, abs=1e-12)
+    r2m, r2y = fit.sensitivity().r_squared
+    assert c["ci_covers_zero_r2_tilde"][0][1] == pytest.approx(s_hi * (1 - r2m) * (1 - r2y), abs=1e-12)
