@@ -131,20 +131,16 @@ def _finite_differences(cf, theta: np.ndarray, p_m: int) -> dict:
             ("acme_control", "acme_treated", "ade_control", "ade_treated", "acme_average", "ade_average")}
 
 
-def effect_curve(sur: SeeminglyUnrelated, cf, rhos, keys, alpha_level: float, starts=None) -> dict:
-    """Estimate, delta-method SE and normal interval of each effect in ``keys`` at every rho.
-
-    ``out["theta"]`` holds the SUR coefficients per rho (warm starts for nearby rhos).
-    """
+def effect_curve(sur: SeeminglyUnrelated, cf, rhos, keys, alpha_level: float) -> dict:
+    """Estimate, delta-method SE and normal interval of each effect in ``keys`` at every rho."""
     rhos = np.asarray(rhos, dtype=float)
     z = stats.norm.ppf(1 - alpha_level / 2)
     out = {k: {"estimate": np.empty(len(rhos)), "std_error": np.empty(len(rhos))} for k in keys}
-    thetas = np.empty((len(rhos), len(sur.ols)))
     start = None
     evaluate = _bilinear if cf.affine else _finite_differences
     for i, rho in enumerate(rhos):
-        theta, cov = sur.fit(rho, start if starts is None else starts[i])
-        thetas[i] = start = theta
+        theta, cov = sur.fit(rho, start)
+        start = theta   # warm start for the next rho
         values = evaluate(cf, theta, sur.p_m)
         for k in keys:
             value, grad = values[k]
@@ -153,7 +149,6 @@ def effect_curve(sur: SeeminglyUnrelated, cf, rhos, keys, alpha_level: float, st
     for k in keys:
         est, se = out[k]["estimate"], out[k]["std_error"]
         out[k]["ci_lower"], out[k]["ci_upper"] = est - z * se, est + z * se
-    out["theta"] = thetas
     return out
 
 
@@ -166,24 +161,6 @@ def _roots(f, grid: np.ndarray, values: np.ndarray) -> list[float]:
         elif values[i + 1] != 0:
             roots.append(float(optimize.brentq(f, grid[i], grid[i + 1], xtol=1e-10)))
     return sorted(set(np.round(roots, 12)))
-
-
-def crossings(sur: SeeminglyUnrelated, cf, key: str, alpha_level: float) -> dict:
-    """Exact rho where the effect is zero and the rho intervals where its CI covers zero."""
-    grid = FINE_GRID if cf.affine else COARSE_GRID
-    fine = effect_curve(sur, cf, grid, [key], alpha_level)
-    thetas = fine["theta"]
-    fine = fine[key]
-
-    def at(rho, column):
-        start = thetas[np.argmin(np.abs(grid - rho))]
-        return effect_curve(sur, cf, [rho], [key], alpha_level, starts=[start])[key][column][0]
-
-    zero = _roots(lambda r: at(r, "estimate"), grid, fine["estimate"])
-    edges = sorted(_roots(lambda r: at(r, "ci_lower"), grid, fine["ci_lower"])
-                   + _roots(lambda r: at(r, "ci_upper"), grid, fine["ci_upper"]))
-    covers = (fine["ci_lower"] <= 0) & (fine["ci_upper"] >= 0)
-    return {"rho_zero": tuple(float(r) for r in zero), "ci_covers_zero": covering_intervals(grid, covers, edges)}
 
 
 def covering_intervals(grid: np.ndarray, covers: np.ndarray, edges) -> tuple:
@@ -217,6 +194,50 @@ def crossing_frame(cross: dict, shrink: float):
     return pd.DataFrame(cross).T.rename_axis("effect")
 
 
+def assemble(curve, rho: np.ndarray, keys, fine_grid: np.ndarray, r_squared: tuple, alpha: float,
+             exact_root: float | None = None):
+    """SensitivityResults from any model's ``curve(rhos, keys)`` (estimate, std_error, ci_lower, ci_upper per key).
+
+    The curve on ``fine_grid`` brackets the roots of the estimate and of both interval
+    bounds, which Brent's method then solves on the curve itself; ``exact_root``
+    replaces the estimate's root when a closed form exists.
+    """
+    import pandas as pd
+
+    from .sensitivity_results import SensitivityResults
+
+    grid, fine = curve(rho, keys), curve(fine_grid, keys)
+    shrink = (1 - r_squared[0]) * (1 - r_squared[1])
+    frames, cross = [], {}
+    for k in keys:
+        g = grid[k]
+        frame = pd.DataFrame({c: g[c] for c in ("estimate", "std_error", "ci_lower", "ci_upper")},
+                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
+        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
+        frame["r2_star_prod"] = rho ** 2
+        frame["r2_tilde_prod"] = rho ** 2 * shrink
+        frames.append(frame)
+
+        def at(r, column, key=k):
+            return curve(np.array([r]), [key])[key][column][0]
+
+        roots = ((exact_root,) if exact_root is not None
+                 else tuple(_roots(lambda r: at(r, "estimate"), fine_grid, fine[k]["estimate"])))
+        edges = sorted(_roots(lambda r: at(r, "ci_lower"), fine_grid, fine[k]["ci_lower"])
+                       + _roots(lambda r: at(r, "ci_upper"), fine_grid, fine[k]["ci_upper"]))
+        covers = (fine[k]["ci_lower"] <= 0) & (fine[k]["ci_upper"] >= 0)
+        root = min(roots, key=abs) if roots else np.nan
+        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
+        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
+                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
+                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": roots,
+                    "ci_covers_zero": covering_intervals(fine_grid, covers, edges)}
+    curves = {k: {"rho": fine_grid.copy(), **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
+              for k in keys}
+    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
+                              r_squared=r_squared, alpha=alpha, curves=curves)
+
+
 def check_rho(rho) -> np.ndarray:
     """The rho grid as floats strictly inside (-1, 1); a ParameterError names ``rho`` otherwise."""
     values = np.atleast_1d(np.asarray(rho, dtype=float))
@@ -227,70 +248,39 @@ def check_rho(rho) -> np.ndarray:
 
 
 def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, rng=None):
-    """Build the SensitivityResults of a ``mediate()`` fit (Gaussian mediator; Gaussian or probit outcome)."""
-    import pandas as pd
-
-    from .sensitivity_results import SensitivityResults
-
+    """Build the SensitivityResults of a ``mediate()`` fit for the three model pairs of R's medsens."""
     rho = check_rho(rho) + 0.0  # + 0.0: no -0.0 in the table
     families = (fit.mediator_model.family, fit.outcome_model.family)
-    if families == ("gaussian", "probit"):
-        if effect != "indirect":
-            raise ParameterError("sensitivity() with a probit outcome covers the ACME only (effect='indirect'), "
-                                 "as R's medsens.", parameter="effect")
-        if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
-            raise ParameterError("sensitivity() needs a binary treatment contrast without covariates=.",
-                                 parameter="covariates")
-        return probit_outcome_analysis(fit, rho, alpha, sims, rng if rng is not None else np.random.default_rng(0))
-    if families == ("probit", "gaussian"):
-        if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
-            raise ParameterError("sensitivity() needs a binary treatment contrast without covariates=.",
-                                 parameter="covariates")
-        kinds = {"indirect": ["acme"], "direct": ["ade"], "both": ["acme", "ade"]}[effect]
-        arms = ("control", "treated") if fit.interaction else ("average",)
-        return probit_mediator_analysis(fit, rho, [f"{k}_{a}" for k in kinds for a in arms], alpha)
-    if families != ("gaussian", "gaussian"):
+    if families not in (("gaussian", "gaussian"), ("gaussian", "probit"), ("probit", "gaussian")):
         raise ParameterError(
-            f"sensitivity() needs a Gaussian mediator and a Gaussian outcome model here; this fit has a "
-            f"{families[0]} mediator and a {families[1]} outcome model (supported: Gaussian mediator with a Gaussian "
-            "or probit outcome, or a probit mediator with a Gaussian outcome, as R's medsens).",
-            parameter="mediator_family")
+            f"sensitivity() is available for a Gaussian mediator with a Gaussian or probit outcome, or a probit "
+            f"mediator with a Gaussian outcome (as R's medsens); this fit has a {families[0]} mediator and a "
+            f"{families[1]} outcome model.", parameter="mediator_family")
     if fit.settings["treatment_kind"] == "continuous" or fit.settings["covariates"]:
         raise ParameterError("sensitivity() needs a binary treatment contrast without covariates= (as R's "
                              "medsens); refit without covariates= (condition through the formula instead).",
                              parameter="covariates")
-    d = fit.fit_data
-    sur = SeeminglyUnrelated(d.X_mediator, d.m, d.X_outcome, d.y)
+    if families == ("gaussian", "probit"):
+        if effect != "indirect":
+            raise ParameterError("sensitivity() with a probit outcome covers the ACME only (effect='indirect'), "
+                                 "as R's medsens.", parameter="effect")
+        if fit.interaction:
+            raise ParameterError("sensitivity() with a binary outcome is not available with a treatment x mediator "
+                                 "interaction (as in R's medsens); refit without it.", parameter="outcome_formula")
+        model = ProbitOutcome(fit, sims, rng if rng is not None else np.random.default_rng(0))
+        return assemble(lambda rhos, keys: model.curve(rhos, keys, alpha), rho, ["acme_control", "acme_treated"],
+                        COARSE_GRID, model.r2, alpha, exact_root=model.root())
     kinds = {"indirect": ["acme"], "direct": ["ade"], "both": ["acme", "ade"]}[effect]
     arms = ("control", "treated") if fit.interaction else ("average",)
     keys = [f"{k}_{a}" for k in kinds for a in arms]
-    grid = effect_curve(sur, fit.counterfactual, rho, keys, alpha)
-    fine_grid = FINE_GRID if fit.counterfactual.affine else COARSE_GRID
-    curve = effect_curve(sur, fit.counterfactual, fine_grid, keys, alpha)
+    if families == ("probit", "gaussian"):
+        model = ProbitMediator(fit)
+        return assemble(lambda rhos, ks: model.curve(rhos, ks, alpha), rho, keys, COARSE_GRID, model.r2, alpha)
+    d = fit.fit_data
+    sur = SeeminglyUnrelated(d.X_mediator, d.m, d.X_outcome, d.y)
     r2 = (float(fit.mediator_model.result.rsquared), float(fit.outcome_model.result.rsquared))
-    shrink = (1 - r2[0]) * (1 - r2[1])
-    frames, cross = [], {}
-    for k in keys:
-        g = grid[k]
-        frame = pd.DataFrame({"estimate": g["estimate"], "std_error": g["std_error"], "ci_lower": g["ci_lower"],
-                              "ci_upper": g["ci_upper"]},
-                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
-        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
-        frame["r2_star_prod"] = rho ** 2
-        frame["r2_tilde_prod"] = rho ** 2 * shrink
-        frames.append(frame)
-        exact = crossings(sur, fit.counterfactual, k, alpha)
-        roots = exact["rho_zero"]
-        root = min(roots, key=abs) if roots else np.nan
-        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
-        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
-                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
-                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": roots,
-                    "ci_covers_zero": exact["ci_covers_zero"]}
-    curves = {k: {"rho": fine_grid.copy(), **{c: curve[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
-              for k in keys}
-    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
-                              r_squared=r2, alpha=alpha, curves=curves)
+    return assemble(lambda rhos, ks: effect_curve(sur, fit.counterfactual, rhos, ks, alpha), rho, keys,
+                    FINE_GRID if fit.counterfactual.affine else COARSE_GRID, r2, alpha)
 
 
 class ProbitOutcome:
@@ -344,65 +334,23 @@ class ProbitOutcome:
         d0, d1 = mu[0, 1] - mu[0, 0], mu[1, 1] - mu[1, 0]
         return {"acme_control": d0, "acme_treated": d1, "acme_average": (d0 + d1) / 2}
 
-    def root(self) -> float:
-        """The exact rho at which the ACME is zero (gamma(rho) = 0)."""
-        _, sigma, b = self.point
-        g = sigma[0] * b[0, self.j]
-        return float(g / np.sqrt(1 + g * g))
-
-
-def probit_outcome_analysis(fit, rho, alpha: float, sims: int, rng):
-    """SensitivityResults for a Gaussian mediator and a probit outcome (quasi-Bayesian percentile intervals)."""
-    import pandas as pd
-
-    from .sensitivity_results import SensitivityResults
-
-    if fit.interaction:
-        raise ParameterError("sensitivity() with a binary outcome is not available with a treatment x mediator "
-                             "interaction (as in R's medsens); refit without it.", parameter="outcome_formula")
-    model = ProbitOutcome(fit, sims, rng)
-    keys = ["acme_control", "acme_treated"]
-    low, high = alpha / 2, 1 - alpha / 2
-
-    def curve(rhos):
+    def curve(self, rhos, keys, alpha_level: float) -> dict:
+        """Estimate at the fitted coefficients; SD and percentile interval of the draws (common across rhos)."""
+        low, high = alpha_level / 2, 1 - alpha_level / 2
         out = {k: {c: np.empty(len(rhos)) for c in ("estimate", "std_error", "ci_lower", "ci_upper")} for k in keys}
         for i, r in enumerate(rhos):
-            point, drawn = model.effects(r), model.effects(r, "draws")
+            point, drawn = self.effects(r), self.effects(r, "draws")
             for k in keys:
                 out[k]["estimate"][i] = point[k][0]
                 out[k]["std_error"][i] = np.std(drawn[k], ddof=1)
                 out[k]["ci_lower"][i], out[k]["ci_upper"][i] = np.quantile(drawn[k], [low, high])
         return out
 
-    grid, fine_grid = curve(rho), np.linspace(-0.99, 0.99, 41)
-    fine = curve(fine_grid)
-    shrink = (1 - model.r2[0]) * (1 - model.r2[1])
-    frames, cross = [], {}
-    for k in keys:
-        g = grid[k]
-        frame = pd.DataFrame({c: g[c] for c in ("estimate", "std_error", "ci_lower", "ci_upper")},
-                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
-        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
-        frame["r2_star_prod"] = rho ** 2
-        frame["r2_tilde_prod"] = rho ** 2 * shrink
-        frames.append(frame)
-
-        def bound(r, q, key=k):
-            return float(np.quantile(model.effects(r, "draws")[key], q))
-
-        edges = sorted(_roots(lambda r: bound(r, low), fine_grid, fine[k]["ci_lower"])
-                       + _roots(lambda r: bound(r, high), fine_grid, fine[k]["ci_upper"]))
-        covers = (fine[k]["ci_lower"] <= 0) & (fine[k]["ci_upper"] >= 0)
-        intervals = covering_intervals(fine_grid, covers, edges)
-        root = model.root()
-        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
-        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
-                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
-                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": (root,),
-                    "ci_covers_zero": intervals}
-    curves = {k: {"rho": fine_grid, **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}} for k in keys}
-    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
-                              r_squared=model.r2, alpha=alpha, curves=curves)
+    def root(self) -> float:
+        """The exact rho at which the ACME is zero (gamma(rho) = 0)."""
+        _, sigma, b = self.point
+        g = sigma[0] * b[0, self.j]
+        return float(g / np.sqrt(1 + g * g))
 
 
 class ProbitMediator:
@@ -498,42 +446,3 @@ class ProbitMediator:
             out[k]["ci_lower"] = out[k]["estimate"] - z * out[k]["std_error"]
             out[k]["ci_upper"] = out[k]["estimate"] + z * out[k]["std_error"]
         return out
-
-
-def probit_mediator_analysis(fit, rho, keys, alpha: float):
-    """SensitivityResults for a probit mediator and a Gaussian outcome (delta-method intervals, exact crossings)."""
-    import pandas as pd
-
-    from .sensitivity_results import SensitivityResults
-
-    model = ProbitMediator(fit)
-    grid = model.curve(rho, keys, alpha)
-    fine = model.curve(COARSE_GRID, keys, alpha)
-    shrink = (1 - model.r2[0]) * (1 - model.r2[1])
-    frames, cross = [], {}
-    for k in keys:
-        g = grid[k]
-        frame = pd.DataFrame({c: g[c] for c in ("estimate", "std_error", "ci_lower", "ci_upper")},
-                             index=pd.MultiIndex.from_product([[k], rho], names=["effect", "rho"]))
-        frame["covers_zero"] = (frame["ci_lower"] <= 0) & (frame["ci_upper"] >= 0)
-        frame["r2_star_prod"] = rho ** 2
-        frame["r2_tilde_prod"] = rho ** 2 * shrink
-        frames.append(frame)
-
-        def at(r, column, key=k):
-            return model.curve([r], [key], alpha)[key][column][0]
-
-        zero = _roots(lambda r: at(r, "estimate"), COARSE_GRID, fine[k]["estimate"])
-        edges = sorted(_roots(lambda r: at(r, "ci_lower"), COARSE_GRID, fine[k]["ci_lower"])
-                       + _roots(lambda r: at(r, "ci_upper"), COARSE_GRID, fine[k]["ci_upper"]))
-        covers = (fine[k]["ci_lower"] <= 0) & (fine[k]["ci_upper"] >= 0)
-        root = min(zero, key=abs) if zero else np.nan
-        nearest = float(rho[np.argmin(np.abs(g["estimate"]))])
-        cross[k] = {"rho_zero": root, "r2_star_zero": root ** 2, "r2_tilde_zero": root ** 2 * shrink,
-                    "rho_zero_grid": nearest, "r2_star_zero_grid": nearest ** 2,
-                    "r2_tilde_zero_grid": nearest ** 2 * shrink, "all_roots": tuple(zero),
-                    "ci_covers_zero": covering_intervals(COARSE_GRID, covers, edges)}
-    curves = {k: {"rho": COARSE_GRID.copy(), **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
-              for k in keys}
-    return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
-                              r_squared=model.r2, alpha=alpha, curves=curves)
