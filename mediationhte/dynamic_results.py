@@ -158,9 +158,13 @@ def _bootstrap_replicate(rows, config, names, seed: int) -> dict:
     traj = rows.traj
     n_traj = int(traj.max()) + 1
     order = np.argsort(traj, kind="stable")
-    starts = np.r_[0, np.cumsum(np.bincount(traj, minlength=n_traj))]
+    sizes = np.bincount(traj, minlength=n_traj)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
     picked = rng.integers(0, n_traj, size=n_traj)
-    index = np.concatenate([order[starts[i]:starts[i + 1]] for i in picked])
+    # the rows of the picked trajectories, in order: each trajectory's start plus 0..size-1
+    lengths = sizes[picked]
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    index = order[np.repeat(starts[picked], lengths) + within]
     # resampled trajectories are new clusters
     sample = rows.take(index)
     fit_seed = int(rng.integers(0, 2**31 - 1))

@@ -20,6 +20,7 @@ from scipy import stats
 
 from ._immutable import CopyOnRead
 from .effects import build_counterfactual_design, counterfactual_means
+from .estimation import coefficient_draws
 from .errors import ParameterError
 from .inference import percentile_interval, simulation_pvalue, standard_error
 
@@ -84,15 +85,6 @@ def interaction_test(fit, alpha: float) -> EffectDifference:
     return _difference("ACME(1) - ACME(0)", est["acme_treated"] - est["acme_control"], draws, alpha, "fit")
 
 
-def coefficient_draws(fit, sims: int, rng: np.random.Generator):
-    """(alpha, beta, sigma) quasi-Bayesian draws of both models, as ``mediate()`` draws them."""
-    med, out = fit.mediator_model, fit.outcome_model
-    alpha = rng.multivariate_normal(med.params, med.cov, size=sims, method="eigh")
-    beta = rng.multivariate_normal(out.params, out.cov, size=sims, method="eigh")
-    sigma = np.full(sims, med.sigma if med.family == "gaussian" else np.nan)
-    return alpha, beta, sigma
-
-
 def _contrast(fit):
     from .validation import TreatmentContrast
 
@@ -129,7 +121,7 @@ def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng,
                              "sets of covariate values.", parameter="covariates_2")
     designs = [build_counterfactual_design(fit.spec, frame, _contrast(fit), fit.mediator_model.family, fit.fit_data.m,
                                            p) for p in profiles]
-    a, b, s = coefficient_draws(fit, sims, rng)
+    a, b, s = coefficient_draws(fit.mediator_model, fit.outcome_model, sims, rng)
     med, out = fit.mediator_model, fit.outcome_model
     point = [_basic(cf, fit, med.params[None], out.params[None], s[:1]) for cf in designs]
     drawn = [_basic(cf, fit, a, b, s) for cf in designs]
@@ -208,7 +200,7 @@ def effects_by(fit, values: pd.Series, column: str, bins: int, sims: int, rng, a
                              "two.", parameter="column")
     codes = levels.cat.codes.to_numpy()
     groups = (codes[:, None] == np.arange(len(cats))[None, :]).astype(float)
-    a, b, s = coefficient_draws(fit, sims, rng)
+    a, b, s = coefficient_draws(fit.mediator_model, fit.outcome_model, sims, rng)
     med, out = fit.mediator_model, fit.outcome_model
     point = _basic(fit.counterfactual, fit, med.params[None], out.params[None], s[:1], groups)
     drawn = _basic(fit.counterfactual, fit, a, b, s, groups)

@@ -66,6 +66,13 @@ def _draws_matrix(effects: dict[str, np.ndarray]) -> np.ndarray:
     return np.column_stack([effects[k] for k in EFFECT_KEYS])
 
 
+def coefficient_draws(mediator: FittedModel, outcome: FittedModel, sims: int, rng: np.random.Generator):
+    """Quasi-Bayesian coefficient draws (alpha, beta, sigma): N(beta_hat, V) per model, mediator first, as R draws."""
+    alpha = rng.multivariate_normal(mediator.params, mediator.cov, size=sims, method="eigh")
+    beta = rng.multivariate_normal(outcome.params, outcome.cov, size=sims, method="eigh")
+    return alpha, beta, np.full(sims, _sigma(mediator))
+
+
 def quasi_bayesian_draws(cf: CounterfactualDesign, mediator: FittedModel, outcome: FittedModel, sims: int,
                          rng: np.random.Generator) -> np.ndarray:
     """R mediation's quasi-Bayesian Monte Carlo (King, Tomz & Wittenberg 2000): a (sims, 10) array.
@@ -75,9 +82,7 @@ def quasi_bayesian_draws(cf: CounterfactualDesign, mediator: FittedModel, outcom
     random numbers across arms for a Gaussian mediator (sigma fixed at its
     estimate, as in R).
     """
-    alpha = rng.multivariate_normal(mediator.params, mediator.cov, size=sims, method="eigh")
-    beta = rng.multivariate_normal(outcome.params, outcome.cov, size=sims, method="eigh")
-    sigma = np.full(sims, _sigma(mediator))
+    alpha, beta, sigma = coefficient_draws(mediator, outcome, sims, rng)
     draws = np.empty((sims, len(EFFECT_KEYS)))
     chunk = max(1, 2_000_000 // max(cf.n, 1))
     for start in range(0, sims, chunk):
