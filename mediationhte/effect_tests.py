@@ -27,7 +27,17 @@ from .inference import percentile_interval, simulation_pvalue, standard_error
 
 @dataclass(frozen=True)
 class EffectDifference:
-    """One test of a difference of effects, printed like R's ``htest``."""
+    """One test of a difference of effects, printed like R's ``htest``.
+
+    Examples
+    --------
+    >>> from mediationhte import load_jobs, mediate
+    >>> fit = mediate("depress2 ~ treat * job_seek + econ_hard", "job_seek ~ treat + econ_hard", data=load_jobs(),
+    ...               sims=200, random_state=1)
+    >>> test = fit.test_interaction()
+    >>> bool(test.ci_lower < test.estimate < test.ci_upper), str(test).splitlines()[1].strip()
+    (True, 'Test of ACME(1) - ACME(0) = 0')
+    """
 
     label: str
     estimate: float
@@ -51,7 +61,19 @@ class EffectDifference:
 
 @dataclass(frozen=True)
 class EffectDifferences:
-    """Several tests (``test_moderation``): ``to_frame()`` and R's blocks one after another."""
+    """Several tests (``test_moderation``): ``to_frame()`` and R's blocks one after another.
+
+    Examples
+    --------
+    >>> from mediationhte import load_jobs, mediate
+    >>> fit = mediate("depress2 ~ treat * sex + job_seek", "job_seek ~ treat * sex", data=load_jobs(),
+    ...               sims=200, random_state=1)
+    >>> res = fit.test_moderation({"sex": 1}, {"sex": 0})
+    >>> list(res.to_frame().columns)
+    ['estimate', 'ci_lower', 'ci_upper', 'p_value']
+    >>> "Test of ADE(covariates.1) - ADE(covariates.2) = 0" in str(res)
+    True
+    """
 
     tests: tuple
 
@@ -162,6 +184,17 @@ class EffectsByLevel(CopyOnRead):
         Every pair of levels: difference, std_error, ci, z-test p-value and its Holm adjustment
         (within each estimand).
     column : str
+
+    Examples
+    --------
+    >>> from mediationhte import load_jobs, mediate
+    >>> fit = mediate("depress2 ~ treat * sex + job_seek", "job_seek ~ treat * sex", data=load_jobs(),
+    ...               sims=200, random_state=1)
+    >>> res = fit.by("sex")
+    >>> res.to_frame().loc[("1", "acme_average"), "n"]
+    np.int64(482)
+    >>> list(res.pairwise.columns)[-2:]
+    ['p_value', 'p_holm']
     """
 
     table: pd.DataFrame = field(repr=False)

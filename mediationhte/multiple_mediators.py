@@ -133,6 +133,21 @@ class ParallelMediationResults(CopyOnRead):
     mediator_models : tuple of FittedModel
     outcome_model : FittedModel
     n_obs, sims : int
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from mediationhte import mediate
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.integers(0, 2, 500).astype(float)
+    >>> d = pd.DataFrame({"t": t, "m1": 0.5 * t + rng.normal(size=500), "m2": -0.4 * t + rng.normal(size=500)})
+    >>> d["y"] = 0.3 * t + 0.6 * d["m1"] + 0.5 * d["m2"] + rng.normal(size=500)
+    >>> fit = mediate("y ~ t + m1 + m2", ["m1 ~ t", "m2 ~ t"], d, sims=200, random_state=1)
+    >>> est = fit.estimates
+    >>> bool(abs(est["acme_joint_average"] - est["acme[m1]_average"] - est["acme[m2]_average"]) < 1e-12)
+    True
+    >>> "ratio_unstable" in fit.to_frame().columns
+    True
     """
 
     table: pd.DataFrame = field(repr=False)

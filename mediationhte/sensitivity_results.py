@@ -36,6 +36,19 @@ class SensitivityResults(CopyOnRead):
     r_squared : tuple of float
         (R2_M, R2_Y) of the fitted mediator and outcome models.
     alpha : float
+
+    Examples
+    --------
+    >>> from mediationhte import load_jobs, mediate
+    >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+    ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(), sims=100, random_state=1)
+    >>> sens = fit.sensitivity(effect="both")
+    >>> sens.to_frame().loc[("acme_average", 0.0), ["estimate", "r2_star_prod"]].round(6).tolist()
+    [-0.015745, 0.0]
+    >>> round(sens.rho_at_zero("acme_average"), 4)
+    -0.2735
+    >>> "Rho at which ACME = 0: -0.3" in sens.as_text()
+    True
     """
 
     table: pd.DataFrame = field(repr=False)
