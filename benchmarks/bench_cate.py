@@ -109,7 +109,7 @@ def _econml_peer(d: pd.DataFrame):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from mediationhte.learners import _registry
+    from mediationhte.core.learners import _registry
 
     X = d[[f"x{j}" for j in range(1, D + 1)]].to_numpy()
     y, t = d.y.to_numpy(), d.t.to_numpy()

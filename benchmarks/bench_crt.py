@@ -44,7 +44,7 @@ def _replicate(scenario: str, r: int, learners) -> dict:
     import warnings
 
     import mediationhte as mh
-    from mediationhte.crt_simulation import crt_test_grid
+    from mediationhte.datasets.crt import crt_test_grid
 
     d = mh.simulate_crt(scenario, random_state=1000 + r)
     grid = crt_test_grid(scenario, n=2000, random_state=99)

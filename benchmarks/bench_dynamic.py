@@ -38,7 +38,7 @@ ARGS = dict(id="id", time="time", state="state", action="action", mediator=["m1"
 
 def fit(N: int, T: int, seed: int, **kwargs):
     import mediationhte as mh
-    from mediationhte.dynamic_simulation import semi_target_policy
+    from mediationhte.datasets.dynamic import semi_target_policy
 
     d = mh.simulate_dynamic("semi_synthetic", n_trajectories=N, horizon=T, random_state=seed)
     return mh.dynamic_mediation(d, target_policy=semi_target_policy, random_state=seed, **ARGS, **kwargs)
@@ -60,7 +60,7 @@ def _replicate(N: int, T: int, r: int, kwargs: dict) -> dict:
 def bias_study(sizes, reps: int, horizon: int, n_jobs: int, **kwargs) -> tuple[pd.DataFrame, dict]:
     from joblib import Parallel, delayed
 
-    from mediationhte.dynamic_simulation import semi_synthetic_truth
+    from mediationhte.datasets.dynamic import semi_synthetic_truth
 
     truth = semi_synthetic_truth()
     rows, additivity = [], 0.0

@@ -1,10 +1,10 @@
 """mediationhte: causal mediation analysis with heterogeneous effects."""
 
-from ._version import __version__
-from .api import mediate
-from .cate_api import cate
-from .datasets import load_jobs, load_randhie
-from .errors import (
+from mediationhte._version import __version__
+from mediationhte.api.mediate import mediate
+from mediationhte.api.cate import cate
+from mediationhte.datasets.loaders import load_jobs, load_randhie
+from mediationhte.errors import (
     AssumptionWarning,
     ConvergenceWarning,
     DataError,
@@ -13,16 +13,16 @@ from .errors import (
     MediationHTEError,
     ParameterError,
 )
-from .cate_results import CateResults
-from .results import BootstrapResults, MediationResults
-from .crt_simulation import simulate_crt
-from .dynamic_api import dynamic_mediation
-from .dynamic_results import DynamicMediationResults
-from .dynamic_simulation import simulate_dynamic
-from .multiple_mediators import ParallelMediationResults
-from .sensitivity_results import SensitivityResults
-from .simulation import simulate
-from .tables import ModelTable, Summary
+from mediationhte.cate.results import CateResults
+from mediationhte.mediation.results import BootstrapResults, MediationResults
+from mediationhte.datasets.crt import simulate_crt
+from mediationhte.api.dynamic import dynamic_mediation
+from mediationhte.dynamic.results import DynamicMediationResults
+from mediationhte.datasets.dynamic import simulate_dynamic
+from mediationhte.mediation.parallel import ParallelMediationResults
+from mediationhte.mediation.sensitivity_results import SensitivityResults
+from mediationhte.datasets.mediation import simulate
+from mediationhte.report.summary import ModelTable, Summary
 
 __all__ = [
     "__version__",

@@ -69,8 +69,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import pandas as pd
 
-    from . import load_jobs, mediate
-    from .errors import MediationHTEError
+    from mediationhte import load_jobs
+    from mediationhte import mediate
+    from mediationhte.errors import MediationHTEError
 
     if args.data is None:
         if args.outcome or args.mediator:

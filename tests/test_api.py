@@ -111,8 +111,8 @@ def test_bad_bootstrap_arguments(fit):
         fit.bootstrap_ci(n_jobs=0)
 
 
-@pytest.mark.parametrize("module", ["mediationhte.api", "mediationhte.results", "mediationhte.datasets",
-                                    "mediationhte.tables"])
+@pytest.mark.parametrize("module", ["mediationhte.api.mediate", "mediationhte.mediation.results", "mediationhte.datasets.loaders",
+                                    "mediationhte.report.summary"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

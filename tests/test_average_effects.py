@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mediationhte.average_effects import (
+from mediationhte.cate.average_effects import (
     aipw,
     difference_in_means,
     iptw_hajek,
@@ -23,7 +23,7 @@ from mediationhte.average_effects import (
     wald_rows,
     weights_summary,
 )
-from mediationhte.propensity import crump_bounds, fit_propensity, trim_rows
+from mediationhte.cate.propensity import crump_bounds, fit_propensity, trim_rows
 
 NO_CLIP = (1e-9, 1 - 1e-9)
 UNPENALISED = make_pipeline(StandardScaler(), LogisticRegression(C=np.inf, max_iter=5000, tol=1e-12))

@@ -1,4 +1,4 @@
-"""Tests for mediationhte.balance: standardized mean differences, matched frequency weights, balance tables."""
+"""Tests for mediationhte.cate.balance: standardized mean differences, matched frequency weights, balance tables."""
 
 import dataclasses
 import doctest
@@ -12,15 +12,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from mediationhte import balance  # noqa: E402
-from mediationhte.balance import (  # noqa: E402
+from mediationhte.cate import balance  # noqa: E402
+from mediationhte.cate.balance import (  # noqa: E402
     BalanceResults,
     balance_table,
     frequency_weights_from_matches,
     standardized_mean_differences,
 )
 from mediationhte.errors import ParameterError  # noqa: E402
-from mediationhte.matching import match_on_score  # noqa: E402
+from mediationhte.cate.matching import match_on_score  # noqa: E402
 
 RNG = np.random.default_rng(7)
 N = 40

@@ -1,4 +1,4 @@
-"""Tests for mediationhte._batched: batched WLS / binary GLM fits and bootstrap resampling.
+"""Tests for mediationhte.mediation.batched: batched WLS / binary GLM fits and bootstrap resampling.
 
 Reference values come from statsmodels (OLS, WLS, GLM with freq_weights / var_weights)
 fitted to each replicate separately, or from the definitions (np.outer, np.bincount).
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from mediationhte._batched import (
+from mediationhte.mediation.batched import (
     GLMResult,
     WLSResult,
     batched_glm_binary,

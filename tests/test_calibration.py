@@ -1,4 +1,4 @@
-"""Calibration of the subgroup search (mediationhte.calibration): permutation, split and threshold modes."""
+"""Calibration of the subgroup search (mediationhte.subgroups.calibration): permutation, split and threshold modes."""
 
 import dataclasses
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from subgroup_data import planted
 
-from mediationhte._random import spawn_seeds
-from mediationhte.calibration import (
+from mediationhte.core.random_state import spawn_seeds
+from mediationhte.subgroups.calibration import (
     calibrate_permutation,
     calibrate_split,
     calibrate_threshold,
@@ -15,7 +15,7 @@ from mediationhte.calibration import (
     split_rows,
 )
 from mediationhte.errors import ParameterError
-from mediationhte.subgroups import discover, fit_profile, leaf_pvalue
+from mediationhte.subgroups.discover import discover, fit_profile, leaf_pvalue
 
 TREATMENT = np.arange(40) % 2
 

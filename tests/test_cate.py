@@ -246,7 +246,7 @@ def test_randhie_loads_without_download():
     assert (d["Y"] == d["mdvis"]).all()
 
 
-@pytest.mark.parametrize("module", ["mediationhte.cate_api", "mediationhte.cate_results", "mediationhte.propensity"])
+@pytest.mark.parametrize("module", ["mediationhte.api.cate", "mediationhte.cate.results", "mediationhte.cate.propensity"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -13,7 +13,7 @@ import pytest
 
 import mediationhte as mh
 from mediationhte import DataError, FormulaError, ParameterError, cate, simulate_crt
-from mediationhte.crt_simulation import crt_test_grid
+from mediationhte.datasets.crt import crt_test_grid
 
 FORMULA = "y ~ treat * (x1 + x2 + x3 + x4 + x5 + v1 + v2) + (1 | cluster)"
 LEARNERS = ("lmm", "merf", "megb", "rf", "gbm")
@@ -212,7 +212,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    result = doctest.testmod(importlib.import_module("mediationhte.crt_results"), optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(importlib.import_module("mediationhte.crt.results"), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
     assert mh.simulate_crt is simulate_crt
 
@@ -222,7 +222,7 @@ def test_cluster_leaf_test_holds_its_level_where_the_iid_test_does_not():
     # treats 1200 rows as independent and rejects far too often; the CR2 test (F(q, G - 1)) stays near alpha. The
     # leaves split on the cluster-level v1, so the leaf x T interaction is a between-cluster contrast. 200 data sets:
     # iid rejection > 0.3, CR2 rejection <= 0.05 + 3 MCSE.
-    from mediationhte.subgroups import leaf_pvalue
+    from mediationhte.subgroups.discover import leaf_pvalue
 
     iid, robust = [], []
     for r in range(200):
@@ -235,7 +235,7 @@ def test_cluster_leaf_test_holds_its_level_where_the_iid_test_does_not():
 
 
 def test_cluster_permutations_keep_clusters_in_one_arm(scenario_a):
-    from mediationhte.cluster_tests import permute_clusters, split_clusters
+    from mediationhte.subgroups.cluster_tests import permute_clusters, split_clusters
 
     t, g = scenario_a["treat"].to_numpy(), scenario_a["cluster"].to_numpy()
     perm = permute_clusters(t, g, seed=4)
@@ -259,7 +259,7 @@ def test_shrunk_lmm_matches_statsmodels_variance_components():
     # intercepts and the standardised treatment x modifier slopes) in one group: same REML optimum.
     from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
-    from mediationhte.penalized_lmm import fit_variance_components
+    from mediationhte.crt.penalized_lmm import fit_variance_components
 
     d = simulate_crt("A", n_clusters=20, cluster_size=(10, 20), random_state=3)
     n, g = len(d), d["cluster"].to_numpy()
@@ -324,7 +324,7 @@ def test_gamm_bends_with_a_smooth_modifier():
 
 
 def test_smooth_terms_parse_and_validate(scenario_a):
-    from mediationhte.crt_smooths import extract_smooths
+    from mediationhte.formula.smooths import extract_smooths
 
     assert extract_smooths("y ~ treat * (s(x1) + s(x2, k=6) + x3)") == ("y ~ treat * (x1 + x2 + x3)",
                                                                       (("x1", 10), ("x2", 6)))

@@ -1,4 +1,4 @@
-"""Tests of mediationhte.crt_simulation: the CRT DGP family of spec crt.md §4.2 and its truths.
+"""Tests of mediationhte.datasets.crt: the CRT DGP family of spec crt.md §4.2 and its truths.
 
 References used below:
 * the structural equations of spec §4.2 (mu, tau_A, tau_B, tau_N; half the clusters treated;
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import mediationhte.crt_simulation as crt_simulation
-from mediationhte.crt_simulation import DEFAULT_ICC, crt_test_grid, simulate_crt, true_tau_sd
+import mediationhte.datasets.crt as crt_simulation
+from mediationhte.datasets.crt import DEFAULT_ICC, crt_test_grid, simulate_crt, true_tau_sd
 from mediationhte.errors import ParameterError
 
 COLUMNS = ["cluster", "treat", "x1", "x2", "x3", "x4", "x5", "v1", "v2", "y", "tau", "mu0", "b"]

@@ -14,8 +14,8 @@ import pytest
 
 import mediationhte as mh
 from mediationhte import DataError, ParameterError
-from mediationhte.dynamic_api import dynamic_mediation
-from mediationhte.dynamic_simulation import toy_target_policy, toy_truth
+from mediationhte.api.dynamic import dynamic_mediation
+from mediationhte.datasets.dynamic import toy_target_policy, toy_truth
 
 KEYS = ("IDE", "IME", "DDE", "DME")
 ARGS = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward",
@@ -98,7 +98,7 @@ def test_validation_errors():
 
 
 def test_docstring_examples_run():
-    for name in ("dynamic_api", "dynamic_results"):
+    for name in ("api.dynamic", "dynamic.results"):
         result = doctest.testmod(importlib.import_module(f"mediationhte.{name}"))
         assert result.failed == 0 and result.attempted > 0, name
 

@@ -1,4 +1,4 @@
-"""Feature maps of dynamic mediation (mediationhte.dynamic_bases): Q sieves and ratio features.
+"""Feature maps of dynamic mediation (mediationhte.dynamic.bases): Q sieves and ratio features.
 
 References are exact properties: cubic B-splines on padded knots span the linear functions on the data range and,
 continued linearly, outside it (spec section 4, fragile point 1: no cubic blow-up in the tails); the knot rule
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mediationhte import DataError
-from mediationhte.dynamic_bases import AdditiveBasis, default_intervals, q_basis, ratio_basis
+from mediationhte.dynamic.bases import AdditiveBasis, default_intervals, q_basis, ratio_basis
 
 RNG = np.random.default_rng(0)
 S = RNG.normal(size=800)

@@ -15,7 +15,7 @@ import pytest
 
 import mediationhte as mh
 from mediationhte import DataError, ParameterError
-from mediationhte.dynamic_simulation import toy_target_policy
+from mediationhte.datasets.dynamic import toy_target_policy
 
 ALPHA0, ALPHA1, ALPHA2 = 0.5, np.array([0.4, -0.3]), np.array([1.0, 0.6])
 BETA0, BETA1, BETA2, BETA3 = 0.2, 0.3, 0.8, np.array([0.5, 0.4])

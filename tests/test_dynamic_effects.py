@@ -9,10 +9,10 @@ and check 2.
 import numpy as np
 import pytest
 
-from mediationhte.dynamic_effects import DiscreteNuisances, estimate_effects
-from mediationhte.dynamic_estimation import binary_cells
-from mediationhte.dynamic_simulation import _toy_mediator, _toy_next, _toy_reward, toy_behaviour, toy_target_policy
-from mediationhte.dynamic_simulation import toy_truth
+from mediationhte.dynamic.effects import DiscreteNuisances, estimate_effects
+from mediationhte.dynamic.solvers import binary_cells
+from mediationhte.datasets.dynamic import _toy_mediator, _toy_next, _toy_reward, toy_behaviour, toy_target_policy
+from mediationhte.datasets.dynamic import toy_truth
 
 BITS = np.array([0.0, 1.0])
 KEYS = ("IDE", "IME", "DDE", "DME", "ATE")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mediationhte import ParameterError
-from mediationhte.dynamic_estimation import binary_cells, lstd, min_max_ratio
-from mediationhte.dynamic_simulation import (
+from mediationhte.dynamic.solvers import binary_cells, lstd, min_max_ratio
+from mediationhte.datasets.dynamic import (
     _toy_mediator,
     _toy_next,
     _toy_reward,

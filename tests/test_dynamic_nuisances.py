@@ -1,4 +1,4 @@
-"""Fitted nuisances of dynamic mediation (mediationhte.dynamic_nuisances).
+"""Fitted nuisances of dynamic mediation (mediationhte.dynamic.nuisances).
 
 References: scipy's multivariate normal log density (exact, 1e-10); Monte Carlo moments of the integration nodes
 within 4 Monte Carlo SEs of the exact mean and covariance; a linear-Gaussian mediator whose coefficients and
@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 from sklearn.linear_model import LinearRegression
 
-from mediationhte.dynamic_effects import mean_over_nodes
-from mediationhte.dynamic_nuisances import FoldRouted, GaussianMediatorLaw, fit_nuisances
+from mediationhte.dynamic.effects import mean_over_nodes
+from mediationhte.dynamic.nuisances import FoldRouted, GaussianMediatorLaw, fit_nuisances
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])
 

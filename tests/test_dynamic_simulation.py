@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mediationhte import ParameterError
-from mediationhte.dynamic_simulation import (
+from mediationhte.datasets.dynamic import (
     semi_synthetic_truth,
     simulate_dynamic,
     toy_behaviour,
@@ -131,5 +131,5 @@ def test_simulator_errors(kwargs, parameter):
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(importlib.import_module("mediationhte.dynamic_simulation"))
+    result = doctest.testmod(importlib.import_module("mediationhte.datasets.dynamic"))
     assert result.failed == 0 and result.attempted > 0

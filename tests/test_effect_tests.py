@@ -1,4 +1,4 @@
-"""Effect-difference tests (mediationhte.effect_tests): test_interaction, test_moderation, by().
+"""Effect-difference tests (mediationhte.mediation.effect_tests): test_interaction, test_moderation, by().
 
 References are closed forms of linear models (Gaussian mediator and outcome), where the effects are products of
 coefficients: with m ~ t * x and y ~ t * m + x, ACME(t | x) = (a_t + a_tx x)(b_m + b_tm t); the draws of a
@@ -14,8 +14,8 @@ from statsmodels.stats.multitest import multipletests
 
 import mediationhte as mh
 from mediationhte import ParameterError
-from mediationhte._random import resolve_seed
-from mediationhte.inference import percentile_interval
+from mediationhte.core.random_state import resolve_seed
+from mediationhte.inference.intervals import percentile_interval
 
 
 def _data(n=2000, seed=0):

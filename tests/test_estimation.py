@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from mediationhte import _batched, mediate
-from mediationhte.effects import EFFECT_KEYS
-from mediationhte.estimation import prepare_refits, weighted_replicates
+from mediationhte import mediate
+from mediationhte.mediation import batched as _batched
+from mediationhte.mediation.effects import EFFECT_KEYS
+from mediationhte.mediation.estimation import prepare_refits, weighted_replicates
 
 
 def _data(seed=7, n=300):

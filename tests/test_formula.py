@@ -11,7 +11,7 @@ import pytest
 
 from mediationhte import load_jobs, mediate
 from mediationhte.errors import AssumptionWarning, DataError, FormulaError, ParameterError
-from mediationhte.formula import build_spec, has_interaction, parse_roles
+from mediationhte.formula.parse import build_spec, has_interaction, parse_roles
 
 OUT = "depress2 ~ treat + job_seek + econ_hard + sex + age"
 MED = "job_seek ~ treat + econ_hard + sex + age"
@@ -308,7 +308,7 @@ def test_roles_and_columns_in_first_use_order():
 def test_stacked_counterfactual_matrices_equal_one_build_each(jobs):
     # One patsy evaluation of the stacked copies must give exactly what separate builds give, with categorical
     # levels and stateful transforms (center) taken from the stored DesignInfo.
-    from mediationhte.formula import counterfactual_matrices
+    from mediationhte.formula.parse import counterfactual_matrices
 
     frame = jobs.assign(treat=pd.Categorical(np.where(jobs.treat == 1, "workshop", "booklet")))
     outcome = "depress2 ~ C(treat) * job_seek + center(age) + occp + np.log(econ_hard)"

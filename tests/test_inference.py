@@ -1,4 +1,4 @@
-"""Tests for mediationhte.inference: percentile/BCa intervals, p-values, SEs, jackknife weights.
+"""Tests for mediationhte.inference.intervals: percentile/BCa intervals, p-values, SEs, jackknife weights.
 
 Each reference value states its source: R (hand-evaluated type-7 quantiles and
 R mediation's ``pval``/``BC.CI`` transcribed below), numpy, scipy, or the
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mediationhte._batched import batched_wls, resample_counts
+from mediationhte.mediation.batched import batched_wls, resample_counts
 from mediationhte.errors import ParameterError
-from mediationhte.inference import (
+from mediationhte.inference.intervals import (
     BCaInterval,
     bca_interval,
     bca_interval_r,

@@ -1,4 +1,4 @@
-"""Tests for mediationhte.matching: propensity-score nearest-neighbour matching (Abadie and Imbens, 2006)."""
+"""Tests for mediationhte.cate.matching: propensity-score nearest-neighbour matching (Abadie and Imbens, 2006)."""
 
 import dataclasses
 import doctest
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mediationhte import matching
+from mediationhte.cate import matching
 from mediationhte.errors import ParameterError
-from mediationhte.matching import Matches, match_on_score, matching_estimates
+from mediationhte.cate.matching import Matches, match_on_score, matching_estimates
 
 # Eight units; no unit is equidistant from two others, so every neighbour ranking is unambiguous (no tie rule).
 SCORE = np.array([-1.30, -0.20, 0.45, 1.15, 2.05, -0.95, 0.05, 0.70])

@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from mediationhte import ParameterError
-from mediationhte.metalearners import (
+from mediationhte.cate.metalearners import (
     base_template,
     check_learners,
     crossfit_outcomes,
@@ -90,8 +90,8 @@ def test_crossfit_outcomes_are_out_of_fold():
 
 def test_boosting_learners_recover_heterogeneity():
     # Truth tau(x) = 1 + x1 (sd 1). Each learner's PEHE must be well below sd(tau) (predicting the mean).
-    from mediationhte.average_effects import aipw
-    from mediationhte.learners import crossfit_folds
+    from mediationhte.cate.average_effects import aipw
+    from mediationhte.core.learners import crossfit_folds
 
     X, t, y = _design(3000, seed=4)
     template = base_template(None)

@@ -1,4 +1,4 @@
-"""Random-intercept REML LMM and cluster-robust OLS (mediationhte.mixed_models).
+"""Random-intercept REML LMM and cluster-robust OLS (mediationhte.crt.mixed_models).
 
 Every test names its reference: statsmodels (MixedLM, OLS cluster/HC covariances), a dense
 brute-force computation written out in the test, or a closed form derived in the comment.
@@ -15,10 +15,10 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from mediationhte import mixed_models as mm
+from mediationhte.crt import mixed_models as mm
 from mediationhte.errors import ParameterError
-from mediationhte.cluster_robust import cluster_robust_ols
-from mediationhte.mixed_models import fit_random_intercept_lmm
+from mediationhte.inference.cluster_robust import cluster_robust_ols
+from mediationhte.crt.mixed_models import fit_random_intercept_lmm
 
 
 def _crt_data(seed, n_clusters=40, icc=0.5, sizes=(20, 41), tau=0.5, cluster_effect=True):

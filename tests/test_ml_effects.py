@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from mediationhte import ParameterError, mediate, simulate
-from mediationhte.ml_results import MLMediationResults
+from mediationhte.mlearner.results import MLMediationResults
 
 COVS = " + ".join(f"x{i}" for i in range(1, 11))
 OUT = f"y ~ treat + m + {COVS}"
@@ -134,7 +134,7 @@ def test_continuous_treatment_rejected_for_ml():
 def test_reruns_fit_only_the_models_their_columns_need(columns):
     # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
     # treatment models) must leave those columns identical to a full run with the same seed.
-    from mediationhte.ml_api import step_one
+    from mediationhte.mlearner.fit import step_one
 
     d = simulate("complex_all", n=300, noise_sd=0.5, random_state=8)
     fit = mediate(OUT, MED, d, learner="forest", n_folds=3, random_state=4)
@@ -147,7 +147,7 @@ def test_reruns_fit_only_the_models_their_columns_need(columns):
 
 
 def test_needed_models():
-    from mediationhte.ml_effects import needed_models
+    from mediationhte.mlearner.effects import needed_models
 
     assert needed_models(("cie_treated",)) == ((1,), (0, 1))
     assert needed_models(("cie_control",)) == ((0,), (0, 1))

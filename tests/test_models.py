@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from mediationhte.models import fit_model, inverse_link, sandwich_cov
+from mediationhte.mediation.models import fit_model, inverse_link, sandwich_cov
 
 
 @pytest.fixture(scope="module")

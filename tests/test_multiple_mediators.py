@@ -1,4 +1,4 @@
-"""Parallel mediators (mediationhte.multiple_mediators, mediate() with a list of mediator formulas).
+"""Parallel mediators (mediationhte.mediation.parallel, mediate() with a list of mediator formulas).
 
 References: the closed forms of linear models (path-specific ACME_j = a_j b_j without interactions; the joint ACME is
 their sum; each path equals the single-mediator ACME of mediate() when the other mediator enters the outcome model as

@@ -1,4 +1,4 @@
-"""Sensitivity analysis (mediationhte.sensitivity, MediationResults.sensitivity()).
+"""Sensitivity analysis (mediationhte.mediation.sensitivity, MediationResults.sensitivity()).
 
 References:
 * closed form (Imai, Keele & Yamamoto 2010, Statistical Science, section 5): without a treatment x mediator
@@ -155,7 +155,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ("mediationhte.sensitivity_results", "mediationhte.effect_tests", "mediationhte.multiple_mediators"):
+    for name in ("mediationhte.mediation.sensitivity_results", "mediationhte.mediation.effect_tests", "mediationhte.mediation.parallel"):
         result = doctest.testmod(importlib.import_module(name))
         assert result.failed == 0 and result.attempted > 0, name
 

@@ -1,4 +1,4 @@
-"""Tests of mediationhte.simulation: the M-learner DGPs and their true unit-level effects.
+"""Tests of mediationhte.datasets.mediation: the M-learner DGPs and their true unit-level effects.
 
 References used below:
 * algebra on the structural equations (spec mlearner.md §6b/§6c), for the linear scenarios;
@@ -19,9 +19,9 @@ import pytest
 from scipy import integrate
 from scipy.special import expit
 
-import mediationhte.simulation as simulation
+import mediationhte.datasets.mediation as simulation
 from mediationhte import ParameterError, simulate
-from mediationhte.simulation import SCENARIOS, scenario_kind
+from mediationhte.datasets.mediation import SCENARIOS, scenario_kind
 
 MEDIATOR_SCENARIOS = ["simple_all", "simple_part", "complex_all", "complex_part", "simple_null1", "simple_null2",
                       "global"]

@@ -1,4 +1,4 @@
-"""SubgroupResults (mediationhte.subgroup_results): frozen, frames as copies, rules, text/LaTeX/HTML, plots."""
+"""SubgroupResults (mediationhte.subgroups.results): frozen, frames as copies, rules, text/LaTeX/HTML, plots."""
 
 import dataclasses
 import re
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from subgroup_data import planted
 
-from mediationhte.calibration import Calibration, calibrate_split, calibrate_threshold
+from mediationhte.subgroups.calibration import Calibration, calibrate_split, calibrate_threshold
 from mediationhte.errors import DataError, ParameterError
-from mediationhte.subgroup_results import SubgroupResults
-from mediationhte.subgroups import SubgroupFit, discover
+from mediationhte.subgroups.results import SubgroupResults
+from mediationhte.subgroups.discover import SubgroupFit, discover
 
 matplotlib.use("Agg")
 

@@ -9,7 +9,7 @@ import statsmodels.formula.api as smf
 
 import mediationhte as mh
 from mediationhte.errors import ParameterError
-from mediationhte.subgroup_search import SUBGROUP_ESTIMANDS
+from mediationhte.subgroups.search import SUBGROUP_ESTIMANDS
 
 XS = " + ".join(f"x{i}" for i in range(1, 11))
 

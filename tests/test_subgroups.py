@@ -1,4 +1,4 @@
-"""M-learner steps 2-4 (mediationhte.subgroups): embedding, clustering, CART profiles, p_leaf and discover()."""
+"""M-learner steps 2-4 (mediationhte.subgroups.discover): embedding, clustering, CART profiles, p_leaf and discover()."""
 
 import dataclasses
 import re
@@ -14,9 +14,9 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from subgroup_data import planted
 
-from mediationhte._cart import Encoding, GrownTree, _format_threshold
+from mediationhte.subgroups.cart import Encoding, GrownTree, _format_threshold
 from mediationhte.errors import DataError, ParameterError
-from mediationhte.subgroups import (
+from mediationhte.subgroups.discover import (
     CP_GRID,
     cluster_embedding,
     discover,

@@ -1,4 +1,4 @@
-"""Tests of mediationhte.tables: R-layout text, golden LaTeX/HTML/markdown, frames, formatting helpers.
+"""Tests of mediationhte.report.summary: R-layout text, golden LaTeX/HTML/markdown, frames, formatting helpers.
 
 The golden files in tests/golden/ were written once from `long_summary()` and
 checked by eye; they are compared line by line after right-stripping (the
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from mediationhte.errors import ParameterError
-from mediationhte.tables import (
+from mediationhte.report.summary import (
     EFFECT_KEYS,
     EFFECT_LABELS,
     SHORT_FORM,

@@ -1,4 +1,4 @@
-"""Tests of mediationhte.uplift: top-k slices, uplift/Qini curves and their areas."""
+"""Tests of mediationhte.cate.uplift: top-k slices, uplift/Qini curves and their areas."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mediationhte.errors import ParameterError
-from mediationhte.uplift import CURVE_POINTS, SLICE_COLUMNS, SUMMARY_COLUMNS, UpliftResults, uplift
+from mediationhte.cate.uplift import CURVE_POINTS, SLICE_COLUMNS, SUMMARY_COLUMNS, UpliftResults, uplift
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -436,6 +436,6 @@ def test_plot_returns_axes():
 def test_docstring_examples_run():
     # import_module, not `from mediationhte import uplift`: once __init__ re-exports the function of the same
     # name, the package attribute is the function, not the module.
-    result = doctest.testmod(importlib.import_module("mediationhte.uplift"), optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(importlib.import_module("mediationhte.cate.uplift"), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0

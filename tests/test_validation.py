@@ -19,7 +19,7 @@ from mediationhte.errors import (
     MediationHTEError,
     ParameterError,
 )
-from mediationhte.validation import suggest_columns
+from mediationhte.core.validation import suggest_columns
 
 OUT = "depress2 ~ treat + job_seek + econ_hard + sex + age"
 MED = "job_seek ~ treat + econ_hard + sex + age"

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import mediationhte as mh  # noqa: E402
-from mediationhte.dynamic_simulation import semi_synthetic_truth  # noqa: E402
+from mediationhte.datasets.dynamic import semi_synthetic_truth  # noqa: E402
 
 pd.set_option("display.width", 160)
 

@@ -1,0 +1,319 @@
+"""Public entry point :func:`mediate`: formulas and a DataFrame in, an immutable results object out."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from mediationhte.core import validation as V
+from mediationhte.core.random_state import resolve_seed
+from mediationhte.mediation.effects import build_counterfactual_design, unit_effects
+from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.mediation.estimation import FitData, blas_limit, point_estimates, quasi_bayesian_draws
+from mediationhte.formula.parse import build_spec, has_interaction, parse_roles
+from mediationhte.mediation.models import COV_TYPES, FAMILIES, fit_model
+from mediationhte.mediation.results import MediationResults
+
+
+def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treatment: str | None = None,
+            treat_value=None, control_value=None, outcome_family: str = "gaussian",
+            mediator_family: str = "gaussian", covariates: dict | None = None, sims: int = 1000,
+            alpha: float = 0.05, cov_type: str = "nonrobust", cluster=None, point: str = "original",
+            learner="linear", n_folds: int = 5, estimator: str = "crossfit", n_jobs: int = 1,
+            random_state=None):
+    """Causal mediation analysis with R ``mediation`` semantics, from two formulas.
+
+    Fits the mediator model (``mediator_formula``) and the outcome model
+    (``outcome_formula``) on the same rows, computes the average causal mediation
+    effects (ACME), average direct effects (ADE), the total effect and the
+    proportion mediated under control and treatment, and quasi-Bayesian Monte
+    Carlo intervals as R's ``mediate(..., boot = FALSE)`` does. Nonparametric
+    bootstrap intervals come from :meth:`MediationResults.bootstrap_ci`.
+
+    Parameters
+    ----------
+    outcome_formula : str
+        patsy formula ``outcome ~ treatment + mediator + covariates``; ``C()``,
+        ``I()``, ``np.log()`` and interactions such as ``treat:job_seek`` work.
+    mediator_formula : str or list of str
+        patsy formula ``mediator ~ treatment + covariates``; its left-hand side
+        must be a data column (the mediator). A list of formulas fits parallel
+        mediators (Gaussian, linear): joint and path-specific indirect effects in a
+        :class:`~mediationhte.mediation.parallel.ParallelMediationResults`.
+    data : pandas.DataFrame
+        Never modified.
+    treatment : str, optional
+        Treatment column; defaults to the first right-hand variable of
+        ``mediator_formula``.
+    treat_value, control_value : optional
+        The contrasted treatment values. Defaults: 1/0 for a 0/1 column,
+        True/False for bool, the second/first level for a two-level categorical.
+        Required for a continuous treatment (as in R).
+    outcome_family, mediator_family : {"gaussian", "logit", "probit"}
+        OLS or binary GLM for each model.
+    covariates : dict, optional
+        Fix pre-treatment covariates at these values, e.g. ``{"sex": 1}``: effects
+        conditional on them and averaged over the rest (R's ``covariates=``).
+    sims : int, default 1000
+        Quasi-Bayesian Monte Carlo draws.
+    alpha : float, default 0.05
+        Intervals have level 1 - alpha.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
+        Coefficient covariance used for the quasi-Bayesian draws (R's
+        ``robustSE = TRUE`` is ``"HC3"``).
+    cluster : str or array-like, optional
+        Cluster ids (a column name or one value per row of ``data``), required
+        with ``cov_type="cluster"``.
+    point : {"original", "mean_of_draws"}
+        ``"original"`` (default) reports the deterministic estimates at the fitted
+        coefficients; ``"mean_of_draws"`` reproduces R's quasi-Bayesian convention
+        (mean of draws, median for the proportions mediated).
+    learner : str, scikit-learn estimator or dict, default "linear"
+        ``"linear"`` fits the user's formulas parametrically (R parity, everything
+        above). ``"forest"``, ``"boosting"`` (HistGradientBoosting with the
+        M-learner paper's XGBoost settings: learning rate 0.1, depth 4, 100
+        trees; min_samples_leaf 20), any
+        scikit-learn estimator, or a dict by role (``"mediator"``, ``"outcome"``,
+        ``"treatment"``) switches to the M-learner's step 1: the formulas then only
+        name the roles and the covariates (raw columns; categoricals one-hot), the
+        nuisances E[M | T=t, X], E[Y | T=t, M, X] and the nested means
+        E[Y(t, M(t')) | X] are learned per arm, and ``.effects`` holds unit-level
+        indirect, direct and total effects.
+    n_folds : int, default 5
+        Cross-fitting folds (stratified by treatment) for ML learners.
+    estimator : {"crossfit", "plugin"}
+        ML learners only. ``"crossfit"``: out-of-fold nuisances, nested regression
+        for E[Y(t, M(t')) | X] (correct for outcomes nonlinear in the mediator) and
+        efficient-influence-function averages with standard errors (Tchetgen
+        Tchetgen & Shpitser 2012). ``"plugin"``: the M-learner paper's estimator
+        (arm-wise models in sample, predicted mediator mean plugged into the outcome
+        model).
+    n_jobs : int, default 1
+        Parallel cross-fitting folds (ML learners); results do not depend on it.
+    random_state : None, int or numpy.random.Generator
+        Seed for the Monte Carlo draws (and folds/learners); ``None`` draws one and
+        records it in ``seed_used``.
+
+    Returns
+    -------
+    MediationResults, MLMediationResults or ParallelMediationResults
+
+    Raises
+    ------
+    FormulaError, DataError, ParameterError
+        Bad formulas, data or options; every message names the column or
+        parameter and says how to fix it.
+
+    Notes
+    -----
+    Point estimates integrate the mediator out exactly: closed form for a
+    Gaussian outcome linear in a Gaussian mediator (ACME = a * b without
+    interaction), a two-point sum for a binary mediator, and 40-node
+    Gauss-Hermite quadrature for a nonlinear outcome. Identification rests on
+    sequential ignorability (Imai, Keele & Tingley 2010).
+
+    References
+    ----------
+    Imai, K., Keele, L. and Tingley, D. (2010). A general approach to causal
+    mediation analysis. Psychological Methods 15(4), 309-334.
+    Tingley, D., Yamamoto, T., Hirose, K., Keele, L. and Imai, K. (2014).
+    mediation: R package for causal mediation analysis. JSS 59(5).
+
+    Examples
+    --------
+    >>> from mediationhte import load_jobs, mediate
+    >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+    ...               "job_seek ~ treat + econ_hard + sex + age",
+    ...               data=load_jobs(), sims=200, random_state=1)
+    >>> print(round(fit.estimates["acme_average"], 6))
+    -0.015745
+    """
+    eval_env = patsy.EvalEnvironment.capture(1)
+    V.check_dataframe(data)
+    V.check_option("outcome_family", outcome_family, FAMILIES)
+    V.check_option("mediator_family", mediator_family, FAMILIES)
+    V.check_option("cov_type", cov_type, COV_TYPES)
+    V.check_option("point", point, ("original", "mean_of_draws"))
+    sims = V.check_positive_int("sims", sims, minimum=2)
+    alpha = V.check_alpha(alpha)
+    rng, seed_used = resolve_seed(random_state)
+
+    if isinstance(mediator_formula, (list, tuple)):
+        if not (isinstance(learner, str) and learner == "linear") or covariates is not None or cluster is not None:
+            bad = "covariates" if covariates is not None else ("cluster" if cluster is not None else "learner")
+            raise ParameterError(f"Parameter {bad} is not available with several mediators (a list of mediator "
+                                 "formulas); these fit linear Gaussian models.", parameter=bad)
+        from mediationhte.mediation.parallel import mediate_parallel
+
+        with blas_limit(*data.shape):
+            return mediate_parallel(outcome_formula, mediator_formula, data, treatment=treatment,
+                                    treat_value=treat_value, control_value=control_value,
+                                    outcome_family=outcome_family, mediator_family=mediator_family,
+                                    cov_type=cov_type, sims=sims, alpha=alpha, rng=rng, eval_env=eval_env)
+    roles = parse_roles(outcome_formula, mediator_formula, data, treatment)
+    used = list(roles.columns)
+    covariates = _check_covariates(covariates, roles, data)
+    groups_all = _cluster_ids(cluster, cov_type, data)
+    if groups_all is not None:
+        work = data.loc[:, used].assign(__cluster__=groups_all)
+        frame, dropped = V.drop_incomplete_rows(work, used + ["__cluster__"])
+        groups = frame.pop("__cluster__").to_numpy()
+    else:
+        frame, dropped = V.drop_incomplete_rows(data, used)
+        groups = None
+    V.check_finite(frame, {c: _role_of(c, roles) for c in used})
+    contrast = V.resolve_treatment(frame[roles.treatment], treat_value, control_value)
+    V.check_response(frame[roles.mediator], "mediator", mediator_family)
+    V.check_response(frame[roles.outcome], "outcome", outcome_family)
+    _warn_sequential_ignorability(roles)
+    if not (isinstance(learner, str) and learner == "linear"):
+        if covariates is not None or cov_type != "nonrobust" or point != "original":
+            bad = "covariates" if covariates is not None else ("cov_type" if cov_type != "nonrobust" else "point")
+            raise ParameterError(
+                f"Parameter {bad} applies to learner='linear' only; ML learners estimate unit-level effects instead "
+                "(condition on covariates by selecting rows of .effects).",
+                parameter=bad,
+            )
+        from mediationhte.mlearner.fit import mediate_ml
+
+        call = _call_string(outcome_formula, mediator_formula, data, {
+            "treatment": roles.treatment, "outcome_family": outcome_family, "mediator_family": mediator_family,
+            "covariates": None, "sims": sims, "alpha": alpha, "cov_type": cov_type, "random_state": random_state})
+        call = call[:-1] + f", learner={learner!r}, n_folds={n_folds!r}, estimator={estimator!r})"
+        return mediate_ml(roles=roles, frame=frame, dropped=dropped, contrast=contrast, learner=learner,
+                          n_folds=n_folds, estimator=estimator, n_jobs=n_jobs, outcome_family=outcome_family,
+                          mediator_family=mediator_family, alpha=alpha, rng=rng, seed_used=seed_used,
+                          random_state=random_state, call=call)
+
+    with blas_limit(*frame.shape):
+        return _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula,
+                    mediator_formula, outcome_family, mediator_family, cov_type, sims, alpha, point, random_state,
+                    rng, seed_used)
+
+
+def _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula, mediator_formula,
+         outcome_family, mediator_family, cov_type, sims, alpha, point, random_state, rng, seed_used):
+    spec, arrays = build_spec(roles, frame, eval_env)
+    V.check_design(arrays["X_mediator"], spec.mediator_terms, "mediator")
+    V.check_design(arrays["X_outcome"], spec.outcome_terms, "outcome")
+    mediator_model = fit_model(arrays["m"], arrays["X_mediator"], spec.mediator_terms, family=mediator_family,
+                               role="mediator", formula=mediator_formula, cov_type=cov_type, groups=groups)
+    outcome_model = fit_model(arrays["y"], arrays["X_outcome"], spec.outcome_terms, family=outcome_family,
+                              role="outcome", formula=outcome_formula, cov_type=cov_type, groups=groups)
+    cf = build_counterfactual_design(spec, frame, contrast, mediator_family, arrays["m"], covariates)
+    estimates, mu = point_estimates(cf, mediator_model, outcome_model)
+    draws = quasi_bayesian_draws(cf, mediator_model, outcome_model, sims, rng)
+
+    settings = {
+        "treatment": roles.treatment, "mediator": roles.mediator, "outcome": roles.outcome,
+        "treat_value": contrast.treated, "control_value": contrast.control, "treatment_kind": contrast.kind,
+        "outcome_family": outcome_family, "mediator_family": mediator_family, "covariates": covariates,
+        "sims": sims, "alpha": alpha, "cov_type": cov_type, "point": point, "random_state": random_state
+        if not isinstance(random_state, np.random.Generator) else "Generator",
+    }
+    return MediationResults(
+        spec=spec,
+        mediator_model=mediator_model,
+        outcome_model=outcome_model,
+        counterfactual=cf,
+        fit_data=FitData(y=arrays["y"], m=arrays["m"], X_outcome=arrays["X_outcome"],
+                         X_mediator=arrays["X_mediator"]),
+        point_estimates=estimates,
+        qb_draws=draws,
+        unit_level=unit_effects(mu, frame.index),
+        interaction=has_interaction(spec),
+        settings=settings,
+        seed_used=seed_used,
+        rows_used=frame.index,
+        dropped_index=dropped,
+        call=_call_string(outcome_formula, mediator_formula, data, settings),
+    )
+
+
+def _role_of(column: str, roles) -> str:
+    if column == roles.treatment:
+        return "treatment"
+    if column == roles.mediator:
+        return "mediator"
+    if column == roles.outcome:
+        return "outcome"
+    return "covariate"
+
+
+def _check_covariates(covariates, roles, data: pd.DataFrame) -> dict | None:
+    if covariates is None:
+        return None
+    if not isinstance(covariates, dict) or not covariates:
+        raise ParameterError(
+            f"Parameter covariates must be a non-empty dict of column -> value, e.g. {{'sex': 1}}; got {covariates!r}.",
+            parameter="covariates",
+        )
+    for column, value in covariates.items():
+        if column not in roles.covariates:
+            raise ParameterError(
+                f"Parameter covariates names {column!r}, which is not a pre-treatment covariate of either formula "
+                f"(covariates are {', '.join(map(repr, roles.covariates)) or 'none'}).",
+                parameter="covariates",
+            )
+        series = data[column]
+        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+            levels = (list(series.cat.categories) if isinstance(series.dtype, pd.CategoricalDtype)
+                      else sorted(series.dropna().unique().tolist(), key=str))
+            if value not in levels:
+                raise ParameterError(
+                    f"Parameter covariates sets {column!r} to {value!r}, which is not one of its levels "
+                    f"({', '.join(map(repr, levels[:10]))}).",
+                    parameter="covariates",
+                )
+        elif isinstance(value, bool) != pd.api.types.is_bool_dtype(series) or not isinstance(value, numbers.Real):
+            raise ParameterError(
+                f"Parameter covariates sets the numeric column {column!r} to {value!r}; give a number.",
+                parameter="covariates",
+            )
+    return dict(covariates)
+
+
+def _cluster_ids(cluster, cov_type: str, data: pd.DataFrame):
+    if cov_type != "cluster":
+        if cluster is not None:
+            raise ParameterError("Parameter cluster is only used with cov_type='cluster'; set cov_type='cluster'.",
+                                 parameter="cluster")
+        return None
+    if cluster is None:
+        raise ParameterError("Parameter cluster is required with cov_type='cluster': pass a column name or one id "
+                             "per row of data.",
+                             parameter="cluster")
+    if isinstance(cluster, str):
+        V.check_columns_exist([cluster], data, "parameter cluster", role="cluster")
+        return data[cluster].to_numpy()
+    ids = np.asarray(cluster)
+    if ids.ndim != 1 or len(ids) != len(data):
+        raise ParameterError(
+            f"Parameter cluster must have one id per row of data ({len(data)}); got shape {ids.shape}.",
+            parameter="cluster",
+        )
+    return ids
+
+
+def _warn_sequential_ignorability(roles) -> None:
+    missing = [c for c in roles.mediator_columns[1:] if c not in roles.outcome_columns and c != roles.treatment]
+    if missing:
+        warnings.warn(
+            f"Covariates {', '.join(map(repr, missing))} are in mediator_formula but not in outcome_formula; "
+            "sequential ignorability usually needs every pre-treatment confounder in the outcome model too.",
+            AssumptionWarning,
+            stacklevel=3,
+        )
+
+
+def _call_string(outcome_formula, mediator_formula, data, settings) -> str:
+    shown = {k: settings[k] for k in ("outcome_family", "mediator_family", "covariates", "sims", "alpha",
+                                      "cov_type", "random_state")}
+    extras = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+    return (f"mediate({outcome_formula!r}, {mediator_formula!r}, data=<DataFrame {data.shape[0]}x{data.shape[1]}>, "
+            f"treatment={settings['treatment']!r}, {extras})")
+

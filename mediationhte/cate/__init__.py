@@ -1,0 +1,1 @@
+"""Meta-learners for heterogeneous total effects, average effects and the causal diagnostics."""

@@ -1,0 +1,1 @@
+"""Shared machinery of every analysis: input validation, random state, learners, immutability, threads."""

@@ -1,0 +1,177 @@
+"""Machine-learning nuisance models: a registry of learners, seeding, cross-fitting folds.
+
+Strings name sensible defaults; any scikit-learn estimator is accepted and cloned
+before every fit. A binary target uses a classifier's ``predict_proba`` (a regressor
+given for a binary target predicts a clipped linear probability).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone, is_classifier
+
+from mediationhte.errors import ParameterError
+
+LEARNER_NAMES = ("linear", "forest", "boosting")
+
+
+def _registry(name: str, kind: str):
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    if name == "linear":
+        return LinearRegression() if kind == "regression" else LogisticRegression(C=1e6, max_iter=2000)
+    if name == "forest":
+        params = dict(n_estimators=300, min_samples_leaf=5, max_features=0.5, n_jobs=1)
+        return RandomForestRegressor(**params) if kind == "regression" else RandomForestClassifier(**params)
+    # The paper's XGBoost settings (eta 0.1, max_depth 4, 100 rounds), with scikit-learn's default
+    # min_samples_leaf=20 in place of XGBoost's min_child_weight=1 (steadier on arms of a few hundred rows).
+    params = dict(max_iter=100, learning_rate=0.1, max_depth=4, max_leaf_nodes=None, min_samples_leaf=20,
+                  early_stopping=False)
+    return HistGradientBoostingRegressor(**params) if kind == "regression" else HistGradientBoostingClassifier(**params)
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """The learners used for each nuisance role (templates, never fitted themselves)."""
+
+    mediator: object
+    outcome: object
+    treatment: object
+    nested: object
+    name: str
+
+    def describe(self) -> str:
+        """Short text for summaries, e.g. ``"forest (RandomForestRegressor)"``."""
+        return f"{self.name} ({type(self.outcome).__name__})"
+
+
+def resolve_learners(learner, *, binary_mediator: bool, binary_outcome: bool) -> LearnerSpec:
+    """Turn ``learner`` (a name, an estimator, or a dict by role) into templates per role.
+
+    Parameters
+    ----------
+    learner : str, estimator or dict
+        ``"linear"``, ``"forest"``, ``"boosting"``, a scikit-learn estimator, or a
+        dict with keys among ``"mediator"``, ``"outcome"``, ``"treatment"`` (missing
+        roles use the first value given).
+    binary_mediator, binary_outcome : bool
+        Binary targets get classifiers (for learner names).
+
+    Returns
+    -------
+    LearnerSpec
+        ``nested`` is the regressor used for the nested regressions of predicted
+        outcomes on covariates: the outcome learner, or its regression twin when the
+        outcome is binary (a classifier cannot fit probabilities).
+    """
+    if isinstance(learner, dict):
+        unknown = set(learner) - {"mediator", "outcome", "treatment"}
+        if unknown or not learner:
+            raise ParameterError(
+                "Parameter learner as a dict takes keys 'mediator', 'outcome' and 'treatment'; "
+                f"got {sorted(map(str, learner)) or 'an empty dict'}.",
+                parameter="learner",
+            )
+        fallback = next(iter(learner.values()))
+        roles = {role: learner.get(role, fallback) for role in ("mediator", "outcome", "treatment")}
+        name = "custom"
+    else:
+        roles = {role: learner for role in ("mediator", "outcome", "treatment")}
+        name = learner if isinstance(learner, str) else type(learner).__name__
+    kinds = {"mediator": binary_mediator, "outcome": binary_outcome, "treatment": True}
+    templates = {}
+    for role, value in roles.items():
+        kind = "classification" if kinds[role] else "regression"
+        if isinstance(value, str):
+            if value not in LEARNER_NAMES:
+                raise ParameterError(
+                    f"Parameter learner must be one of {', '.join(map(repr, LEARNER_NAMES))} or a scikit-learn "
+                    f"estimator; got {value!r}.",
+                    parameter="learner",
+                )
+            templates[role] = _registry(value, kind)
+        elif hasattr(value, "fit") and hasattr(value, "get_params"):
+            templates[role] = value
+        else:
+            raise ParameterError(
+                f"Parameter learner ({role}) must be a learner name or a scikit-learn estimator with fit/predict; "
+                f"got {type(value).__name__}.",
+                parameter="learner",
+            )
+    outcome_choice = roles["outcome"]
+    if isinstance(outcome_choice, str):
+        nested = _registry(outcome_choice, "regression")
+    elif is_classifier(outcome_choice):
+        nested = _registry("boosting", "regression")
+    else:
+        nested = outcome_choice
+    return LearnerSpec(mediator=templates["mediator"], outcome=templates["outcome"],
+                       treatment=templates["treatment"], nested=nested, name=name)
+
+
+def seeded_clone(template, seed: int):
+    """A fresh clone of ``template`` with ``random_state`` set to ``seed`` unless the user fixed it."""
+    model = clone(template)
+    params = model.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        model.set_params(random_state=int(seed))
+    return model
+
+
+def fit_predict(template, seed: int, X_train: np.ndarray, y_train: np.ndarray, X_predict: np.ndarray,
+                binary: bool) -> np.ndarray:
+    """Fit a clone on the training rows and predict the mean (probability of 1 for a binary target)."""
+    return fitted_predictor(template, seed, X_train, y_train, binary)(X_predict)
+
+
+def fitted_predictor(template, seed: int, X_train: np.ndarray, y_train: np.ndarray, binary: bool):
+    """Fit a clone once and return a function predicting the mean (P(1) for a binary target) on new rows."""
+    model = seeded_clone(template, seed)
+    if binary and is_classifier(model):
+        if len(np.unique(y_train)) < 2:
+            constant = float(y_train[0])
+            return lambda X: np.full(X.shape[0], constant)
+        model.fit(X_train, y_train.astype(int))
+        column = list(model.classes_).index(1)
+        return lambda X: model.predict_proba(X)[:, column]
+    model.fit(X_train, y_train)
+    if binary:
+        return lambda X: np.clip(np.asarray(model.predict(X), dtype=float), 0.0, 1.0)
+    return lambda X: np.asarray(model.predict(X), dtype=float)
+
+
+def crossfit_folds(treatment: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold id per unit, stratified by treatment arm (each arm shuffled and dealt round-robin)."""
+    folds = np.empty(len(treatment), dtype=np.int64)
+    for arm in np.unique(treatment):
+        idx = np.flatnonzero(treatment == arm)
+        perm = rng.permutation(idx)
+        folds[perm] = np.arange(len(perm)) % n_folds
+    return folds
+
+
+def feature_matrix(frame: pd.DataFrame, columns) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Numeric feature matrix of the covariates: numbers as they are, categories one-hot (all levels)."""
+    parts, names = [], []
+    for column in columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series) or (pd.api.types.is_numeric_dtype(series)
+                                                  and not isinstance(series.dtype, pd.CategoricalDtype)):
+            parts.append(series.to_numpy(dtype=float)[:, None])
+            names.append(column)
+        else:
+            dummies = pd.get_dummies(series.astype("category"), prefix=column, prefix_sep="=", dtype=float)
+            parts.append(dummies.to_numpy())
+            names.extend(dummies.columns)
+    if not parts:
+        return np.empty((len(frame), 0)), ()
+    return np.hstack(parts), tuple(map(str, names))

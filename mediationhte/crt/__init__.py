@@ -1,0 +1,1 @@
+"""Cluster-randomised trials: mixed models, mixed-effects learners, cluster-aware inference."""

@@ -1,0 +1,92 @@
+"""The cluster-randomised path of :func:`mediationhte.cate`: a formula with ``(1 | cluster)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import patsy
+
+from mediationhte.core import validation as V
+from mediationhte.core.immutable import readonly
+from mediationhte.core.random_state import resolve_seed
+from mediationhte.crt.estimation import CrtDesign, CrtSettings, check_learner, fit_crt
+from mediationhte.formula.clusters import parse_crt_roles
+from mediationhte.formula.smooths import fit_smooth, warn_ignored_smooths
+from mediationhte.crt.results import CrtResults
+from mediationhte.errors import DataError
+from mediationhte.formula.parse import counterfactual_matrices
+from mediationhte.core.learners import feature_matrix
+
+#: Relative change of (sigma^2, sigma_b^2) that stops the EM loop. A forest or boosting fit moves a little with its
+#: target every iteration, so the components settle within about 0.5% rather than converging exactly.
+EM_TOLERANCE = 5e-3
+
+
+def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learner_type=None, warm_start="lmm",
+             n_folds: int = 5, max_iter: int = 30, alpha: float = 0.05, random_state=None) -> CrtResults:
+    """Fit the CRT path; see :func:`mediationhte.cate` for the parameters."""
+    data = V.check_dataframe(data)
+    roles = parse_crt_roles(formula, data, treatment)
+    learner, learner_type, warm_start = check_learner(learner, learner_type, warm_start)
+    n_folds = V.check_positive_int("n_folds", n_folds, minimum=2)
+    max_iter = V.check_positive_int("max_iter", max_iter)
+    alpha = V.check_alpha(alpha)
+    rng, seed_used = resolve_seed(random_state)
+
+    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "a cluster-randomised trial (two arms)",
+                                                                stacklevel=5)
+    t = (frame[roles.treatment].to_numpy() == contrast.treated).astype(int)
+    groups = frame[roles.cluster].to_numpy()
+    _check_cluster_randomised(t, groups, roles, frame)
+    cluster_level = _cluster_level_covariates(frame, roles)
+
+    y_mat, X_mat = patsy.dmatrices(roles.fixed_formula, frame, return_type="matrix", NA_action="raise")
+    info = X_mat.design_info
+    X_fixed = np.asarray(X_mat, dtype=float)
+    V.check_design(X_fixed, info.column_names, "outcome")
+    X_treated, X_control = counterfactual_matrices(info, frame, [{roles.treatment: contrast.treated},
+                                                                 {roles.treatment: contrast.control}])
+    features, feature_names = feature_matrix(frame, roles.covariates)
+    smooths = ()
+    if learner == "gamm":
+        smooths = tuple(fit_smooth(column, frame[column].to_numpy(dtype=float), k, column in roles.modifiers)
+                        for column, k in roles.smooths)
+    else:
+        warn_ignored_smooths(roles.smooths, learner)
+    design = CrtDesign(X_fixed=readonly(X_fixed), X_treated=readonly(X_treated), X_control=readonly(X_control),
+                       fixed_names=tuple(info.column_names), features=readonly(features),
+                       feature_names=feature_names, t=readonly(t), y=readonly(np.asarray(y_mat, dtype=float).ravel()),
+                       groups=readonly(groups), smooths=smooths)
+    settings = CrtSettings(learner=learner, learner_type=learner_type, warm_start=warm_start, max_iter=max_iter,
+                           tol=EM_TOLERANCE, n_folds=n_folds, alpha=alpha)
+    fit = fit_crt(design, settings, rng)
+    call = (f"cate({formula!r}, data=<DataFrame {data.shape[0]}x{data.shape[1]}>, learner={learner!r}, "
+            f"learner_type={learner_type!r}, warm_start={warm_start!r}, random_state="
+            f"{random_state if not isinstance(random_state, np.random.Generator) else 'Generator'!r})")
+    return CrtResults(roles=roles, contrast=contrast, settings=settings, design=design, design_info=info, fit=fit,
+                      covariates=frame.loc[:, list(roles.covariates)].copy(), cluster_level=cluster_level,
+                      rows_used=frame.index, dropped_index=dropped, seed_used=seed_used, call=call)
+
+
+def _check_cluster_randomised(t: np.ndarray, groups: np.ndarray, roles, frame: pd.DataFrame) -> None:
+    ids, codes = np.unique(groups, return_inverse=True)
+    treated_share = np.bincount(codes, weights=t) / np.bincount(codes)
+    mixed = np.flatnonzero((treated_share > 0) & (treated_share < 1))
+    if len(mixed):
+        raise DataError(
+            f"Column {roles.treatment!r} (treatment) varies within cluster {ids[mixed[0]]!r} of {roles.cluster!r} "
+            f"({len(mixed)} cluster(s) have both arms). The (1 | {roles.cluster}) path is for cluster-randomised "
+            "trials, where a whole cluster gets one arm; for individually randomised data drop the bar term.",
+            column=roles.treatment, role="treatment")
+    arms = np.bincount((treated_share > 0.5).astype(int), minlength=2)
+    if arms.min() < 2:
+        raise DataError(f"Column {roles.cluster!r} (cluster): each arm needs at least two clusters; found "
+                        f"{arms[0]} control and {arms[1]} treated cluster(s).", column=roles.cluster, role="cluster")
+
+
+def _cluster_level_covariates(frame: pd.DataFrame, roles) -> tuple[str, ...]:
+    """Covariates constant within every cluster (their effective sample size is the number of clusters)."""
+    if not roles.covariates:
+        return ()
+    counts = frame.groupby(roles.cluster, observed=True)[list(roles.covariates)].nunique(dropna=False).max()
+    return tuple(c for c in roles.covariates if counts[c] <= 1)

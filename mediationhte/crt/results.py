@@ -1,0 +1,401 @@
+"""``CrtResults``: CATE in a cluster-randomised trial, from ``cate("y ~ treat * (x1 + x2) + (1 | cluster)", ...)``."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core import validation as V
+from mediationhte.report.stats_table import StatsTable, distribution_table
+from mediationhte.subgroups.cluster_tests import hotelling_pvalue
+from mediationhte.crt.estimation import CrtDesign, CrtFit, CrtSettings, predict_cate
+from mediationhte.errors import AssumptionWarning, ParameterError
+
+ATE_ROWS = (
+    ("cate_mean_individual", "Mean CATE, individual weights"),
+    ("cate_mean_cluster", "Mean CATE, cluster weights"),
+    ("adjusted_individual", "Covariate-adjusted regression, individual (CR2)"),
+    ("adjusted_cluster", "Cluster-mean regression, cluster weights (HC2)"),
+)
+WEIGHTS = ("individual", "cluster")
+
+
+def _weights(groups: np.ndarray, kind: str) -> np.ndarray:
+    V.check_option("weights", kind, WEIGHTS)
+    if kind == "individual":
+        return np.full(len(groups), 1.0 / len(groups))
+    _, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    w = 1.0 / counts[codes]
+    return w / w.sum()
+
+
+@dataclass(frozen=True, eq=False)
+class CrtResults(CopyOnRead):
+    """CATE on the fixed part of the model (random intercept at its mean 0), with cluster-aware inference.
+
+    Immutable: attributes cannot be reassigned and DataFrames come back as copies.
+
+    Examples
+    --------
+    >>> import mediationhte as mh
+    >>> d = mh.simulate_crt("A", random_state=1)
+    >>> fit = mh.cate("y ~ treat * (x1 + x2 + x3) + x4 + v1 + (1 | cluster)", d, learner="lmm")
+    >>> fit.roles.modifiers, fit.roles.prognostic
+    (('x1', 'x2', 'x3'), ('x4', 'v1'))
+    >>> fit.cluster_level
+    ('v1',)
+    """
+
+    roles: object = field(repr=False)
+    contrast: object = field(repr=False)
+    settings: CrtSettings = field(repr=False)
+    design: CrtDesign = field(repr=False)
+    design_info: object = field(repr=False)
+    fit: CrtFit = field(repr=False)
+    covariates: pd.DataFrame = field(repr=False)
+    cluster_level: tuple[str, ...]
+    rows_used: pd.Index = field(repr=False)
+    dropped_index: pd.Index = field(repr=False)
+    seed_used: object
+    call: str
+
+
+    def __repr__(self) -> str:
+        """Short description with the call."""
+        return f"<CrtResults n={self.n_obs} clusters={self.n_clusters} learner={self.settings.learner!r}>"
+
+    @property
+    def n_obs(self) -> int:
+        """Rows analysed."""
+        return len(self.rows_used)
+
+    @property
+    def n_clusters(self) -> int:
+        """Clusters analysed."""
+        return len(np.unique(self.design.groups))
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """Unit CATE (``cate``; ``cate_se`` from the model for "lmm" and "lmm_shrink"), indexed like the rows."""
+        out = pd.DataFrame({"cate": self.fit.cate}, index=self.rows_used)
+        if self.fit.cate_se is not None:
+            out["cate_se"] = self.fit.cate_se
+        return out
+
+    def cate_intervals(self, alpha: float | None = None) -> pd.DataFrame:
+        """Pointwise intervals for every unit's CATE: posterior quantiles (BCF/BART) or model-based (LMM/GAMM).
+
+        ``lmm``, ``lmm_shrink`` and ``gamm`` use the normal interval from the
+        coefficients' (and BLUPs') covariance; the Bayesian learners the posterior
+        draws' quantiles. The ML learners have no model-based interval: use
+        ``bootstrap_ci().cate_intervals()`` (clusters resampled within arms).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> list(fit.cate_intervals().columns)
+        ['cate', 'std_error', 'ci_lower', 'ci_upper']
+        """
+        from mediationhte.inference.intervals import percentile_interval
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        fit = self.fit
+        if fit.cate_draws is not None:
+            lo, hi = percentile_interval(fit.cate_draws.T, alpha)
+        elif fit.cate_se is not None:
+            z = stats.norm.ppf(1 - alpha / 2)
+            lo, hi = fit.cate - z * fit.cate_se, fit.cate + z * fit.cate_se
+        else:
+            raise ParameterError(f"cate_intervals: learner {self.settings.learner!r} has no model-based interval; use "
+                                 "bootstrap_ci(n_boot=...).cate_intervals() (a cluster bootstrap).",
+                                 parameter="learner")
+        se = fit.cate_se if fit.cate_se is not None else np.full(self.n_obs, np.nan)
+        return pd.DataFrame({"cate": fit.cate, "std_error": se, "ci_lower": lo, "ci_upper": hi},
+                            index=self.rows_used)
+
+    def predict(self, newdata: pd.DataFrame) -> pd.Series:
+        """CATE for new rows: only the covariates are needed (a cluster column, if present, is ignored).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> d = mh.simulate_crt("A", random_state=1)
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm")
+        >>> bool(abs(fit.predict(d.head(5)) - fit.effects["cate"].head(5)).max() < 1e-12)
+        True
+        """
+        from mediationhte.formula.parse import counterfactual_matrices
+        from mediationhte.core.learners import feature_matrix
+
+        frame = V.check_dataframe(newdata)
+        V.check_columns_exist(self.roles.covariates, frame, "newdata", role="covariate")
+        frame = frame.loc[:, list(self.roles.covariates)].copy()
+        # the treatment column only has to exist before it is set to each arm (patsy checks the stored levels)
+        frame[self.roles.treatment] = self.contrast.control
+        rows = counterfactual_matrices(self.design_info, frame, [{self.roles.treatment: self.contrast.treated},
+                                                                 {self.roles.treatment: self.contrast.control}])
+        features, names = feature_matrix(frame, self.roles.covariates)
+        aligned = pd.DataFrame(features, columns=list(names)).reindex(columns=list(self.design.feature_names),
+                                                                      fill_value=0.0).to_numpy()
+        return pd.Series(predict_cate(self.fit, rows[0], rows[1], aligned), index=newdata.index, name="cate")
+
+    # ------------------------------------------------------------ inference
+    def ate(self, weights: str = "individual", alpha: float | None = None) -> pd.DataFrame:
+        """Average treatment effect with individual or cluster weights, by two estimators.
+
+        * ``cate_mean``: the weighted mean of the unit CATE; its SE is the model-based
+          one for ``"lmm"`` and ``"lmm_shrink"`` (the prediction-error covariance of the
+          coefficients and BLUPs), NaN for the ML learners (use :meth:`bootstrap_ci`).
+        * ``adjusted``: design-based and valid for any learner, since clusters were
+          randomised. Individual weights: OLS of y on T and the centred covariates
+          with CR2 cluster-robust SEs (Bell & McCaffrey 2002), G - 1 df. Cluster
+          weights: OLS of the cluster means of y on T and the centred cluster means
+          of the covariates, HC2 SEs, G - k df.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> list(fit.ate("cluster").index)
+        ['cate_mean_cluster', 'adjusted_cluster']
+        """
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        w = _weights(self.design.groups, weights)
+        tau = self.fit.cate
+        est = float(w @ tau)
+        se = self.fit.mean_cate_se(w)
+        rows = {f"cate_mean_{weights}": (est, se, self.n_clusters - 1)}
+        adj = self._adjusted(weights)
+        rows[f"adjusted_{weights}"] = adj
+        out = {}
+        for key, (e, s, df) in rows.items():
+            q = stats.t.ppf(1 - alpha / 2, df)
+            p = float(2 * stats.t.sf(abs(e / s), df)) if np.isfinite(s) and s > 0 else np.nan
+            out[key] = {"estimate": e, "std_error": s, "ci_lower": e - q * s, "ci_upper": e + q * s, "p_value": p,
+                        "df": float(df)}
+        frame = pd.DataFrame(out).T
+        frame.index.name = "estimator"
+        return frame
+
+    def _adjusted(self, weights: str) -> tuple[float, float, int]:
+        from mediationhte.inference.cluster_robust import cluster_robust_ols
+
+        d = self.design
+        X = d.features - d.features.mean(axis=0)
+        if weights == "individual":
+            D = np.column_stack([np.ones(len(d.y)), d.t, X])
+            D = D[:, _independent(D)]
+            ols = cluster_robust_ols(d.y, D, d.groups, kind="CR2")
+            return float(ols.beta[1]), float(ols.se[1]), self.n_clusters - 1
+        ids, codes, counts = np.unique(d.groups, return_inverse=True, return_counts=True)
+        means = lambda v: np.bincount(codes, weights=v) / counts  # noqa: E731
+        yc = means(d.y)
+        tc = means(d.t.astype(float))
+        Xc = np.column_stack([means(X[:, j]) for j in range(X.shape[1])]) if X.shape[1] else np.empty((len(ids), 0))
+        D = np.column_stack([np.ones(len(ids)), tc, Xc - Xc.mean(axis=0)])
+        D = D[:, _independent(D)]
+        if D.shape[1] >= len(ids) - 1:  # too many cluster-level regressors for the clusters: unadjusted
+            D = D[:, :2]
+        ols = cluster_robust_ols(yc, D, np.arange(len(ids)), kind="CR2")
+        return float(ols.beta[1]), float(ols.se[1]), len(ids) - D.shape[1]
+
+    def variance_components(self) -> pd.DataFrame:
+        """sigma_b^2, sigma^2 and ICC of the learner (per arm in T mode) next to the plain REML LMM's.
+
+        Warns (AssumptionWarning) when a learner's sigma_b^2 differs from the REML
+        LMM's by more than a factor of 2: the random intercept has absorbed (or
+        lost) cluster-level signal.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.variance_components().columns.tolist()
+        ['sigma_b2', 'sigma2', 'icc', 'slope_variance']
+        """
+        comp = self.fit.components
+        ref = self.fit.lmm.sigma_b2
+        for model, row in comp.iterrows():
+            if "reference" in str(model):
+                continue
+            ratio = (row["sigma_b2"] + 1e-12) / (ref + 1e-12)
+            if ratio > 2 or ratio < 0.5:
+                warnings.warn(f"variance_components: {model} has sigma_b^2 = {row['sigma_b2']:.4g}, "
+                              f"{ratio:.2g} times the plain REML LMM's {ref:.4g}; the random intercept may have "
+                              "absorbed cluster-level treatment or covariate signal.", AssumptionWarning, stacklevel=2)
+        return comp
+
+    def blp(self, modifiers=None, alpha: float | None = None) -> pd.DataFrame:
+        """Best linear projection of the CATE on ``modifiers``, with CR2 cluster-robust SEs: the heterogeneity test.
+
+        The projection regresses the doubly robust pseudo-outcome
+        mu1 - mu0 + T (y - mu1) / p - (1 - T)(y - mu0) / (1 - p) (p: the treated
+        share, known by design in a CRT) on 1 and the modifiers. The table has one
+        row per coefficient; ``attrs["wald_p_value"]`` is the joint test that every
+        slope is 0 (no linear heterogeneity): the CR2 Wald statistic on a
+        Hotelling-T^2 F reference (:func:`mediationhte.subgroups.cluster_tests.hotelling_pvalue`).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.blp(["x1", "x2"]).index.tolist()
+        ['(ATE at the mean)', 'x1', 'x2']
+        """
+        from mediationhte.inference.cluster_robust import cluster_robust_ols
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        names = list(self.roles.modifiers or self.roles.covariates) if modifiers is None else (
+            [modifiers] if isinstance(modifiers, str) else list(modifiers))
+        bad = [m for m in names if m not in self.design.feature_names]
+        if bad or not names:
+            raise ParameterError(f"Parameter modifiers must name numeric feature columns among "
+                                 f"{', '.join(map(repr, self.design.feature_names))}; got {modifiers!r}.",
+                                 parameter="modifiers")
+        d = self.design
+        p = d.t.mean()
+        mu0, mu1 = self.fit.mu0, self.fit.mu1
+        pseudo = mu1 - mu0 + d.t * (d.y - mu1) / p - (1 - d.t) * (d.y - mu0) / (1 - p)
+        cols = [list(d.feature_names).index(m) for m in names]
+        Z = d.features[:, cols]
+        D = np.column_stack([np.ones(len(pseudo)), Z - Z.mean(axis=0)])
+        ols = cluster_robust_ols(pseudo, D, d.groups, kind="CR2")
+        df = self.n_clusters - 1
+        q = stats.t.ppf(1 - alpha / 2, df)
+        table = pd.DataFrame({"estimate": ols.beta, "std_error": ols.se,
+                              "ci_lower": ols.beta - q * ols.se, "ci_upper": ols.beta + q * ols.se,
+                              "p_value": 2 * stats.t.sf(np.abs(ols.beta / ols.se), df)},
+                             index=pd.Index(["(ATE at the mean)"] + names, name="term"))
+        R = np.eye(len(names) + 1)[1:]
+        table.attrs["wald_p_value"] = hotelling_pvalue(float(ols.wald_test(R).statistic), len(names), self.n_clusters)
+        return table
+
+    def summary(self, alpha: float | None = None):
+        """ATE (individual and cluster weights, two estimators), CATE distribution, variance components.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> "Variance components" in str(fit.summary())
+        True
+        """
+        from mediationhte.report.summary import Summary
+
+        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        frames = [self.ate(w, alpha) for w in WEIGHTS]
+        table = pd.concat(frames)[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            comp = self.variance_components()
+        models = (distribution_table(self.effects[["cate"]].rename(columns={"cate": "CATE"}),
+                                     "Distribution of the unit-level CATE"),
+                  StatsTable("Variance components", comp))
+        notes = [f"CATE on the fixed part of the model (random intercept at 0): a unit's CATE does not depend on "
+                 f"its cluster. Learner {self.settings.learner!r} ({self.settings.learner_type.upper()} mode"
+                 + (", LMM warm start)" if self.settings.warm_start and self.settings.learner in ("merf", "megb")
+                    else ")") + ".",
+                 "Intervals use t quantiles with G - 1 df (cluster-robust CR2) or the model covariance (LMM).",
+                 *[str(w.message) for w in caught]]
+        if self.fit.cate_L is None and self.fit.cate_draws is None:
+            notes.append("The mean-CATE rows have no SE for ML learners; bootstrap_ci() resamples clusters within "
+                         "arms.")
+        if self.cluster_level:
+            notes.append("Cluster-level covariates (effective sample size = clusters): "
+                         f"{', '.join(self.cluster_level)}.")
+        labels = tuple((k, v) for k, v in ATE_ROWS)
+        return Summary(table, method="crt", short_form=False, alpha=alpha, n_obs=self.n_obs,
+                       footer=(("Clusters", str(self.n_clusters)), ("Cluster id", self.roles.cluster),
+                               ("Treatment", self.roles.treatment),
+                               ("Effect modifiers", ", ".join(self.roles.modifiers) or "none"),
+                               ("Seed", str(self.seed_used))),
+                       models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
+
+    def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
+        """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
+
+        As :meth:`CateResults.subgroups`, except that p_leaf is a CR2 cluster-robust
+        Wald test of the leaf x treatment interaction on the outcome (Hotelling-scaled
+        F reference, :func:`mediationhte.subgroups.cluster_tests.hotelling_pvalue`),
+        the permutation calibration swaps whole clusters' arms (the trial's own
+        randomisation) and refits the learner each time, and the split keeps
+        clusters whole.
+
+        Returns
+        -------
+        SubgroupResults
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> d = mh.simulate_crt("A", random_state=1)
+        >>> fit = mh.cate("y ~ treat * (x1 + x2 + x3) + (1 | cluster)", d, learner="lmm")
+        >>> sub = fit.subgroups(k=[2, 3], calibration="split", random_state=2)
+        >>> int(sub.to_frame()["n"].sum()) == fit.n_obs
+        True
+        """
+        from mediationhte.subgroups.search import search
+
+        return search(self._search_inputs(), effect="cate", k=k, embedding=embedding, calibration=calibration,
+                      n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
+                      n_boot=0, random_state=random_state, n_jobs=n_jobs, progress=progress)
+
+    def _search_inputs(self):
+        from mediationhte.crt.estimation import fit_crt
+        from mediationhte.subgroups.search import SearchInputs
+
+        d, settings = self.design, self.settings
+
+        def rerun(t, rows, rng, columns):
+            # the fixed-part design follows the (possibly permuted) treatment
+            X_fixed = np.where(np.asarray(t)[:, None] == 1, d.X_treated[rows], d.X_control[rows])
+            sub = d.subset(rows)
+            sub = CrtDesign(X_fixed=X_fixed, X_treated=sub.X_treated, X_control=sub.X_control,
+                            fixed_names=sub.fixed_names, features=sub.features, feature_names=sub.feature_names,
+                            t=np.asarray(t), y=sub.y, groups=sub.groups, smooths=sub.smooths)
+            return pd.DataFrame({"cate": fit_crt(sub, settings, rng).cate})
+
+        return SearchInputs(unit_effects=pd.DataFrame({"cate": self.fit.cate}), covariates=self.covariates,
+                            treatment=d.t, mediator=None, outcome=d.y, index=self.rows_used, rerun=rerun,
+                            mediation=None, groups=d.groups)
+
+    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
+                     progress: bool = False):
+        """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.
+
+        Returns
+        -------
+        mediationhte.crt.bootstrap.CrtBootstrap
+            ``.ate`` (percentile intervals for the mean CATE with both weightings),
+            ``.cate_intervals()`` (pointwise intervals for every unit's CATE).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> boot = fit.bootstrap_ci(n_boot=10, random_state=2)
+        >>> boot.cate_intervals().shape[0] == fit.n_obs
+        True
+        """
+        from mediationhte.crt.bootstrap import cluster_bootstrap
+
+        return cluster_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state, n_jobs=n_jobs,
+                                 progress=progress)
+
+
+def _independent(D: np.ndarray) -> list[int]:
+    """Columns of D that are not linear combinations of earlier ones."""
+    drop = set(V.aliased_columns(D))
+    return [j for j in range(D.shape[1]) if j not in drop]

@@ -1,0 +1,1 @@
+"""Bundled data loaders and the simulators with known truths."""

@@ -1,0 +1,1 @@
+"""Dynamic mediation of sequential treatments: transitions, nuisances, Q and ratio bases, estimators."""

@@ -1,0 +1,286 @@
+"""DM, MIS, MR and baseline estimators of the dynamic decompositions (spec dynamic_mediation.md sections 1.3-1.4, 2.5).
+
+This module works on weighted transition rows (S, A, M, R, S') with the nuisances
+given as objects: a behaviour propensity, the target policy, a mediator law that
+can evaluate its log density and give integration nodes (the support with its
+probabilities for a discrete mediator; Monte Carlo draws for a continuous one),
+and a reward regression. Every mediator integral is a weighted sum over nodes,
+evaluated on whole blocks of rows at once (no per-row loop). Every estimate is a
+weighted mean of per-row values, so DM and MR satisfy IDE + IME + DDE + DME = ATE
+exactly.
+
+Notation: ``EF(where, a_med, a_dir)`` = E_{m ~ p_m(. | s, a_med)} phi(s, a_dir, m)
+at s = S ("cur") or S' ("next"); ``ER(a_med, a_dir)`` the same for the reward at S.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import logsumexp
+
+from mediationhte.dynamic.solvers import lstd, min_max_ratio
+
+COMPONENTS = ("IDE", "IME", "DDE", "DME")
+#: Rows evaluated per batch when integrating over mediator nodes (bounds memory to a few hundred MB).
+BATCH_ROWS = 1 << 18
+
+
+@dataclass(frozen=True)
+class DiscreteMediatorLaw:
+    """A discrete mediator law: ``pmf(m, s, a) -> P(M = m | s, a)`` over a finite ``support``."""
+
+    pmf: Callable
+    support: tuple
+
+    def log_density(self, m, s, a):
+        """Log of P(M = m | s, a)."""
+        return np.log(np.maximum(self.pmf(m, s, a), 1e-300))
+
+    def nodes(self, s, a, draws=None):
+        """The support values with their probabilities at each row: [(m_k, P(m_k | s, a))]."""
+        n, out = len(s), []
+        for value in self.support:
+            value = np.asarray(value, dtype=float)
+            m = np.broadcast_to(value, (n,) + value.shape).copy()
+            out.append((m, self.pmf(m, s, a)))
+        return out
+
+
+@dataclass(frozen=True)
+class Nuisances:
+    """Nuisances of the dynamic estimators.
+
+    Attributes
+    ----------
+    behaviour : callable s -> P(A = 1 | s), or ndarray (n,) of P(A = 1 | S_i) at the rows
+    target : callable s -> P(A = 1 | s)
+    mediator : object with ``log_density(m, s, a)`` and ``nodes(s, a, draws)`` (list of (m_k, weight_k))
+    reward : callable (s, a, m) -> E[R | s, a, m]
+    """
+
+    behaviour: object
+    target: Callable
+    mediator: object
+    reward: Callable
+
+
+@dataclass(frozen=True)
+class DiscreteNuisances:
+    """Nuisance callables for a binary action and a discrete mediator (population checks, tabular fits)."""
+
+    behaviour: Callable
+    target: Callable
+    mediator: Callable
+    reward: Callable
+    support: tuple
+
+    def general(self) -> Nuisances:
+        """The same nuisances with the mediator as a DiscreteMediatorLaw."""
+        return Nuisances(self.behaviour, self.target, DiscreteMediatorLaw(self.mediator, self.support), self.reward)
+
+
+def _pick(a, when_one, when_zero):
+    a = np.asarray(a)
+    shape = (-1,) + (1,) * (np.ndim(when_one) - 1)
+    return np.where(a.reshape(shape) == 1, when_one, when_zero)
+
+
+def _repeat(x, k: int):
+    return np.concatenate([x] * k, axis=0)
+
+
+def mean_over_nodes(f: Callable, s, a_dir: float, nodes) -> np.ndarray:
+    """sum_k w_k f(s, a_dir, m_k), with the nodes stacked into batches of rows."""
+    n = len(s)
+    per_batch = max(1, BATCH_ROWS // max(n, 1))
+    total = 0.0
+    for start in range(0, len(nodes), per_batch):
+        chunk = nodes[start:start + per_batch]
+        k = len(chunk)
+        values = f(_repeat(s, k), np.full(n * k, float(a_dir)), np.concatenate([m for m, _ in chunk], axis=0))
+        values = np.asarray(values, dtype=float).reshape((k, n) + np.shape(values)[1:])
+        weights = np.stack([w for _, w in chunk]).reshape((k, n) + (1,) * (values.ndim - 2))
+        total = total + (weights * values).sum(axis=0)
+    return total
+
+
+def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_features: Callable, *,
+                     decomposition: str = "four_way", weights=None, ridge: float = 0.0, ratio_ridge=None,
+                     clip: float = 500.0, draws=None, q_override=None, ratio_override=None) -> dict:
+    """Five etas and the four components by DM, MIS, MR and the baseline, with per-row contributions.
+
+    Parameters
+    ----------
+    S, A, M, R, S_next : ndarray
+        Rows of transitions; S, S_next (n,) or (n, d_S), M (n,) or (n, d_M).
+    nuisances : Nuisances or DiscreteNuisances
+    q_features : callable (s, a, m) -> (n, p) features of the Q-functions (no eta column)
+    ratio_features : callable s -> (n, q) features of the state ratios (with a constant)
+    decomposition : {"four_way", "natural"}
+        Spec section 1.3 (switch paths from pi_e to a_0) or 1.4 (from pi_0 to pi_e).
+    weights : ndarray (n,), optional
+        Row weights (exact cell probabilities in population checks); default equal.
+    ridge, ratio_ridge : float
+        Ridge of the LSTD and ratio systems (``ratio_ridge`` defaults to ``ridge``).
+    clip : float, default 500
+        Ratios are clipped to [1/clip, clip], kappa to at most clip in the MIS terms, the
+        first MR term of IME and the G-ratio (as the reference; the G-chain MR term uses
+        kappa uncapped).
+    draws : dict with ndarray (K, n, d_M) under "cur" and "next", optional
+        Standard-normal draws for a Monte Carlo mediator law.
+    q_override, ratio_override : dict, optional
+        Replace fitted Q-functions (k -> coefficients) or ratios ("e", "0", "G").
+
+    Returns
+    -------
+    dict
+        ``etas`` per estimator ("DM", "MIS", "MR") in the decomposition's order,
+        ``effects`` per estimator (IDE, IME, DDE, DME, ATE; baseline: IDE and IME),
+        ``phi`` (per-row MR contributions), ``q`` (coefficients) and ``omega``.
+    """
+    if isinstance(nuisances, DiscreteNuisances):
+        nuisances = nuisances.general()
+    S, S_next, M = (np.asarray(v, dtype=float) for v in (S, S_next, M))
+    A, R = np.asarray(A, dtype=float), np.asarray(R, dtype=float)
+    n = len(R)
+    w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=float) / np.sum(weights)
+    nu, law = nuisances, nuisances.mediator
+    draws = draws or {}
+    zeros, ones = np.zeros(n), np.ones(n)
+    natural = decomposition == "natural"
+
+    # ---- one-step weights
+    pe, pe_next = np.asarray(nu.target(S), dtype=float), np.asarray(nu.target(S_next), dtype=float)
+    b1 = np.asarray(nu.behaviour(S) if callable(nu.behaviour) else nu.behaviour, dtype=float)
+    b_obs = np.where(A == 1, b1, 1 - b1)
+    rho_e = np.where(A == 1, pe, 1 - pe) / b_obs
+    rho_0 = (A == 0) / b_obs
+    lp0, lp1 = law.log_density(M, S, zeros), law.log_density(M, S, ones)
+    lp_obs = np.where(A == 1, lp1, lp0)
+    with np.errstate(divide="ignore"):
+        mixed = logsumexp(np.stack([np.log(pe) + lp1, np.log1p(-pe) + lp0]), axis=0)
+    kappa = np.exp(mixed - lp_obs)       # p_m^e(M | S) / p_m(M | S, A)
+    kappa_nat = np.exp(lp0 - lp_obs)     # p_m(M | S, a_0) / p_m(M | S, A)
+
+    # ---- mediator integrals on node blocks
+    node_sets = {(where, a): law.nodes(s, np.full(n, float(a)), draws.get(where))
+                 for where, s in (("cur", S), ("next", S_next)) for a in (0, 1)}
+    at = {"cur": S, "next": S_next}
+    if hasattr(q_features, "mediator_part"):   # additive basis: integrate the mediator part only
+        g = {where: q_features.state_part(s) for where, s in at.items()}
+        h = {key: mean_over_nodes(lambda s, a, m: q_features.mediator_part(m), at[key[0]], 0.0, nodes)
+             for key, nodes in node_sets.items()}
+        EF = {(where, am, ad): q_features.assemble(g[where], h[(where, am)], np.full(n, float(ad)))
+              for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
+    else:
+        EF = {(where, am, ad): mean_over_nodes(q_features, at[where], ad, node_sets[(where, am)])
+              for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
+    ER = {(am, ad): mean_over_nodes(nu.reward, S, ad, node_sets[("cur", am)]) for am in (0, 1) for ad in (0, 1)}
+    del node_sets
+
+    def pe_mix(p, one, zero):
+        return p[:, None] * one + (1 - p)[:, None] * zero if np.ndim(one) == 2 else p * one + (1 - p) * zero
+
+    xi = {"e": pe_mix(pe_next, EF[("next", 1, 1)], EF[("next", 0, 0)]),
+          "0": EF[("next", 0, 0)],
+          "G": pe_mix(pe_next, EF[("next", 1, 0)], EF[("next", 0, 0)]),          # m from p_m^e, direct a_0
+          "G'": pe_mix(pe_next, EF[("next", 0, 1)], EF[("next", 0, 0)])}         # direct from pi_e, m from a_0
+    phi = q_features(S, A, M)
+    p = phi.shape[1]
+    phi_bar_obs = _pick(A, EF[("cur", 1, 1)], EF[("cur", 0, 0)])                  # E_m phi(S, A, m) given A
+    r_obs = nu.reward(S, A, M)
+    r_a0_obs, r_a1_obs = nu.reward(S, zeros, M), nu.reward(S, ones, M)
+    rbar0, rbar1 = ER[(0, 0)], ER[(1, 1)]
+    rbar_obs = np.where(A == 1, rbar1, rbar0)
+    rbar_e = pe * rbar1 + (1 - pe) * rbar0
+    kc, kc_nat = np.minimum(kappa, clip), np.minimum(kappa_nat, clip)
+
+    # ---- Q-functions: pseudo-rewards and chains (spec 2.2; natural: 1.4)
+    if natural:
+        order = (5, 6, 7, 8, 1)
+        pseudo = {5: R, 6: pe * r_a1_obs + (1 - pe) * r_a0_obs, 7: rbar_e, 8: rbar_e, 1: R}
+        chain_of = {5: "0", 6: "0", 7: "0", 8: "G'", 1: "e"}
+    else:
+        order = (1, 2, 3, 4, 5)
+        pseudo = {1: R, 2: r_a0_obs, 3: rbar0, 4: rbar0, 5: R}
+        chain_of = {1: "e", 2: "e", 3: "e", 4: "G", 5: "0"}
+    theta = {}
+    for chain in dict.fromkeys(chain_of.values()):
+        ks = [k for k in order if chain_of[k] == chain]
+        fit = lstd(phi, xi[chain], np.column_stack([pseudo[k] for k in ks]), w, ridge)
+        theta.update({k: fit[:, j] for j, k in enumerate(ks)})
+    if q_override:
+        theta.update({k: np.asarray(v, dtype=float) for k, v in q_override.items()})
+    eta = {k: float(theta[k][p]) for k in theta}
+    V = {k: xi[chain_of[k]] @ theta[k][:p] for k in theta}
+    Qbar = {k: phi_bar_obs @ theta[k][:p] for k in theta}
+
+    # ---- state ratios (spec 2.3)
+    psi, psi_next = ratio_features(S), ratio_features(S_next)
+    rhos = {"e": rho_e, "0": rho_0, "G": rho_0 * kc, "G'": rho_e * kc_nat}
+    omega = {}
+    for name in dict.fromkeys(chain_of.values()):
+        key = "G" if name == "G'" else name
+        if ratio_override and key in ratio_override:
+            beta = np.asarray(ratio_override[key], dtype=float)
+        else:
+            beta = min_max_ratio(psi, psi_next, rhos[name], w, ridge if ratio_ridge is None else ratio_ridge)
+        om = np.clip(psi @ beta, 1.0 / clip, clip)
+        omega[name] = om / np.sum(w * om)
+
+    # ---- MR row terms (spec 2.5; natural: the same with pi_e and pi_0 exchanged)
+    def residual(k):
+        return pseudo[k] + V[k] - Qbar[k] - eta[k]
+
+    we, w0 = omega["e"], omega["0"]
+    terms = {1: we * rho_e * (R + V[1] - Qbar[1] - eta[1]),
+             5: w0 * rho_0 * (R + V[5] - Qbar[5] - eta[5])}
+    if natural:
+        wg = omega["G'"]
+        q8 = theta[8][:p]
+        mediator_term = sum(np.where(a == 1, pe, 1 - pe)
+                            * (q_features(S, np.full(n, float(a)), M) @ q8
+                               - _pick(A, EF[("cur", 1, a)], EF[("cur", 0, a)]) @ q8) for a in (0, 1))
+        terms[6] = w0 * rho_e * kc_nat * (R - r_obs) + w0 * rho_0 * residual(6)
+        terms[7] = w0 * rho_e * (R - rbar_obs) + w0 * rho_0 * residual(7)
+        terms[8] = (wg * rho_e * (R - rbar_obs + kappa_nat * (rbar_e + V[8] - phi @ q8 - eta[8]))
+                    + wg * rho_0 * mediator_term)
+        mis = {5: w0 * rho_0 * R, 6: w0 * rho_e * kc_nat * R, 7: w0 * rho_e * R, 8: wg * rho_e * R,
+               1: we * rho_e * R}
+    else:
+        wg = omega["G"]
+        q4 = theta[4][:p]
+        q4_a0_int = _pick(A, EF[("cur", 1, 0)], EF[("cur", 0, 0)]) @ q4
+        terms[2] = we * rho_0 * kc * (R - r_obs) + we * rho_e * residual(2)
+        terms[3] = we * rho_0 * (R - rbar_obs) + we * rho_e * residual(3)
+        terms[4] = (wg * rho_0 * (R - rbar_obs + kappa * (rbar0 + V[4] - phi @ q4 - eta[4]))
+                    + wg * rho_e * (q_features(S, zeros, M) @ q4 - q4_a0_int))
+        mis = {1: we * rho_e * R, 2: we * rho_0 * kc * R, 3: we * rho_0 * R, 4: wg * rho_0 * R, 5: w0 * rho_0 * R}
+
+    mr_rows = [eta[k] + terms[k] for k in order]
+    sign = 1.0 if natural else -1.0   # four-way: eta_i - eta_{i+1}; natural: eta_{i+1} - eta_i
+
+    def components(etas):
+        out = {c: float(sign * (etas[i + 1] - etas[i])) + 0.0 for i, c in enumerate(COMPONENTS)}
+        out["ATE"] = float(sum(out.values()))
+        return out
+
+    dm = [eta[k] for k in order]
+    mis_etas = [float(np.sum(w * mis[k])) for k in order]
+    mr = [float(np.sum(w * row)) for row in mr_rows]
+    phi_rows = {c: sign * (mr_rows[i + 1] - mr_rows[i]) for i, c in enumerate(COMPONENTS)}
+    # single-time-point mediation formula on the pooled rows (no state dynamics)
+    if natural:
+        base_ide, base_ime = pe * (ER[(0, 1)] - ER[(0, 0)]), pe * (ER[(1, 1)] - ER[(0, 1)])
+    else:
+        base_ide, base_ime = pe * (ER[(1, 1)] - ER[(1, 0)]), pe * (ER[(1, 0)] - ER[(0, 0)])
+    return {
+        "etas": {"DM": tuple(dm), "MIS": tuple(mis_etas), "MR": tuple(mr)},
+        "eta_labels": tuple(f"eta{k}" for k in order),
+        "effects": {"DM": components(dm), "MIS": components(mis_etas), "MR": components(mr),
+                    "baseline": {"IDE": float(np.sum(w * base_ide)), "IME": float(np.sum(w * base_ime))}},
+        "phi": phi_rows, "q": theta, "omega": omega,
+    }

@@ -1,0 +1,264 @@
+"""Fitted nuisances of dynamic mediation: behaviour propensity b, mediator law p_m and reward regression r.
+
+Spec dynamic_mediation.md section 2.6, with fragile points 2 and 4 of section 4 fixed:
+
+* ``"tabular"`` (discrete states and mediators): empirical cell frequencies and means.
+* a learner name or scikit-learn estimator (``"boosting"`` by default for continuous
+  data): b is a classifier of A on S; r a regressor on (S, A, M); a discrete mediator
+  gets a classifier of its value on (S, A); a continuous one a *multivariate*
+  Gaussian law: one regression per coordinate on (S, A) and the full residual
+  covariance, estimated from out-of-fold residuals (in-sample residuals of a
+  flexible learner understate the spread, which would bias every density ratio).
+  Its log density is exact (no clipping), and its integration nodes are mean +
+  Cholesky factor times standard-normal draws that the caller fixes once.
+* A known propensity (a constant, a column or a callable) replaces b entirely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from sklearn.base import is_classifier
+
+from mediationhte.dynamic.bases import _joint_codes, is_discrete
+from mediationhte.dynamic.effects import DiscreteMediatorLaw, Nuisances
+from mediationhte.errors import ParameterError
+from mediationhte.core.learners import _registry, seeded_clone
+
+ROLES = ("behaviour", "mediator", "reward")
+#: Estimated propensities are kept inside [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP].
+PROPENSITY_CLIP = 1e-3
+
+
+@dataclass(frozen=True)
+class GaussianMediatorLaw:
+    """M | S = s, A = a ~ N(mean(s, a), cov)."""
+
+    mean: Callable
+    cov: np.ndarray
+
+    def _factor(self):
+        return np.linalg.cholesky(self.cov)
+
+    def log_density(self, m, s, a):
+        """Exact multivariate normal log density at each row."""
+        resid = np.asarray(m, dtype=float).reshape(len(m), -1) - self.mean(s, a)
+        L = self._factor()
+        z = np.linalg.solve(L, resid.T).T
+        return -0.5 * np.sum(z ** 2, axis=1) - np.sum(np.log(np.diag(L))) - 0.5 * len(L) * np.log(2 * np.pi)
+
+    def nodes(self, s, a, draws):
+        """Monte Carlo nodes mean(s, a) + L z_k, each with weight 1/K, from the standard-normal draws (K, n, d)."""
+        mu = self.mean(s, a)
+        L = self._factor()
+        weight = np.full(len(mu), 1.0 / len(draws))
+        return [(mu + z @ L.T, weight) for z in draws]
+
+
+def _templates(learner) -> dict:
+    if isinstance(learner, dict):
+        unknown = set(learner) - set(ROLES)
+        if unknown:
+            raise ParameterError(f"Parameter learner: unknown roles {sorted(unknown)}; use {list(ROLES)}.",
+                                 parameter="learner")
+        choice = {role: learner.get(role, "boosting") for role in ROLES}
+    else:
+        choice = {role: learner for role in ROLES}
+    out = {}
+    for role, value in choice.items():
+        if isinstance(value, str):
+            if value not in ("linear", "forest", "boosting"):
+                raise ParameterError(f"Parameter learner ({role}) must be 'auto', 'tabular', 'linear', 'forest', "
+                                     f"'boosting' or a scikit-learn estimator; got {value!r}.", parameter="learner")
+            out[role] = {"classification": _registry(value, "classification"),
+                         "regression": _registry(value, "regression")}
+        elif hasattr(value, "fit") and hasattr(value, "get_params"):
+            out[role] = {"classification": value, "regression": value}
+        else:
+            raise ParameterError(f"Parameter learner ({role}) must be a learner name or a scikit-learn estimator; "
+                                 f"got {type(value).__name__}.", parameter="learner")
+    return out
+
+
+def _classifier_proba(template, seed, X, y):
+    model = seeded_clone(template, seed)
+    if not is_classifier(model):
+        raise ParameterError(f"Parameter learner: {type(model).__name__} is not a classifier, but the behaviour "
+                             "propensity and a discrete mediator need class probabilities.", parameter="learner")
+    model.fit(X, y)
+    return model
+
+
+class FoldRouted:
+    """Predictions of per-fold models: row i (of any stack of whole copies of the n rows) uses its fold's model.
+
+    With cross-fitting every nuisance value at a row comes from models fitted without
+    that row's trajectory. The estimators evaluate nuisances on the n rows or on
+    stacks of k copies of them (Monte Carlo nodes), so the fold of stacked row j is
+    ``folds[j % n]``.
+    """
+
+    def __init__(self, predictors, folds):
+        self.predictors, self.folds = predictors, folds
+
+    def __call__(self, X):
+        """Predictions for the rows of X, each from its fold's model."""
+        n = len(self.folds)
+        if len(X) % n:
+            raise RuntimeError(f"cross-fitted nuisance called on {len(X)} rows, not a multiple of {n}")
+        routed = np.tile(self.folds, len(X) // n)
+        out = None
+        for fold, predict in enumerate(self.predictors):
+            idx = np.flatnonzero(routed == fold)
+            values = predict(X[idx])
+            if out is None:
+                out = np.empty((len(X),) + np.shape(values)[1:])
+            out[idx] = values
+        return out
+
+
+def _fitted(fit, X, y, folds):
+    """fit(X_train, y_train) -> predictor; one model on all rows, or one per fold routed by FoldRouted."""
+    if folds is None:
+        return fit(X, y)
+    return FoldRouted([fit(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1)], folds)
+
+
+def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, seed: int, folds=None,
+                  n_folds: int = 3) -> tuple[Nuisances, bool]:
+    """Fit b, p_m and r; returns the Nuisances and whether the mediator law is continuous (needs Monte Carlo draws).
+
+    Parameters
+    ----------
+    S, M : ndarray (n, d)
+    A, R : ndarray (n,)
+    target : callable (n, d_S) array -> P(A = 1 | s)
+    propensity_rows : ndarray (n,) or None
+        Known P(A = 1 | S_i) at the rows; None estimates b.
+    learner : "tabular", a learner name, an estimator, or a dict by role
+    seed : int
+    folds : ndarray (n,) of fold ids, optional
+        Cross-fitting: each row's nuisances come from models fitted on the other folds.
+    n_folds : int, default 3
+        Folds of the out-of-fold residuals behind the Gaussian mediator covariance
+        (when not cross-fitting).
+    """
+    if learner == "tabular":
+        return _tabular(S, A, M, R, target, propensity_rows), False
+    templates = _templates(learner)
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, 2**31 - 1, size=8)
+    if propensity_rows is None:
+        def fit_b(X, y):
+            model = _classifier_proba(templates["behaviour"]["classification"], seeds[0], X, y)
+            column = list(model.classes_).index(1) if 1 in model.classes_ else None
+            return lambda Z: model.predict_proba(Z)[:, column] if column is not None else np.zeros(len(Z))
+        b1 = np.clip(_fitted(fit_b, S, A.astype(int), folds)(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+    else:
+        b1 = propensity_rows
+
+    def fit_r(X, y):
+        return seeded_clone(templates["reward"]["regression"], seeds[1]).fit(X, y).predict
+
+    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, folds)
+
+    def reward(s, a, m):
+        s, m = np.asarray(s, dtype=float).reshape(len(s), -1), np.asarray(m, dtype=float).reshape(len(m), -1)
+        return np.asarray(reward_model(np.column_stack([s, a, m])), dtype=float)
+
+    SA = np.column_stack([S, A])
+    if is_discrete(M):
+        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, folds)
+        continuous = False
+    else:
+        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, folds)
+        continuous = True
+    return Nuisances(behaviour=b1, target=target, mediator=law, reward=reward), continuous
+
+
+def _classified_mediator(template, seed, SA, M, folds) -> DiscreteMediatorLaw:
+    levels = [np.unique(M[:, j]) for j in range(M.shape[1])]
+    codes = _joint_codes(M, levels)
+    observed, first = np.unique(codes, return_index=True)
+    position = {int(c): i for i, c in enumerate(observed)}
+
+    def fit(X, y):
+        model = _classifier_proba(template, seed, X, y)
+        cols = np.array([position[int(c)] for c in model.classes_])
+
+        def proba(Z):  # probabilities over every observed level (a fold may miss some)
+            out = np.zeros((len(Z), len(observed)))
+            out[:, cols] = model.predict_proba(Z)
+            return out
+        return proba
+
+    predict = _fitted(fit, SA, codes, folds)
+
+    def pmf(m, s, a):
+        m = np.asarray(m, dtype=float).reshape(len(m), -1)
+        proba = predict(np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a]))
+        cols = np.array([position.get(int(c), -1) for c in _joint_codes(m, levels)])
+        out = np.where(cols >= 0, proba[np.arange(len(m)), np.maximum(cols, 0)], 0.0)
+        return np.maximum(out, 1e-6)
+
+    support = tuple(tuple(M[i]) if M.shape[1] > 1 else float(M[i, 0]) for i in first)
+    return DiscreteMediatorLaw(pmf, support)
+
+
+def _gaussian_mediator(template, seeds, SA, M, n_folds, folds) -> GaussianMediatorLaw:
+    from sklearn.model_selection import KFold
+
+    d = M.shape[1]
+
+    def fit(j):
+        return lambda X, y: seeded_clone(template, seeds[j]).fit(X, y).predict
+
+    models = [_fitted(fit(j), SA, M[:, j], folds) for j in range(d)]
+    if folds is not None:   # cross-fitted means are out-of-fold already
+        resid = M - np.column_stack([mdl(SA) for mdl in models])
+    else:
+        resid = np.empty_like(M)
+        for train, test in KFold(n_splits=n_folds, shuffle=True, random_state=int(seeds[-1])).split(SA):
+            for j in range(d):
+                resid[test, j] = M[test, j] - fit(j)(SA[train], M[train, j])(SA[test])
+    cov = np.atleast_2d(np.cov(resid, rowvar=False, ddof=0))
+    cov = cov + 1e-9 * np.trace(cov) / d * np.eye(d)
+
+    def mean(s, a):
+        X = np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a])
+        return np.column_stack([mdl(X) for mdl in models])
+
+    return GaussianMediatorLaw(mean, cov)
+
+
+def _tabular(S, A, M, R, target, propensity_rows) -> Nuisances:
+    s_levels = [np.unique(S[:, j]) for j in range(S.shape[1])]
+    m_levels = [np.unique(M[:, j]) for j in range(M.shape[1])]
+    ns, nm = int(np.prod([len(v) for v in s_levels])), int(np.prod([len(v) for v in m_levels]))
+    si, mi = _joint_codes(S, s_levels), _joint_codes(M, m_levels)
+    Ai = A.astype(int)
+    count_s = np.bincount(si, minlength=ns).astype(float)
+    b_cell = np.bincount(si, weights=A, minlength=ns) / np.maximum(count_s, 1)
+    cell_sa = si * 2 + Ai
+    count_sa = np.bincount(cell_sa, minlength=2 * ns).astype(float)
+    cell_sam = cell_sa * nm + mi
+    count_sam = np.bincount(cell_sam, minlength=2 * ns * nm)
+    pm = (count_sam / np.repeat(np.maximum(count_sa, 1), nm)).reshape(ns, 2, nm)
+    r_cell = np.bincount(cell_sam, weights=R, minlength=2 * ns * nm) / np.maximum(count_sam, 1)
+    r_cell = np.where(count_sam > 0, r_cell, R.mean()).reshape(ns, 2, nm)
+    b1 = np.clip(b_cell[si], 1e-6, 1 - 1e-6) if propensity_rows is None else propensity_rows
+
+    def s_code(s):
+        return _joint_codes(np.asarray(s, dtype=float).reshape(len(s), -1), s_levels)
+
+    def m_code(m):
+        return _joint_codes(np.asarray(m, dtype=float).reshape(len(m), -1), m_levels)
+
+    _, first = np.unique(mi, return_index=True)
+    support = tuple(tuple(M[i]) if M.shape[1] > 1 else float(M[i, 0]) for i in first)
+    law = DiscreteMediatorLaw(lambda m, s, a: np.clip(pm[s_code(s), np.asarray(a, dtype=int), m_code(m)], 1e-6, 1),
+                              support)
+    return Nuisances(behaviour=b1, target=target, mediator=law,
+                     reward=lambda s, a, m: r_cell[s_code(s), np.asarray(a, dtype=int), m_code(m)])

@@ -1,0 +1,1 @@
+"""Inference shared by the analyses: intervals from draws, the bootstrap engine, cluster-robust OLS."""

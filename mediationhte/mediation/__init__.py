@@ -1,0 +1,1 @@
+"""Parametric mediation (R ``mediation`` parity): models, effects, draws, sensitivity, effect tests."""

@@ -1,0 +1,1 @@
+"""The M-learner's step 1: cross-fitted nuisances, unit-level effects, influence-function averages."""

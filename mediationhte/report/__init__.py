@@ -1,0 +1,1 @@
+"""Presentation: the Summary and model tables, number formatting, plots."""

@@ -1,0 +1,55 @@
+"""Plots (optional extra ``plot``: matplotlib). Functions return the Axes and never call ``plt.show()``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mediationhte.errors import MediationHTEError
+
+_ROWS = {
+    "control": (("acme_control", "ACME"), ("ade_control", "ADE"), ("total", "Total\nEffect")),
+    "treated": (("acme_treated", "ACME"), ("ade_treated", "ADE"), ("total", "Total\nEffect")),
+    "average": (("acme_average", "ACME"), ("ade_average", "ADE"), ("total", "Total\nEffect")),
+}
+
+
+class MissingExtraError(MediationHTEError, ImportError):
+    """An optional dependency is not installed."""
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtraError("Plotting needs matplotlib: pip install 'mediationhte[plot]'.") from exc
+    return plt
+
+
+def plot_effects(table: pd.DataFrame, *, alpha: float, treatment: str = "both", ax=None):
+    """Horizontal dot-and-whisker plot of ACME, ADE and total effect, as R's ``plot.mediate`` draws it.
+
+    With ``treatment="both"`` the control-arm estimates are drawn as hollow
+    circles with dashed whiskers just below the treated-arm ones (R's layout).
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    arms = ("treated", "control") if treatment == "both" else (treatment,)
+    positions = np.arange(3)[::-1].astype(float)
+    for offset, arm in zip((0.0, -0.15), arms):
+        keys = [k for k, _ in _ROWS[arm]]
+        est = table.loc[keys, "estimate"].to_numpy()
+        lo = table.loc[keys, "ci_lower"].to_numpy()
+        hi = table.loc[keys, "ci_upper"].to_numpy()
+        hollow = arm == "control" and treatment == "both"
+        ax.hlines(positions + offset, lo, hi, colors="black", linestyles="dashed" if hollow else "solid")
+        ax.plot(est, positions + offset, "o", color="black", markerfacecolor="white" if hollow else "black",
+                label=arm if treatment == "both" else None)
+    ax.axvline(0.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_yticks(positions)
+    ax.set_yticklabels([label for _, label in _ROWS[arms[0]]])
+    ax.set_xlabel(f"Estimate with {100 * (1 - alpha):g}% interval")
+    if treatment == "both":
+        ax.legend(frameon=False, loc="best")
+    return ax
