@@ -13,6 +13,12 @@ import argparse
 import sys
 import warnings
 
+import pandas as pd
+
+from mediationhte.api.mediate import mediate
+from mediationhte.datasets.loaders import load_jobs
+from mediationhte.errors import MediationHTEError
+
 #: The JSS / vignette specification of R mediation's Jobs II example (spec section 4.2).
 JOBS_COVARIATES = "depress1 + econ_hard + sex + age + occp + marital + nonwhite + educ + income"
 JOBS_OUTCOME = f"depress2 ~ treat + job_seek + {JOBS_COVARIATES}"
@@ -67,12 +73,6 @@ def main(argv=None) -> int:
     """Run the command line; return the exit code (0 success, 2 bad arguments or input)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    import pandas as pd
-
-    from mediationhte import load_jobs
-    from mediationhte import mediate
-    from mediationhte.errors import MediationHTEError
-
     if args.data is None:
         if args.outcome or args.mediator:
             parser.error("--outcome and --mediator need --data FILE.csv")

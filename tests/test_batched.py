@@ -15,10 +15,9 @@ from mediationhte.mediation.batched import (
     WLSResult,
     batched_glm_binary,
     batched_wls,
-    resample_counts,
-    resample_indices,
     row_crossproducts,
 )
+from mediationhte.inference.bootstrap import resample_counts, resample_indices
 from mediationhte.errors import ParameterError
 
 N_REP = 5  # replicates compared one by one with statsmodels

@@ -108,10 +108,10 @@ def test_trajectory_bootstrap_matches_the_cluster_se():
     # trajectory-cluster SE (within 35% at B = 60).
     d = mh.simulate_dynamic("toy1", n_trajectories=100, horizon=30, random_state=8)
     res = dynamic_mediation(d, **dict(ARGS, estimators=("MR", "DM")))
-    a = res.bootstrap_ci(n_boot=60, random_state=2)
-    b = res.bootstrap_ci(n_boot=60, random_state=2, n_jobs=2)
+    a = res.bootstrap_ci(n_boot=60, random_state=2).to_frame()
+    b = res.bootstrap_ci(n_boot=60, random_state=2, n_jobs=2).to_frame()
     pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_frame_equal(a, res.bootstrap_ci(n_boot=60, random_state=2, progress=True))
+    pd.testing.assert_frame_equal(a, res.bootstrap_ci(n_boot=60, random_state=2, progress=True).to_frame())
     for k in KEYS:
         assert a.loc[("MR", k), "std_error"] == pytest.approx(res.to_frame().loc[("MR", k), "std_error"], rel=0.35)
 

@@ -88,7 +88,7 @@ def test_cross_fitting_and_its_bootstrap():
     assert not np.allclose(res.to_frame()["estimate"], plain.to_frame()["estimate"])
     one = res.bootstrap_ci(n_boot=4, random_state=2)
     two = res.bootstrap_ci(n_boot=4, random_state=2, n_jobs=2)
-    pd.testing.assert_frame_equal(one, two)
+    pd.testing.assert_frame_equal(one.to_frame(), two.to_frame())
     with pytest.raises(ParameterError) as err:
         mh.dynamic_mediation(d, **ARGS, n_folds=100)
     assert err.value.parameter == "n_folds"

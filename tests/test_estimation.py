@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import norm
 
 from mediationhte import mediate
-from mediationhte.mediation import batched as _batched
+from mediationhte.inference.bootstrap import resample_counts
 from mediationhte.mediation.effects import EFFECT_KEYS
 from mediationhte.mediation.estimation import prepare_refits, weighted_replicates
 
@@ -40,7 +40,7 @@ def test_replicate_equals_refit_on_resampled_rows(outcome, mediator, y_family, m
     data = _data()
     fit = mediate(outcome, mediator, data, outcome_family=y_family, mediator_family=m_family, sims=20,
                   random_state=1)
-    counts = _batched.resample_counts(np.random.default_rng(3), len(data), 3)
+    counts = resample_counts(np.random.default_rng(3), len(data), 3)
     inputs = prepare_refits(fit.fit_data, fit.mediator_model, fit.outcome_model)
     batched = weighted_replicates(fit.counterfactual, inputs, counts.astype(float), None)
     for b in range(3):

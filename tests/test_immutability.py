@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mediationhte import load_jobs, mediate
@@ -45,7 +46,9 @@ def test_bootstrap_leaves_parent_intact(fit):
     before = fit.to_frame().copy()
     draws_before = fit.draws.copy()
     boot = fit.bootstrap_ci(n_boot=100, random_state=1)
-    assert boot.parent is fit
+    # the bootstrap reports the parent's original-sample estimates and its own seed
+    pd.testing.assert_series_equal(boot.estimates, fit.estimates.rename_axis("effect"))
+    assert boot.seed_used == 1 and fit.seed_used != boot.seed_used
     assert fit.to_frame().equals(before)
     assert fit.draws.equals(draws_before)
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mediationhte.mediation.batched import batched_wls, resample_counts
+from mediationhte.inference.bootstrap import resample_counts
+from mediationhte.mediation.batched import batched_wls
 from mediationhte.errors import ParameterError
 from mediationhte.inference.intervals import (
     BCaInterval,

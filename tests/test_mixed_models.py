@@ -17,6 +17,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from mediationhte.crt import mixed_models as mm
 from mediationhte.errors import ParameterError
+from mediationhte.inference import cluster_robust
 from mediationhte.inference.cluster_robust import cluster_robust_ols
 from mediationhte.crt.mixed_models import fit_random_intercept_lmm
 
@@ -356,7 +357,7 @@ def test_cr2_chunked_gram_equals_one_pass(small_case, monkeypatch):
     # Reference: the same estimator with the per-cluster Gram matrices formed in one pass.
     y, X, g = small_case
     one = cluster_robust_ols(y, X, g, kind="CR2")
-    monkeypatch.setattr(mm, "_GRAM_CHUNK", 40)  # 40 // 16 = 2 rows per chunk: every cluster alone
+    monkeypatch.setattr(cluster_robust, "GRAM_CHUNK", 40)  # 40 // 16 = 2 rows per chunk: every cluster alone
     many = cluster_robust_ols(y, X, g, kind="CR2")
     np.testing.assert_allclose(many.cov_beta, one.cov_beta, rtol=1e-13)
     np.testing.assert_allclose(many.df_satterthwaite, one.df_satterthwaite, rtol=1e-13)

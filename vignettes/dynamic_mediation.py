@@ -132,7 +132,7 @@ print(natural.etas.round(3))
 
 # %%
 boot = fit.bootstrap_ci(n_boot=20, random_state=7, n_jobs=2)
-print(boot.loc["MR"].round(3))
+print(boot.to_frame().loc["MR"].round(3))
 
 # %%
 with tempfile.TemporaryDirectory() as folder:

@@ -1,4 +1,9 @@
-"""``cate()``: heterogeneous total effects with S/T/X/DR meta-learners and the diagnostics analysts run first."""
+"""Public entry point :func:`cate`: heterogeneous total effects (meta-learners, or mixed models for a CRT).
+
+It checks the arguments, resolves ``random_state`` once and dispatches to
+:func:`mediationhte.cate.fit.fit_cate_frame` or, with a ``(1 | cluster)`` term, to
+:func:`mediationhte.crt.fit.cate_crt`.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,22 @@ import numbers
 
 import numpy as np
 
-from mediationhte.core import validation as V
-from mediationhte.core.immutable import readonly
-from mediationhte.core.random_state import resolve_seed
-from mediationhte.cate.estimation import CateSettings, fit_cate, unit_effects_frame
-from mediationhte.cate.results import CateData, CateResults
-from mediationhte.errors import DataError, ParameterError
-from mediationhte.formula.parse import parse_cate_roles
-from mediationhte.core.learners import feature_matrix
+from mediationhte.cate.estimation import CateSettings
+from mediationhte.cate.fit import fit_cate_frame
 from mediationhte.cate.metalearners import base_template, check_learners
-from mediationhte.cate.propensity import default_propensity_model, fit_propensity, trim_rows, warn_trimmed
+from mediationhte.cate.propensity import default_propensity_model
+from mediationhte.core import validation as V
+from mediationhte.core.random_state import resolve_seed
+from mediationhte.crt.fit import cate_crt
+from mediationhte.errors import ParameterError
+from mediationhte.formula.clusters import has_bar_term
+from mediationhte.formula.parse import parse_cate_roles
 
 
 def cate(formula: str, data, *, treatment: str | None = None, learner=None, base_learner=None,
          propensity_learner=None, n_folds: int = 5, clip=(0.01, 0.99), trim=None, caliper: float | None = None,
          alpha: float = 0.05, random_state=None, learner_type: str | None = None, warm_start: str | None = "lmm",
-         max_iter: int = 30):
+         max_iter: int = 30, n_jobs: int = 1):
     """Unit-level treatment effects tau(x) and average effects by several estimators, with causal diagnostics.
 
     Identification rests on conditional ignorability (no unmeasured confounding
@@ -89,6 +94,10 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
         the random intercept absorb the cluster-level treatment; for comparison).
     max_iter : int, default 30
         Cluster-randomised path only: EM iterations at most.
+    n_jobs : int, default 1
+        Parallel model fits (threads): the cross-fitted outcome models, or the
+        cluster-randomised learner's arms; the numbers are identical for every
+        ``n_jobs``, as each model has its own child seed.
 
     Returns
     -------
@@ -109,8 +118,6 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     >>> print(fit.summary().to_frame().round(3).loc["difference_in_means", "estimate"])
     -0.063
     """
-    from mediationhte.formula.clusters import has_bar_term
-
     if has_bar_term(formula):
         given = {"base_learner": base_learner is not None, "propensity_learner": propensity_learner is not None,
                  "trim": trim is not None, "caliper": caliper is not None, "clip": tuple(clip) != (0.01, 0.99)}
@@ -119,11 +126,9 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
                 raise ParameterError(f"Parameter {name} does not apply to a cluster-randomised formula (with "
                                      "'(1 | cluster)'): the propensity is known by design there. Drop it.",
                                      parameter=name)
-        from mediationhte.crt.fit import cate_crt
-
         return cate_crt(formula, data, treatment=treatment, learner="lmm_shrink" if learner is None else learner,
                         learner_type=learner_type, warm_start=warm_start, n_folds=n_folds, max_iter=max_iter,
-                        alpha=alpha, random_state=random_state)
+                        alpha=alpha, random_state=random_state, n_jobs=n_jobs)
     if learner_type is not None or warm_start != "lmm" or max_iter != 30:
         bad = "learner_type" if learner_type is not None else ("warm_start" if warm_start != "lmm" else "max_iter")
         raise ParameterError(f"Parameter {bad} applies only to a cluster-randomised formula with a '(1 | cluster)' "
@@ -134,6 +139,7 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     names = check_learners(learner)
     n_folds = V.check_positive_int("n_folds", n_folds, minimum=2)
     alpha = V.check_alpha(alpha)
+    n_jobs = V.check_n_jobs(n_jobs)
     clip = _check_clip(clip)
     if caliper is not None and (isinstance(caliper, bool) or not isinstance(caliper, numbers.Real)
                                 or not caliper > 0):
@@ -143,38 +149,12 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     ps_template = default_propensity_model() if propensity_learner is None else _check_classifier(propensity_learner)
     rng, seed_used = resolve_seed(random_state)
 
-    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "cate()")
-    if not roles.covariates:
-        raise ParameterError(f"Parameter formula ({formula!r}) has no covariates: heterogeneous effects are "
-                             "described by covariates. Add some: 'y ~ treat + x1 + x2'.", parameter="formula")
-    t = (frame[roles.treatment].to_numpy() == contrast.treated).astype(int)
-    y = frame[roles.outcome].to_numpy(dtype=float)
-    covariates = frame.loc[:, list(roles.covariates)].copy()
-    X, feature_names = feature_matrix(covariates, roles.covariates)
-    _check_arms(t, n_folds, roles.treatment)
-
-    settings = CateSettings(learners=names, base=base, propensity=ps_template, n_folds=n_folds, clip=clip,
-                            caliper=None if caliper is None else float(caliper), alpha=alpha)
-    trimmed = frame.index[:0]
-    trim_bounds = None
-    if trim is not None:
-        first = fit_propensity(X, t, ps_template, n_folds=n_folds, rng=np.random.default_rng(rng.integers(2**31)))
-        keep, trim_bounds = trim_rows(first.scores, trim)
-        warn_trimmed(int((~keep).sum()), len(t), trim_bounds)
-        trimmed = frame.index[~keep]
-        frame, covariates, X, t, y = frame.loc[keep], covariates.loc[keep], X[keep], t[keep], y[keep]
-        _check_arms(t, n_folds, roles.treatment)
-    fit = fit_cate(X, t, y, settings, rng)
     call = (f"cate({formula!r}, data=<DataFrame {data.shape[0]}x{data.shape[1]}>, learner={learner!r}, "
             f"base_learner={base_learner!r}, n_folds={n_folds}, clip={clip}, trim={trim!r}, caliper={caliper!r}, "
             f"random_state={random_state if not isinstance(random_state, np.random.Generator) else 'Generator'!r})")
-    cate_data = CateData(X=readonly(X), feature_names=feature_names, t=readonly(t), y=readonly(y),
-                         covariates=covariates)
-    return CateResults(
-        roles=roles, contrast=contrast, settings=settings, data=cate_data, fit=fit,
-        unit_level=unit_effects_frame(fit.unit_effects, frame.index), rows_used=frame.index, dropped_index=dropped,
-        trimmed_index=trimmed, trim_bounds=trim_bounds, seed_used=seed_used, call=call,
-    )
+    settings = CateSettings(learners=names, base=base, propensity=ps_template, n_folds=n_folds, clip=clip,
+                            caliper=None if caliper is None else float(caliper), alpha=alpha, n_jobs=n_jobs)
+    return fit_cate_frame(data, roles, settings, trim=trim, rng=rng, seed_used=seed_used, call=call)
 
 
 def _check_clip(clip) -> tuple[float, float]:
@@ -195,11 +175,3 @@ def _check_classifier(model):
             f"Parameter propensity_learner must be a scikit-learn classifier with predict_proba; got "
             f"{type(model).__name__}.", parameter="propensity_learner")
     return model
-
-
-def _check_arms(t: np.ndarray, n_folds: int, treatment: str) -> None:
-    smallest = int(min(t.sum(), len(t) - t.sum()))
-    if smallest < 2 * n_folds:
-        raise DataError(f"Column {treatment!r} (treatment): the smaller arm has {smallest} rows in the rows used, "
-                        f"too few for n_folds={n_folds} (each fold needs two per arm). Lower n_folds or use more "
-                        "data.", column=treatment, role="treatment")

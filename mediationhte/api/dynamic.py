@@ -1,28 +1,24 @@
-"""``dynamic_mediation()``: mediation of sequential treatments over time (IDE, IME, DDE, DME; dynamic_mediation.md).
+"""Public entry point :func:`dynamic_mediation`: mediation of sequential treatments over time (IDE, IME, DDE, DME).
 
-Data flow: long trajectories -> validated transitions (dynamic_data) -> fitted b,
-p_m, r (dynamic_nuisances) -> Q basis and ratio features (dynamic_bases) -> DM, MIS,
-MR and baseline estimates (dynamic_effects) -> DynamicMediationResults
-(dynamic_results). Discrete states and mediators use tabular nuisances and the
-saturated Q basis with exact sums over the mediator; continuous ones use learners,
-additive splines and Monte Carlo mediator blocks.
+It checks the arguments, validates the long data into transitions, resolves
+``random_state`` once and hands over to :func:`mediationhte.dynamic.fit.fit_dynamic`.
+Discrete states and mediators use tabular nuisances and the saturated Q basis with
+exact sums over the mediator; continuous ones use learners, additive splines and
+Monte Carlo mediator blocks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from mediationhte.core import validation as V
-from mediationhte.core.immutable import readonly
-from mediationhte.core.random_state import resolve_seed
-from mediationhte.dynamic.bases import is_discrete, q_basis as make_q_basis, ratio_basis
-from mediationhte.dynamic.data import Transitions, check_policy_output, state_policy, transitions
-from mediationhte.dynamic.effects import COMPONENTS, estimate_effects
-from mediationhte.dynamic.nuisances import fit_nuisances
+from mediationhte.core.random_state import resolve_seed, spawn_seeds
+from mediationhte.dynamic.bases import is_discrete
+from mediationhte.dynamic.data import (
+    DynamicRoles, PolicyContrast, as_columns, check_policy_output, state_policy, transitions,
+)
+from mediationhte.dynamic.fit import fit_dynamic
+from mediationhte.dynamic.pipeline import DynamicConfig
 from mediationhte.dynamic.results import DynamicMediationResults
 from mediationhte.errors import ParameterError
 
@@ -31,27 +27,11 @@ Q_BASES = ("spline", "polynomial", "tabular")
 RATIO_FEATURES = ("auto", "rff", "linear", "tabular")
 
 
-@dataclass(frozen=True)
-class DynamicConfig:
-    """Everything a refit needs besides the rows (used by the fit and every bootstrap replicate)."""
-
-    target: object
-    known_propensity: object
-    learner: object
-    q_basis: str
-    ratio_features: str
-    n_mc: int
-    ridge: float
-    clip: float
-    decomposition: str
-    n_folds: int | None = None
-
-
 def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target_policy, control_action=0,
                       propensity=None, estimators=ESTIMATORS, decomposition="four_way", q_basis="spline",
                       n_mc: int = 50, random_state=None, learner="auto", ratio_features="auto",
                       ridge: float | None = None, clip: float = 500.0, n_folds: int | None = None,
-                      allow_gaps: bool = False, alpha: float = 0.05) -> DynamicMediationResults:
+                      allow_gaps: bool = False, alpha: float = 0.05, n_jobs: int = 1) -> DynamicMediationResults:
     """Dynamic mediation of a target policy against "always the control action": IDE, IME, DDE, DME and ATE.
 
     Four estimators of the average-reward decomposition of Ge et al. (2023): the
@@ -102,6 +82,9 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
     allow_gaps : bool, default False
         Treat consecutive rows as consecutive steps even when ``time`` skips values.
     alpha : float, default 0.05
+    n_jobs : int, default 1
+        Parallel cross-fitting folds (threads, with ``n_folds``); the numbers do not
+        depend on it. ``bootstrap_ci(n_jobs=...)`` parallelises the resamples.
 
     Returns
     -------
@@ -158,72 +141,16 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
                                  parameter="n_folds")
     config = DynamicConfig(target=target, known_propensity=known, learner=learner, q_basis=q_basis,
                            ratio_features=ratio_features, n_mc=n_mc, ridge=float(ridge), clip=clip,
-                           decomposition=decomposition, n_folds=n_folds)
-    _, seed = resolve_seed(random_state)
-    out = point_estimates(rows, config, seed)
-    table = effects_table(out, rows.traj, names, alpha)
-    etas = pd.DataFrame(out["etas"], index=list(out["eta_labels"]))
-    frozen = Transitions(*(None if v is None else readonly(v) for v in (rows.S, rows.A, rows.M, rows.R,
-                                                                         rows.S_next, rows.traj, rows.propensity)))
-    return DynamicMediationResults(table=table, etas=etas, n_trajectories=int(rows.traj.max()) + 1,
-                                   n_transitions=len(rows.R), alpha=alpha, decomposition=decomposition,
-                                   rows=frozen, config=config, estimators=names)
-
-
-def point_estimates(rows: Transitions, config: DynamicConfig, seed: int) -> dict:
-    """Fit the nuisances and the bases on ``rows``, then every estimator (estimate_effects)."""
-    rng = np.random.default_rng(seed)
-    nuisance_seed, draw_seed, feature_seed = (int(v) for v in rng.integers(0, 2**31 - 1, size=3))
-    if config.known_propensity is not None:
-        prop = config.known_propensity(rows.S)
-    else:
-        prop = rows.propensity
-    folds = None
-    if config.n_folds:  # whole trajectories per fold
-        n_traj = int(rows.traj.max()) + 1
-        folds = (rng.permutation(n_traj) % config.n_folds)[rows.traj]
-    nuisances, continuous = fit_nuisances(rows.S, rows.A, rows.M, rows.R, target=config.target,
-                                          propensity_rows=prop, learner=config.learner, seed=nuisance_seed,
-                                          folds=folds)
-    both = np.vstack([rows.S, rows.S_next])
-    features = make_q_basis(both, rows.M, config.q_basis)
-    ratio = ratio_basis(both, config.ratio_features, seed=feature_seed)
-    draws = None
-    if continuous:
-        z = np.random.default_rng(draw_seed).standard_normal((2, config.n_mc) + rows.M.shape)
-        draws = {"cur": z[0], "next": z[1]}
-    return estimate_effects(rows.S, rows.A, rows.M, rows.R, rows.S_next, nuisances, features, ratio,
-                            decomposition=config.decomposition, ridge=config.ridge, clip=config.clip, draws=draws)
-
-
-def effects_table(out: dict, traj: np.ndarray, names, alpha: float) -> pd.DataFrame:
-    """Estimates per (estimator, component); MR gets the trajectory-cluster SE, CI and p-value."""
-    n = len(traj)
-    z = stats.norm.ppf(1 - alpha / 2)
-
-    def cluster_se(values: np.ndarray) -> float:
-        centred = values - values.mean()
-        return float(np.sqrt(np.sum(np.bincount(traj, weights=centred) ** 2)) / n)
-
-    rows = {}
-    for est in names:
-        comps = out["effects"][est]
-        for comp in (*COMPONENTS, "ATE"):
-            if comp not in comps:
-                continue
-            value = comps[comp]
-            se = np.nan
-            if est == "MR":
-                phi = out["phi"]
-                se = cluster_se(sum(phi.values()) if comp == "ATE" else phi[comp])
-            p = float(2 * stats.norm.sf(abs(value / se))) if np.isfinite(se) and se > 0 else np.nan
-            rows[(est, comp)] = {"estimate": value, "std_error": se, "ci_lower": value - z * se,
-                                 "ci_upper": value + z * se, "p_value": p}
-    table = pd.DataFrame(rows).T.astype(float)
-    table.index = pd.MultiIndex.from_tuples(table.index, names=["estimator", "component"])
-    return table
-
-
-def flat_estimates(out: dict, names) -> dict:
-    """(estimator, component) -> estimate, in the table's keys."""
-    return {(est, comp): value for est in names for comp, value in out["effects"][est].items()}
+                           decomposition=decomposition, n_folds=n_folds, n_jobs=V.check_n_jobs(n_jobs))
+    rng, seed_used = resolve_seed(random_state)
+    # an int (or the entropy drawn for None) seeds the fit itself; a Generator gives a child seed
+    seed = seed_used if isinstance(seed_used, int) else int(spawn_seeds(rng, 1)[0])
+    roles = DynamicRoles(id=id, time=time, state=tuple(as_columns(state, "state")), action=action,
+                         mediator=tuple(as_columns(mediator, "mediator")), reward=reward)
+    call = (f"dynamic_mediation(data=<DataFrame {data.shape[0]}x{data.shape[1]}>, id={id!r}, time={time!r}, "
+            f"state={state!r}, action={action!r}, mediator={mediator!r}, reward={reward!r}, "
+            f"decomposition={decomposition!r}, learner={learner!r}, n_folds={n_folds!r}, random_state="
+            f"{random_state if not isinstance(random_state, np.random.Generator) else 'Generator'!r})")
+    return fit_dynamic(rows, config, estimators=names, seed=seed, roles=roles,
+                       contrast=PolicyContrast(target=target_policy, control_action=control_action), alpha=alpha,
+                       seed_used=seed_used, call=call)

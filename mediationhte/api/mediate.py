@@ -1,22 +1,24 @@
-"""Public entry point :func:`mediate`: formulas and a DataFrame in, an immutable results object out."""
+"""Public entry point :func:`mediate`: formulas and a DataFrame in, an immutable results object out.
+
+It checks the arguments, resolves ``random_state`` once and dispatches: parallel
+mediators (:mod:`mediationhte.mediation.parallel`), the R-parity linear models
+(:mod:`mediationhte.mediation.fit`) or the M-learner (:mod:`mediationhte.mlearner.fit`).
+"""
 
 from __future__ import annotations
-
-import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
 import patsy
 
 from mediationhte.core import validation as V
+from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import resolve_seed
-from mediationhte.mediation.effects import build_counterfactual_design, unit_effects
-from mediationhte.errors import AssumptionWarning, ParameterError
-from mediationhte.mediation.estimation import FitData, blas_limit, point_estimates, quasi_bayesian_draws
-from mediationhte.formula.parse import build_spec, has_interaction, parse_roles
-from mediationhte.mediation.models import COV_TYPES, FAMILIES, fit_model
-from mediationhte.mediation.results import MediationResults
+from mediationhte.errors import ParameterError
+from mediationhte.mediation.fit import fit_linear, prepare
+from mediationhte.mediation.models import COV_TYPES, FAMILIES
+from mediationhte.mediation.parallel import mediate_parallel
+from mediationhte.mlearner.fit import mediate_ml
 
 
 def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treatment: str | None = None,
@@ -140,37 +142,29 @@ def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treat
     V.check_option("point", point, ("original", "mean_of_draws"))
     sims = V.check_positive_int("sims", sims, minimum=2)
     alpha = V.check_alpha(alpha)
+    n_jobs = V.check_n_jobs(n_jobs)
     rng, seed_used = resolve_seed(random_state)
+    linear = isinstance(learner, str) and learner == "linear"
 
     if isinstance(mediator_formula, (list, tuple)):
-        if not (isinstance(learner, str) and learner == "linear") or covariates is not None or cluster is not None:
+        if not linear or covariates is not None or cluster is not None:
             bad = "covariates" if covariates is not None else ("cluster" if cluster is not None else "learner")
             raise ParameterError(f"Parameter {bad} is not available with several mediators (a list of mediator "
                                  "formulas); these fit linear Gaussian models.", parameter=bad)
-        from mediationhte.mediation.parallel import mediate_parallel
-
         with blas_limit(*data.shape):
             return mediate_parallel(outcome_formula, mediator_formula, data, treatment=treatment,
                                     treat_value=treat_value, control_value=control_value,
                                     outcome_family=outcome_family, mediator_family=mediator_family,
-                                    cov_type=cov_type, sims=sims, alpha=alpha, rng=rng, eval_env=eval_env)
-    roles = parse_roles(outcome_formula, mediator_formula, data, treatment)
-    used = list(roles.columns)
-    covariates = _check_covariates(covariates, roles, data)
-    groups_all = _cluster_ids(cluster, cov_type, data)
-    if groups_all is not None:
-        work = data.loc[:, used].assign(__cluster__=groups_all)
-        frame, dropped = V.drop_incomplete_rows(work, used + ["__cluster__"])
-        groups = frame.pop("__cluster__").to_numpy()
-    else:
-        frame, dropped = V.drop_incomplete_rows(data, used)
-        groups = None
-    V.check_finite(frame, {c: _role_of(c, roles) for c in used})
-    contrast = V.resolve_treatment(frame[roles.treatment], treat_value, control_value)
-    V.check_response(frame[roles.mediator], "mediator", mediator_family)
-    V.check_response(frame[roles.outcome], "outcome", outcome_family)
-    _warn_sequential_ignorability(roles)
-    if not (isinstance(learner, str) and learner == "linear"):
+                                    cov_type=cov_type, sims=sims, alpha=alpha, rng=rng, seed_used=seed_used,
+                                    eval_env=eval_env)
+    rows = prepare(outcome_formula, mediator_formula, data, treatment=treatment, treat_value=treat_value,
+                   control_value=control_value, outcome_family=outcome_family, mediator_family=mediator_family,
+                   cov_type=cov_type, cluster=cluster)
+    covariates = V.check_fixed_covariates(covariates, rows.roles.covariates, data)
+    settings = {"treatment": rows.roles.treatment, "outcome_family": outcome_family,
+                "mediator_family": mediator_family, "covariates": covariates, "sims": sims, "alpha": alpha,
+                "cov_type": cov_type, "random_state": random_state}
+    if not linear:
         if covariates is not None or cov_type != "nonrobust" or point != "original":
             bad = "covariates" if covariates is not None else ("cov_type" if cov_type != "nonrobust" else "point")
             raise ParameterError(
@@ -178,142 +172,22 @@ def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treat
                 "(condition on covariates by selecting rows of .effects).",
                 parameter=bad,
             )
-        from mediationhte.mlearner.fit import mediate_ml
-
-        call = _call_string(outcome_formula, mediator_formula, data, {
-            "treatment": roles.treatment, "outcome_family": outcome_family, "mediator_family": mediator_family,
-            "covariates": None, "sims": sims, "alpha": alpha, "cov_type": cov_type, "random_state": random_state})
+        call = _call_string(outcome_formula, mediator_formula, data, dict(settings, covariates=None))
         call = call[:-1] + f", learner={learner!r}, n_folds={n_folds!r}, estimator={estimator!r})"
-        return mediate_ml(roles=roles, frame=frame, dropped=dropped, contrast=contrast, learner=learner,
-                          n_folds=n_folds, estimator=estimator, n_jobs=n_jobs, outcome_family=outcome_family,
-                          mediator_family=mediator_family, alpha=alpha, rng=rng, seed_used=seed_used,
-                          random_state=random_state, call=call)
-
-    with blas_limit(*frame.shape):
-        return _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula,
-                    mediator_formula, outcome_family, mediator_family, cov_type, sims, alpha, point, random_state,
-                    rng, seed_used)
-
-
-def _fit(roles, frame, dropped, groups, contrast, covariates, eval_env, data, outcome_formula, mediator_formula,
-         outcome_family, mediator_family, cov_type, sims, alpha, point, random_state, rng, seed_used):
-    spec, arrays = build_spec(roles, frame, eval_env)
-    V.check_design(arrays["X_mediator"], spec.mediator_terms, "mediator")
-    V.check_design(arrays["X_outcome"], spec.outcome_terms, "outcome")
-    mediator_model = fit_model(arrays["m"], arrays["X_mediator"], spec.mediator_terms, family=mediator_family,
-                               role="mediator", formula=mediator_formula, cov_type=cov_type, groups=groups)
-    outcome_model = fit_model(arrays["y"], arrays["X_outcome"], spec.outcome_terms, family=outcome_family,
-                              role="outcome", formula=outcome_formula, cov_type=cov_type, groups=groups)
-    cf = build_counterfactual_design(spec, frame, contrast, mediator_family, arrays["m"], covariates)
-    estimates, mu = point_estimates(cf, mediator_model, outcome_model)
-    draws = quasi_bayesian_draws(cf, mediator_model, outcome_model, sims, rng)
-
-    settings = {
-        "treatment": roles.treatment, "mediator": roles.mediator, "outcome": roles.outcome,
-        "treat_value": contrast.treated, "control_value": contrast.control, "treatment_kind": contrast.kind,
-        "outcome_family": outcome_family, "mediator_family": mediator_family, "covariates": covariates,
-        "sims": sims, "alpha": alpha, "cov_type": cov_type, "point": point, "random_state": random_state
-        if not isinstance(random_state, np.random.Generator) else "Generator",
-    }
-    return MediationResults(
-        spec=spec,
-        mediator_model=mediator_model,
-        outcome_model=outcome_model,
-        counterfactual=cf,
-        fit_data=FitData(y=arrays["y"], m=arrays["m"], X_outcome=arrays["X_outcome"],
-                         X_mediator=arrays["X_mediator"]),
-        point_estimates=estimates,
-        qb_draws=draws,
-        unit_level=unit_effects(mu, frame.index),
-        interaction=has_interaction(spec),
-        settings=settings,
-        seed_used=seed_used,
-        rows_used=frame.index,
-        dropped_index=dropped,
-        call=_call_string(outcome_formula, mediator_formula, data, settings),
-    )
-
-
-def _role_of(column: str, roles) -> str:
-    if column == roles.treatment:
-        return "treatment"
-    if column == roles.mediator:
-        return "mediator"
-    if column == roles.outcome:
-        return "outcome"
-    return "covariate"
-
-
-def _check_covariates(covariates, roles, data: pd.DataFrame) -> dict | None:
-    if covariates is None:
-        return None
-    if not isinstance(covariates, dict) or not covariates:
-        raise ParameterError(
-            f"Parameter covariates must be a non-empty dict of column -> value, e.g. {{'sex': 1}}; got {covariates!r}.",
-            parameter="covariates",
-        )
-    for column, value in covariates.items():
-        if column not in roles.covariates:
-            raise ParameterError(
-                f"Parameter covariates names {column!r}, which is not a pre-treatment covariate of either formula "
-                f"(covariates are {', '.join(map(repr, roles.covariates)) or 'none'}).",
-                parameter="covariates",
-            )
-        series = data[column]
-        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
-            levels = (list(series.cat.categories) if isinstance(series.dtype, pd.CategoricalDtype)
-                      else sorted(series.dropna().unique().tolist(), key=str))
-            if value not in levels:
-                raise ParameterError(
-                    f"Parameter covariates sets {column!r} to {value!r}, which is not one of its levels "
-                    f"({', '.join(map(repr, levels[:10]))}).",
-                    parameter="covariates",
-                )
-        elif isinstance(value, bool) != pd.api.types.is_bool_dtype(series) or not isinstance(value, numbers.Real):
-            raise ParameterError(
-                f"Parameter covariates sets the numeric column {column!r} to {value!r}; give a number.",
-                parameter="covariates",
-            )
-    return dict(covariates)
-
-
-def _cluster_ids(cluster, cov_type: str, data: pd.DataFrame):
-    if cov_type != "cluster":
-        if cluster is not None:
-            raise ParameterError("Parameter cluster is only used with cov_type='cluster'; set cov_type='cluster'.",
-                                 parameter="cluster")
-        return None
-    if cluster is None:
-        raise ParameterError("Parameter cluster is required with cov_type='cluster': pass a column name or one id "
-                             "per row of data.",
-                             parameter="cluster")
-    if isinstance(cluster, str):
-        V.check_columns_exist([cluster], data, "parameter cluster", role="cluster")
-        return data[cluster].to_numpy()
-    ids = np.asarray(cluster)
-    if ids.ndim != 1 or len(ids) != len(data):
-        raise ParameterError(
-            f"Parameter cluster must have one id per row of data ({len(data)}); got shape {ids.shape}.",
-            parameter="cluster",
-        )
-    return ids
-
-
-def _warn_sequential_ignorability(roles) -> None:
-    missing = [c for c in roles.mediator_columns[1:] if c not in roles.outcome_columns and c != roles.treatment]
-    if missing:
-        warnings.warn(
-            f"Covariates {', '.join(map(repr, missing))} are in mediator_formula but not in outcome_formula; "
-            "sequential ignorability usually needs every pre-treatment confounder in the outcome model too.",
-            AssumptionWarning,
-            stacklevel=3,
-        )
+        return mediate_ml(rows, learner=learner, n_folds=n_folds, estimator=estimator, n_jobs=n_jobs,
+                          outcome_family=outcome_family, mediator_family=mediator_family, alpha=alpha, rng=rng,
+                          seed_used=seed_used, random_state=random_state, call=call)
+    return fit_linear(rows, covariates=covariates, eval_env=eval_env, outcome_family=outcome_family,
+                      mediator_family=mediator_family, cov_type=cov_type, sims=sims, alpha=alpha, point=point,
+                      random_state=random_state, rng=rng, seed_used=seed_used,
+                      call=_call_string(outcome_formula, mediator_formula, data, settings))
 
 
 def _call_string(outcome_formula, mediator_formula, data, settings) -> str:
     shown = {k: settings[k] for k in ("outcome_family", "mediator_family", "covariates", "sims", "alpha",
                                       "cov_type", "random_state")}
+    if isinstance(shown["random_state"], np.random.Generator):
+        shown["random_state"] = "Generator"
     extras = ", ".join(f"{k}={v!r}" for k, v in shown.items())
     return (f"mediate({outcome_formula!r}, {mediator_formula!r}, data=<DataFrame {data.shape[0]}x{data.shape[1]}>, "
             f"treatment={settings['treatment']!r}, {extras})")
-

@@ -25,8 +25,9 @@ import pandas as pd
 
 from mediationhte.report.formatting import escape_markdown
 from mediationhte.errors import ParameterError
-from mediationhte.cate.matching import WEIGHT_KINDS, Matches, _as_treatment
+from mediationhte.cate.matching import WEIGHT_KINDS, Matches, as_treatment
 from mediationhte.core.validation import check_option
+from mediationhte.report.plots import pyplot
 
 BALANCE_KINDS = ("raw", "weighted", "matched")
 BALANCE_COLUMNS = ("smd_raw", "smd_weighted", "smd_matched", "imbalanced_raw", "imbalanced_weighted",
@@ -153,7 +154,7 @@ def standardized_mean_differences(X, t, weights=None) -> np.ndarray:
     [0.5]
     """
     Xa = _as_matrix(X, "X")
-    tt = _as_treatment(t, Xa.shape[0], purpose="a balance check")
+    tt = as_treatment(t, Xa.shape[0], purpose="a balance check")
     w = np.ones(Xa.shape[0]) if weights is None else _as_weights(weights, tt, "weights")
     treated = tt == 1
     m1, v1 = _arm_moments(Xa[treated], w[treated])
@@ -323,9 +324,7 @@ class BalanceResults:
         -------
         matplotlib.axes.Axes
         """
-        from mediationhte.report.plots import _pyplot
-
-        plt = _pyplot()
+        plt = pyplot()
         table = object.__getattribute__(self, "table")
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 1.5 + 0.3 * len(table)))
@@ -411,7 +410,7 @@ def balance_table(features: pd.DataFrame, t, *, iptw_weights, matched_weights=No
         raise ParameterError(f"Parameter features must be a pandas DataFrame (one column per covariate); got "
                              f"{type(features).__name__}.", parameter="features")
     X = _as_matrix(features, "features")
-    tt = _as_treatment(t, X.shape[0], purpose="a balance check")
+    tt = as_treatment(t, X.shape[0], purpose="a balance check")
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not np.isfinite(threshold) \
             or threshold <= 0:
         raise ParameterError(f"Parameter threshold must be a finite number > 0 (|SMD| at which a covariate is "

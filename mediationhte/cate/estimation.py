@@ -22,9 +22,10 @@ from mediationhte.cate.average_effects import (
     iptw_horvitz_thompson,
     regression_adjustment,
 )
-from mediationhte.core.learners import crossfit_folds
+from mediationhte.cate.matching import match_on_score, matching_estimates
 from mediationhte.cate.metalearners import crossfit_outcomes, draw_seeds, fit_meta_learners
 from mediationhte.cate.propensity import PropensityFit, fit_propensity
+from mediationhte.core.learners import crossfit_folds
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class CateSettings:
     clip: tuple[float, float]
     caliper: float | None
     alpha: float
+    n_jobs: int = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +74,7 @@ def fit_cate(X: np.ndarray, t: np.ndarray, y: np.ndarray, settings: CateSettings
     seeds = draw_seeds(rng, settings.n_folds)
     needs_outcomes = averages or "dr" in names
     if needs_outcomes:
-        nuisance = crossfit_outcomes(X, t, y, settings.base, folds, seeds[6:])
+        nuisance = crossfit_outcomes(X, t, y, settings.base, folds, seeds[6:], n_jobs=settings.n_jobs)
         aipw_estimate, pseudo = aipw(y, t, nuisance.mu0, nuisance.mu1, ps.crossfit, settings.clip, ps)
         mu0, mu1 = nuisance.mu0, nuisance.mu1
     else:
@@ -82,8 +84,6 @@ def fit_cate(X: np.ndarray, t: np.ndarray, y: np.ndarray, settings: CateSettings
                               pseudo_outcome=pseudo)
     estimates, matches = {}, None
     if averages:
-        from mediationhte.cate.matching import match_on_score, matching_estimates
-
         estimates = {
             "difference_in_means": difference_in_means(y, t),
             "regression_adjustment": regression_adjustment(y, t, X),

@@ -193,7 +193,7 @@ def _as_score(score) -> np.ndarray:
     return s
 
 
-def _as_treatment(t, n: int, name: str = "t", purpose: str = "matching") -> np.ndarray:
+def as_treatment(t, n: int, name: str = "t", purpose: str = "matching") -> np.ndarray:
     """Return ``t`` as an int8 0/1 array of length ``n`` with both arms present (``purpose`` goes in the message)."""
     arr = np.asarray(t)
     if arr.ndim != 1 or arr.shape[0] != n:
@@ -418,7 +418,7 @@ def match_on_score(score, t, *, caliper: float | None = None, n_neighbors: int =
     """
     s = _as_score(score)
     n = s.shape[0]
-    tt = _as_treatment(t, n)
+    tt = as_treatment(t, n)
     cal = _check_caliper(caliper)
     m = check_positive_int("n_neighbors", n_neighbors)
     tie = _check_ties(ties)
@@ -582,7 +582,7 @@ def matching_estimates(y, t, matches: Matches, *, alpha: float = 0.05) -> pd.Dat
     if not np.isfinite(yy).all():
         raise ParameterError(f"Parameter y must be finite; found {int((~np.isfinite(yy)).sum())} NaN or infinite "
                              "values. Drop those units before matching.", parameter="y")
-    tt = _as_treatment(t, n)
+    tt = as_treatment(t, n)
     if not np.array_equal(tt, matches.treatment):
         raise ParameterError("Parameter t differs from the treatment the matches were built from (at "
                              f"{int((tt != matches.treatment).sum())} positions). Pass the same t to "

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import Parallel, delayed
 
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.errors import ParameterError
-from mediationhte.core.learners import LEARNER_NAMES, _registry, seeded_clone
+from mediationhte.core.learners import LEARNER_NAMES, registry_learner, seeded_clone
 
 META_LEARNERS = ("s", "t", "x", "dr")
 #: Child seeds drawn per fit, in this order: S, T(0), T(1), X(0), X(1), DR final, then 2 per cross-fitting fold.
@@ -32,13 +33,13 @@ _FIXED_SEEDS = 6
 def base_template(base_learner):
     """The regressor template: a name of :data:`~mediationhte.core.learners.LEARNER_NAMES` or an estimator."""
     if base_learner is None:
-        return _registry("boosting", "regression")
+        return registry_learner("boosting", "regression")
     if isinstance(base_learner, str):
         if base_learner not in LEARNER_NAMES:
             raise ParameterError(
                 f"Parameter base_learner must be one of {', '.join(map(repr, LEARNER_NAMES))} or a scikit-learn "
                 f"regressor; got {base_learner!r}.", parameter="base_learner")
-        return _registry(base_learner, "regression")
+        return registry_learner(base_learner, "regression")
     if not (hasattr(base_learner, "fit") and hasattr(base_learner, "predict") and hasattr(base_learner,
                                                                                          "get_params")):
         raise ParameterError(
@@ -70,15 +71,20 @@ def _fit_predict(template, seed, X_train, y_train, X_predict) -> np.ndarray:
     return np.asarray(seeded_clone(template, seed).fit(X_train, y_train).predict(X_predict), dtype=float)
 
 
-def crossfit_outcomes(X, t, y, template, folds: np.ndarray, seeds: np.ndarray) -> OutcomeNuisances:
-    """Out-of-fold mu_0 and mu_1: for each fold, models fitted per arm on the other folds."""
+def crossfit_outcomes(X, t, y, template, folds: np.ndarray, seeds: np.ndarray, n_jobs: int = 1) -> OutcomeNuisances:
+    """Out-of-fold mu_0 and mu_1: for each fold, models fitted per arm on the other folds.
+
+    The 2K fits run in ``n_jobs`` threads; each has its own seed, so the
+    predictions do not depend on ``n_jobs``.
+    """
     n = len(y)
     mu = np.empty((n, 2))
-    for k in range(int(folds.max()) + 1):
-        test = folds == k
-        for arm in (0, 1):
-            train = ~test & (t == arm)
-            mu[test, arm] = _fit_predict(template, seeds[2 * k + arm], X[train], y[train], X[test])
+    cells = [(k, arm) for k in range(int(folds.max()) + 1) for arm in (0, 1)]
+    fits = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_fit_predict)(template, seeds[2 * k + arm], X[(folds != k) & (t == arm)], y[(folds != k) & (t == arm)],
+                              X[folds == k]) for k, arm in cells)
+    for (k, arm), pred in zip(cells, fits):
+        mu[folds == k, arm] = pred
     return OutcomeNuisances(mu0=mu[:, 0], mu1=mu[:, 1])
 
 

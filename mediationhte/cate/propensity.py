@@ -22,6 +22,7 @@ from mediationhte.core.immutable import CopyOnRead, readonly
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.errors import DroppedRowsWarning, ParameterError
 from mediationhte.core.learners import crossfit_folds, seeded_clone
+from mediationhte.report.plots import pyplot
 
 #: Quantiles of e(x) reported per arm.
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
@@ -292,9 +293,7 @@ class PropensityResults(CopyOnRead):
 
     def plot(self, *, bins: int = 40, ax=None):
         """Overlapping histograms of e(x) by arm (density scale), with the clip range marked; returns the Axes."""
-        from mediationhte.report.plots import _pyplot
-
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         e, t = self.scores.to_numpy(), self.treatment.to_numpy()

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
+from tabulate import tabulate
 
-from mediationhte.core.immutable import CopyOnRead
-from mediationhte.core import validation as V
-from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.cate.estimation import fit_cate
-from mediationhte.mediation.estimation import run_replicates
+from mediationhte.core import validation as V
+from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.parallel import run_replicates
+from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.errors import ParameterError
 
 REFUTERS = ("placebo", "random_common_cause")
@@ -62,6 +64,7 @@ class RefutationResults(CopyOnRead):
 
     table: pd.DataFrame = field(repr=False)
     n_simulations: int
+    seed_used: object = None
 
 
     def to_frame(self) -> pd.DataFrame:
@@ -70,8 +73,6 @@ class RefutationResults(CopyOnRead):
 
     def __str__(self) -> str:
         """Plain-text table."""
-        from tabulate import tabulate
-
         tab = self.table
         rows = [[r, e, f"{o:.4f}", f"{v:.4f}", "" if np.isnan(s) else f"{s:.4f}", x]
                 for (r, e), o, v, s, x in zip(tab.index, tab["original"], tab["refuted"], tab["refuted_sd"],
@@ -88,15 +89,13 @@ class RefutationResults(CopyOnRead):
 def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state=None, n_jobs: int = 1,
            progress: bool = False) -> RefutationResults:
     """Run the refutations on the rows ``results`` used; see :meth:`CateResults.refute`."""
-    from joblib import delayed
-
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     if not methods or any(m not in REFUTERS for m in methods):
         raise ParameterError(f"Parameter methods must name refutations among {', '.join(map(repr, REFUTERS))}; "
                              f"got {methods!r}.", parameter="methods")
     n_simulations = V.check_positive_int("n_simulations", n_simulations)
     n_jobs = V.check_n_jobs(n_jobs)
-    rng, _ = resolve_seed(random_state)
+    rng, seed_used = resolve_seed(random_state)
     d, settings = results.data, results.settings
     seeds = spawn_seeds(rng, len(methods) * n_simulations).reshape(len(methods), n_simulations)
     tasks = [delayed(_one)(kind, d.X, d.t, d.y, settings, int(seeds[i, s]))
@@ -112,4 +111,4 @@ def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state=No
                          "refuted_sd": refuted.std(ddof=1) if n_simulations > 1 else np.nan,
                          "change": refuted.mean() - value, "expected": EXPECTED[kind]})
     table = pd.DataFrame(rows).set_index(["refutation", "estimator"])
-    return RefutationResults(table=table, n_simulations=n_simulations)
+    return RefutationResults(table=table, n_simulations=n_simulations, seed_used=seed_used)

@@ -7,13 +7,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mediationhte.core.immutable import CopyOnRead
-from mediationhte.core import validation as V
-from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.cate.average_effects import ATE_LABELS, iptw_weights, wald_rows, weights_summary
+from mediationhte.cate.balance import BalanceResults, balance_table, frequency_weights_from_matches
+from mediationhte.cate.bootstrap import arm_bootstrap
 from mediationhte.cate.estimation import CateFit, CateSettings
+from mediationhte.cate.propensity import PropensityResults, auc
+from mediationhte.cate.refute import RefutationResults, refute
+from mediationhte.cate.uplift import UpliftResults, uplift
+from mediationhte.core import validation as V
+from mediationhte.core.results import FitResults
 from mediationhte.errors import ParameterError
-from mediationhte.subgroups.search import SubgroupSearchMixin
+from mediationhte.inference.bootstrap_results import BootstrapResults
+from mediationhte.report.stats_table import StatsTable, distribution_table
+from mediationhte.report.summary import Summary
+from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
 
 _LEARNER_LABELS = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "dr": "DR-learner"}
 
@@ -30,7 +37,7 @@ class CateData:
 
 
 @dataclass(frozen=True, eq=False)
-class CateResults(SubgroupSearchMixin, CopyOnRead):
+class CateResults(FitResults, SubgroupSearchMixin):
     """Unit-level and average treatment effects from :func:`mediationhte.cate`, with diagnostics.
 
     Immutable: attributes cannot be reassigned and DataFrames are returned as copies.
@@ -40,10 +47,10 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
     effects : pandas.DataFrame
         Unit tau-hat, one column per learner (``"s"``, ``"t"``, ``"x"``, ``"dr"``),
         indexed like the rows used.
-    rows_used, dropped_index, trimmed_index : pandas.Index
-        Rows analysed, rows dropped for missing values, rows removed by ``trim``.
-    seed_used : int or str
-    call : str
+    trimmed_index : pandas.Index
+        Rows removed by ``trim``.
+    roles, contrast, rows_used, dropped_index, alpha, seed_used, call
+        As every fit (:class:`~mediationhte.core.results.FitResults`).
 
     Examples
     --------
@@ -54,19 +61,13 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
     (899, 2)
     """
 
-    roles: object = field(repr=False)
-    contrast: object = field(repr=False)
     settings: CateSettings = field(repr=False)
     data: CateData = field(repr=False)
     fit: CateFit = field(repr=False)
     unit_level: pd.DataFrame = field(repr=False)
-    rows_used: pd.Index = field(repr=False)
-    dropped_index: pd.Index = field(repr=False)
     trimmed_index: pd.Index = field(repr=False)
     trim_bounds: tuple | None
-    seed_used: object
-    call: str
-
+    search_inputs: SearchInputs | None = field(repr=False, default=None)
 
     def __repr__(self) -> str:
         """Short description with the call."""
@@ -77,11 +78,6 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
     def effects(self) -> pd.DataFrame:
         """Unit tau-hat per learner (a copy)."""
         return self.unit_level
-
-    @property
-    def n_obs(self) -> int:
-        """Number of rows analysed."""
-        return len(self.rows_used)
 
     def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
         """Average effects: one row per estimator, ``estimate, std_error, ci_lower, ci_upper, p_value``.
@@ -94,10 +90,10 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> fit.to_frame().index[0]
         'difference_in_means'
         """
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return wald_rows(self.fit.estimates, alpha)
 
-    def summary(self, alpha: float | None = None):
+    def summary(self, alpha: float | None = None) -> Summary:
         """The average effects by every estimator, then the distribution of the unit tau per learner.
 
         Returns
@@ -114,9 +110,7 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> "AIPW (cross-fitted)" in str(fit.summary())
         True
         """
-        from mediationhte.report.summary import Summary
-
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         units = self.unit_level.rename(columns=_LEARNER_LABELS)
         weights = weights_summary(self.data.t, self.fit.propensity.scores, self.settings.clip)
         weights.index = [f"{w}, {arm}" for w, arm in weights.index]
@@ -151,7 +145,7 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
                        title="Average Treatment Effects and Heterogeneous Effects", labels=ATE_LABELS)
 
     # -------------------------------------------------------------- diagnostics
-    def propensity(self):
+    def propensity(self) -> PropensityResults:
         """Propensity scores and overlap: AUC in sample and cross-fitted, quantiles by arm, share outside the clip.
 
         Returns
@@ -166,8 +160,6 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> fit.propensity().auc_in_sample < 0.6   # a randomised trial: little confounding signal
         True
         """
-        from mediationhte.cate.propensity import PropensityResults, auc
-
         ps, t = self.fit.propensity, self.data.t
         index = self.rows_used
         return PropensityResults(scores=pd.Series(ps.scores, index=index, name="propensity"),
@@ -190,7 +182,7 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         w = iptw_weights(self.data.t, self.fit.propensity.scores, self.settings.clip, stabilised=stabilised)
         return pd.Series(w, index=self.rows_used, name="iptw_weight")
 
-    def balance(self, threshold: float = 0.1):
+    def balance(self, threshold: float = 0.1) -> BalanceResults:
         """Standardised mean differences per covariate: raw, IPTW-weighted and matched, flagged at ``threshold``.
 
         Returns
@@ -206,8 +198,6 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> bool((fit.balance().to_frame()["smd_weighted"].abs() < 0.1).all())   # randomised: balanced
         True
         """
-        from mediationhte.cate.balance import balance_table, frequency_weights_from_matches
-
         features = pd.DataFrame(self.data.X, columns=list(self.data.feature_names), index=self.rows_used)
         m = self.fit.matches
         matched = frequency_weights_from_matches(m)
@@ -245,7 +235,7 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         out.columns = out.columns.set_names(["learner", "statistic"])
         return out
 
-    def uplift(self, fractions=(0.1, 0.2, 0.3)):
+    def uplift(self, fractions=(0.1, 0.2, 0.3)) -> UpliftResults:
         """Top-k uplift slices, uplift and Qini curves, AUUC and Qini coefficient per learner.
 
         The treated - control difference inside a slice is a directional check
@@ -263,12 +253,10 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> fit.uplift(fractions=(0.2,)).slices["n"].tolist()
         [180]
         """
-        from mediationhte.cate.uplift import uplift
-
         return uplift(self.unit_level, self.data.y, self.data.t, fractions=fractions)
 
     def refute(self, methods=("placebo", "random_common_cause"), *, n_simulations: int = 1, random_state=None,
-               n_jobs: int = 1, progress: bool = False):
+               n_jobs: int = 1, progress: bool = False) -> RefutationResults:
         """Placebo-treatment and random-common-cause refutations of IPTW, AIPW and each learner.
 
         Returns
@@ -284,18 +272,16 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> table.index.get_level_values("estimator").tolist()
         ['IPTW (stabilised)', 'AIPW', 'T-learner (mean tau)']
         """
-        from mediationhte.cate.refute import refute
-
         return refute(self, methods=methods, n_simulations=n_simulations, random_state=random_state,
                       n_jobs=n_jobs, progress=progress)
 
     def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
-                     progress: bool = False):
+                     progress: bool = False) -> BootstrapResults:
         """Nonparametric bootstrap (percentile intervals) of the average effects, refitting every model per resample.
 
         Returns
         -------
-        mediationhte.report.summary.Summary
+        mediationhte.inference.bootstrap_results.BootstrapResults
 
         Examples
         --------
@@ -306,10 +292,10 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
         >>> boot.to_frame().shape
         (7, 5)
         """
-        from mediationhte.cate.bootstrap import bootstrap_averages
-
-        return bootstrap_averages(self, n_boot=n_boot, alpha=alpha, random_state=random_state, n_jobs=n_jobs,
-                                  progress=progress)
+        n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return arm_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state,
+                             n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))
 
     # --------------------------------------------------------------- subgroups
     def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
@@ -340,19 +326,8 @@ class CateResults(SubgroupSearchMixin, CopyOnRead):
                                              p_threshold, profile, n_boot=0, random_state=random_state,
                                              n_jobs=n_jobs, progress=progress)
 
-    def _search_inputs(self):
-        from mediationhte.subgroups.search import SearchInputs
-
-        d, settings = self.data, self.settings
-
-        def rerun(t, rows, rng, columns):
-            from mediationhte.cate.estimation import fit_cate, unit_effects_frame
-
-            fit = fit_cate(d.X[rows], t, d.y[rows], settings, rng, learners=tuple(columns), averages=False)
-            return unit_effects_frame(fit.unit_effects)
-
-        return SearchInputs(unit_effects=self.unit_level, covariates=d.covariates, treatment=d.t, mediator=None,
-                            outcome=d.y, index=self.rows_used, rerun=rerun, mediation=None)
+    def _search_inputs(self) -> SearchInputs:
+        return self.search_inputs
 
 
 def _unmatched_text(matches) -> str:

@@ -21,6 +21,7 @@ from tabulate import tabulate
 
 from mediationhte.report.formatting import escape_markdown
 from mediationhte.errors import ParameterError
+from mediationhte.report.plots import pyplot
 
 #: Most curve points kept per learner in :attr:`UpliftResults.curves` (plus k = 0); areas use the full curve.
 CURVE_POINTS = 1000
@@ -501,9 +502,7 @@ class UpliftResults:
         """
         if kind not in _KINDS:
             raise ParameterError(f"Parameter kind must be 'qini' or 'uplift'; got {kind!r}.", parameter="kind")
-        from mediationhte.report.plots import _pyplot
-
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         curves = object.__getattribute__(self, "curves")

@@ -12,21 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.base import clone, is_classifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from mediationhte.errors import ParameterError
 
 LEARNER_NAMES = ("linear", "forest", "boosting")
 
 
-def _registry(name: str, kind: str):
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-        RandomForestClassifier,
-        RandomForestRegressor,
-    )
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-
+def registry_learner(name: str, kind: str):
+    """A new, unfitted estimator for a learner name of :data:`LEARNER_NAMES` and ``kind`` "regression" or not."""
     if name == "linear":
         return LinearRegression() if kind == "regression" else LogisticRegression(C=1e6, max_iter=2000)
     if name == "forest":
@@ -98,7 +98,7 @@ def resolve_learners(learner, *, binary_mediator: bool, binary_outcome: bool) ->
                     f"estimator; got {value!r}.",
                     parameter="learner",
                 )
-            templates[role] = _registry(value, kind)
+            templates[role] = registry_learner(value, kind)
         elif hasattr(value, "fit") and hasattr(value, "get_params"):
             templates[role] = value
         else:
@@ -109,9 +109,9 @@ def resolve_learners(learner, *, binary_mediator: bool, binary_outcome: bool) ->
             )
     outcome_choice = roles["outcome"]
     if isinstance(outcome_choice, str):
-        nested = _registry(outcome_choice, "regression")
+        nested = registry_learner(outcome_choice, "regression")
     elif is_classifier(outcome_choice):
-        nested = _registry("boosting", "regression")
+        nested = registry_learner("boosting", "regression")
     else:
         nested = outcome_choice
     return LearnerSpec(mediator=templates["mediator"], outcome=templates["outcome"],

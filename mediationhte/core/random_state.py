@@ -56,3 +56,13 @@ def resolve_seed(random_state) -> tuple[np.random.Generator, object]:
 def spawn_seeds(rng: np.random.Generator, k: int) -> np.ndarray:
     """Draw ``k`` integer child seeds in ``[0, 2**31 - 1)`` for sklearn, openTSNE or joblib tasks."""
     return rng.integers(0, _MAX_SEED, size=k, dtype=np.int64)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """An integer child seed in [0, 2**32), as :func:`spawn_seeds` draws them; a ParameterError names ``name``."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ParameterError(
+            f"Parameter {name} must be an integer in [0, 2**32) (a child seed from spawn_seeds); got {seed!r}.",
+            parameter=name,
+        )
+    return int(seed)

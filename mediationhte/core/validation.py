@@ -429,3 +429,42 @@ def complete_binary_treatment_rows(data: pd.DataFrame, roles, context: str, stac
                         role="treatment")
     check_response(frame[roles.outcome], "outcome", "gaussian")
     return frame, dropped, contrast
+
+
+def check_fixed_covariates(covariates, allowed: Sequence[str], data: pd.DataFrame) -> dict | None:
+    """Validate ``covariates=`` (column -> value at which effects are conditioned, as R's ``covariates``).
+
+    Every column must be one of ``allowed`` (the pre-treatment covariates of the
+    formulas); a categorical or text column takes one of its levels, a numeric one a
+    number (a bool for a bool column). Returns a copy of the dict, or None.
+    """
+    if covariates is None:
+        return None
+    if not isinstance(covariates, dict) or not covariates:
+        raise ParameterError(
+            f"Parameter covariates must be a non-empty dict of column -> value, e.g. {{'sex': 1}}; got {covariates!r}.",
+            parameter="covariates",
+        )
+    for column, value in covariates.items():
+        if column not in allowed:
+            raise ParameterError(
+                f"Parameter covariates names {column!r}, which is not a pre-treatment covariate of either formula "
+                f"(covariates are {', '.join(map(repr, allowed)) or 'none'}).",
+                parameter="covariates",
+            )
+        series = data[column]
+        if isinstance(series.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(series):
+            levels = (list(series.cat.categories) if isinstance(series.dtype, pd.CategoricalDtype)
+                      else sorted(series.dropna().unique().tolist(), key=str))
+            if value not in levels:
+                raise ParameterError(
+                    f"Parameter covariates sets {column!r} to {value!r}, which is not one of its levels "
+                    f"({', '.join(map(repr, levels[:10]))}).",
+                    parameter="covariates",
+                )
+        elif isinstance(value, bool) != pd.api.types.is_bool_dtype(series) or not isinstance(value, numbers.Real):
+            raise ParameterError(
+                f"Parameter covariates sets the numeric column {column!r} to {value!r}; give a number.",
+                parameter="covariates",
+            )
+    return dict(covariates)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mediationhte.core.immutable import readonly
+from mediationhte.crt.design import CrtFit, variance_components
 from mediationhte.errors import ParameterError
 
 #: Grow-from-root warm-start sweeps, then retained MCMC draws (the spec's pilot settings: 10 + 200).
@@ -56,10 +57,8 @@ def bcf_draws(model, random_effects: bool, share: float, features: np.ndarray) -
     return tau.reshape(n, -1), mu.reshape(n, -1)
 
 
-def fit_crt_bcf(d, lmm, seed: int, random_effects: bool, components):
-    """A :class:`~mediationhte.crt.estimation.CrtFit` from the BCF posterior (means as point estimates)."""
-    from mediationhte.crt.estimation import CrtFit
-
+def fit_crt_bcf(d, lmm, seed: int, random_effects: bool):
+    """A :class:`~mediationhte.crt.design.CrtFit` from the BCF posterior (means as point estimates)."""
     model, rfx, share = fit_bcf(d, seed, random_effects)
     tau, mu = bcf_draws(model, rfx, share, d.features)
     sigma2 = float(np.mean(model.global_var_samples))
@@ -72,7 +71,7 @@ def fit_crt_bcf(d, lmm, seed: int, random_effects: bool, components):
     rows = [("bcf_re" if rfx else "bcf", sigma_b2, sigma2), ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)]
     mu0, mu1 = mu.mean(axis=1), (mu + tau).mean(axis=1)
     return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(tau.std(axis=1, ddof=1)), lmm=lmm,
-                  components=components(rows), em_fits=(), predictor=("bcf", model, rfx, share),
+                  components=variance_components(rows), em_fits=(), predictor=("bcf", model, rfx, share),
                   cate_draws=readonly(tau))
 
 
@@ -94,10 +93,8 @@ def bart_draws(model, random_effects: bool, features: np.ndarray) -> tuple[np.nd
     return draws[0] - draws[1], draws[1]
 
 
-def fit_crt_bart(d, lmm, seed: int, random_effects: bool, components):
+def fit_crt_bart(d, lmm, seed: int, random_effects: bool):
     """S-learner BART with (``bart_re``) or without (``bart``) a random intercept, as a CrtFit."""
-    from mediationhte.crt.estimation import CrtFit
-
     BARTModel = _stochtree("BARTModel")
     X = np.column_stack([d.features, d.t.astype(float)])
     model = BARTModel()
@@ -111,5 +108,5 @@ def fit_crt_bart(d, lmm, seed: int, random_effects: bool, components):
     rows = [("bart_re" if random_effects else "bart", sigma_b2, float(np.mean(model.global_var_samples))),
             ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)]
     return CrtFit(mu0=readonly(mu0.mean(axis=1)), mu1=readonly((mu0 + tau).mean(axis=1)),
-                  cate_se=readonly(tau.std(axis=1, ddof=1)), lmm=lmm, components=components(rows), em_fits=(),
+                  cate_se=readonly(tau.std(axis=1, ddof=1)), lmm=lmm, components=variance_components(rows), em_fits=(),
                   predictor=("bart", model, random_effects), cate_draws=readonly(tau))

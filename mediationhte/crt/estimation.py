@@ -7,16 +7,20 @@ cluster it belongs to (known, unknown or new). The cluster id is never a feature
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
-import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.ensemble import RandomForestRegressor
 
 from mediationhte.core.immutable import readonly
+from mediationhte.core.learners import registry_learner, seeded_clone
 from mediationhte.core.random_state import spawn_seeds
-from mediationhte.errors import ParameterError
-from mediationhte.core.learners import _registry, seeded_clone
+from mediationhte.crt.bayes import bart_draws, bcf_draws, fit_crt_bart, fit_crt_bcf
+from mediationhte.crt.design import CrtDesign, CrtFit, CrtSettings, variance_components
+from mediationhte.crt.gpboost import fit_crt_gpboost, gpboost_cate
 from mediationhte.crt.mixed_learners import fit_random_intercept_em
+from mediationhte.crt.mixed_models import fit_random_intercept_lmm
+from mediationhte.crt.penalized_lmm import fit_variance_components
+from mediationhte.errors import ParameterError
 
 CRT_LEARNERS = ("lmm", "lmm_shrink", "gamm", "merf", "megb", "rf", "gbm", "bcf_re", "bcf", "bart_re", "bart",
                 "gpboost")
@@ -28,90 +32,17 @@ DEFAULT_TYPE = {"lmm": "s", "lmm_shrink": "s", "gamm": "s", "merf": "t", "megb":
 
 
 def forest_template():
-    """Random forest for MERF and its twin: 100 trees, min leaf 5, half the features per split, OOB fits."""
-    from sklearn.ensemble import RandomForestRegressor
+    """Random forest for MERF and its twin: 100 trees, min leaf 5, half the features per split, OOB fits.
 
+    One thread per forest: a multi-threaded forest sums its trees' predictions in
+    whatever order the threads finish, so its last digits would vary from run to run.
+    """
     return RandomForestRegressor(n_estimators=100, min_samples_leaf=5, max_features=0.5, oob_score=True, n_jobs=1)
 
 
 def boosting_template():
     """Gradient boosting for MEGB and its twin (the package's ``"boosting"`` settings)."""
-    return _registry("boosting", "regression")
-
-
-@dataclass(frozen=True)
-class CrtSettings:
-    """The analysis besides the data (picklable, for the cluster bootstrap)."""
-
-    learner: str
-    learner_type: str
-    warm_start: str | None
-    max_iter: int
-    tol: float
-    n_folds: int
-    alpha: float
-
-
-@dataclass(frozen=True, eq=False)
-class CrtDesign:
-    """Arrays of the rows used: the LMM design at the observed treatment and at T = 1 and T = 0, the ML features."""
-
-    X_fixed: np.ndarray = field(repr=False)
-    X_treated: np.ndarray = field(repr=False)
-    X_control: np.ndarray = field(repr=False)
-    fixed_names: tuple[str, ...]
-    features: np.ndarray = field(repr=False)
-    feature_names: tuple[str, ...]
-    t: np.ndarray = field(repr=False)
-    y: np.ndarray = field(repr=False)
-    groups: np.ndarray = field(repr=False)
-    smooths: tuple = ()
-
-    def smooth_blocks(self, features: np.ndarray | None = None) -> list[np.ndarray]:
-        """Penalised bases of the smooth terms at ``features`` (default: this design's rows)."""
-        features = self.features if features is None else features
-        names = list(self.feature_names)
-        return [term.basis(features[:, names.index(term.column)]) for term in self.smooths]
-
-    def subset(self, rows: np.ndarray, groups: np.ndarray | None = None) -> CrtDesign:
-        """The design of ``rows`` (repeats allowed, as in a cluster bootstrap), optionally with new cluster ids."""
-        return CrtDesign(X_fixed=self.X_fixed[rows], X_treated=self.X_treated[rows], X_control=self.X_control[rows],
-                         fixed_names=self.fixed_names, features=self.features[rows],
-                         feature_names=self.feature_names, t=self.t[rows], y=self.y[rows],
-                         groups=self.groups[rows] if groups is None else groups, smooths=self.smooths)
-
-
-@dataclass(frozen=True, eq=False)
-class CrtFit:
-    """One fit: fixed-part predictions per arm for every row, variance components, the reference LMM."""
-
-    mu0: np.ndarray = field(repr=False)
-    mu1: np.ndarray = field(repr=False)
-    cate_se: np.ndarray | None = field(repr=False)
-    lmm: object = field(repr=False)
-    components: pd.DataFrame = field(repr=False)
-    em_fits: tuple = field(repr=False)
-    predictor: object = field(repr=False)
-    #: For the model-based learners: CATE_i = L_i' theta with cov(theta_hat - theta) = cate_cov, so a weighted
-    #: mean of the CATE has variance (w'L) cate_cov (w'L)'.
-    cate_L: np.ndarray | None = field(repr=False, default=None)
-    cate_cov: np.ndarray | None = field(repr=False, default=None)
-    #: Posterior draws (n, S) of the CATE for the Bayesian learners.
-    cate_draws: np.ndarray | None = field(repr=False, default=None)
-
-    def mean_cate_se(self, weights: np.ndarray) -> float:
-        """Model-based (or posterior) SE of the weighted mean CATE (NaN for the ML learners)."""
-        if self.cate_draws is not None:
-            return float(np.std(weights @ self.cate_draws, ddof=1))
-        if self.cate_L is None:
-            return float("nan")
-        g = weights @ self.cate_L
-        return float(np.sqrt(max(g @ self.cate_cov @ g, 0.0)))
-
-    @property
-    def cate(self) -> np.ndarray:
-        """Unit CATE: fixed part at T = 1 minus at T = 0."""
-        return self.mu1 - self.mu0
+    return registry_learner("boosting", "regression")
 
 
 def check_learner(learner, learner_type, warm_start) -> tuple[str, str, str | None]:
@@ -136,16 +67,8 @@ def check_learner(learner, learner_type, warm_start) -> tuple[str, str, str | No
     return learner, kind, warm_start
 
 
-def _components(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["model", "sigma_b2", "sigma2"]).set_index("model")
-    frame["icc"] = frame["sigma_b2"] / (frame["sigma_b2"] + frame["sigma2"])
-    return frame
-
-
 def fit_crt(design: CrtDesign, settings: CrtSettings, rng: np.random.Generator) -> CrtFit:
     """Fit the reference REML LMM and the chosen learner; all randomness from ``rng``."""
-    from mediationhte.crt.mixed_models import fit_random_intercept_lmm
-
     d = design
     lmm = fit_random_intercept_lmm(d.y, d.X_fixed, d.groups, names=list(d.fixed_names))
     reference = ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)
@@ -155,55 +78,51 @@ def fit_crt(design: CrtDesign, settings: CrtSettings, rng: np.random.Generator) 
         mu1, mu0 = lmm.fixed_part(d.X_treated), lmm.fixed_part(d.X_control)
         se = np.sqrt(np.einsum("ij,jk,ik->i", delta, lmm.cov_beta, delta))
         return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm,
-                      components=_components([("lmm", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
+                      components=variance_components([("lmm", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
                       predictor=("lmm", lmm), cate_L=readonly(delta), cate_cov=lmm.cov_beta)
     if settings.learner == "lmm_shrink":
         return _fit_shrunk_lmm(d, lmm)
     if settings.learner == "gamm":
         return _fit_gamm(d, lmm)
     if settings.learner in ("bcf_re", "bcf"):
-        from mediationhte.crt.bayes import fit_crt_bcf
-
-        return fit_crt_bcf(d, lmm, int(seeds[0]), settings.learner == "bcf_re", _components)
+        return fit_crt_bcf(d, lmm, int(seeds[0]), settings.learner == "bcf_re")
     if settings.learner == "gpboost":
-        from mediationhte.crt.gpboost import fit_crt_gpboost
-
-        return fit_crt_gpboost(d, lmm, int(seeds[0]), _components)
+        return fit_crt_gpboost(d, lmm, int(seeds[0]))
     if settings.learner in ("bart_re", "bart"):
-        from mediationhte.crt.bayes import fit_crt_bart
-
-        return fit_crt_bart(d, lmm, int(seeds[0]), settings.learner == "bart_re", _components)
+        return fit_crt_bart(d, lmm, int(seeds[0]), settings.learner == "bart_re")
     if settings.learner == "rf":
-        models = [seeded_clone(forest_template(), seeds[a]).fit(d.features[d.t == a], d.y[d.t == a]) for a in (0, 1)]
+        models = Parallel(n_jobs=settings.n_jobs, prefer="threads")(  # the two arms in parallel
+            delayed(seeded_clone(forest_template(), seeds[a]).fit)(d.features[d.t == a], d.y[d.t == a]) for a in (0, 1))
         mu0, mu1 = (np.asarray(m.predict(d.features), dtype=float) for m in models)
         return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
-                      components=_components([reference]), em_fits=(), predictor=("t_ignore", models))
+                      components=variance_components([reference]), em_fits=(), predictor=("t_ignore", models))
     if settings.learner == "gbm":
         model = seeded_clone(boosting_template(), seeds[0]).fit(np.column_stack([d.features, d.t]), d.y)
         n = len(d.y)
         mu0 = np.asarray(model.predict(np.column_stack([d.features, np.zeros(n)])), dtype=float)
         mu1 = np.asarray(model.predict(np.column_stack([d.features, np.ones(n)])), dtype=float)
         return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
-                      components=_components([reference]), em_fits=(), predictor=("s_ignore", model))
+                      components=variance_components([reference]), em_fits=(), predictor=("s_ignore", model))
     template = forest_template() if settings.learner == "merf" else boosting_template()
     warm = settings.warm_start == "lmm"
     em = dict(max_iter=settings.max_iter, tol=settings.tol, n_folds=settings.n_folds)
     if settings.learner_type == "t":
-        fits, mus, rows_out = [], [], []
+        offsets, tasks = [], []
         for arm, X_arm in ((0, d.X_control), (1, d.X_treated)):
             rows = d.t == arm
             offset = lmm.fixed_part(X_arm) if warm else np.zeros(len(d.y))
             init = lmm.blup_for(d.groups[rows]) if warm else np.zeros(int(rows.sum()))
             s_b2, s2 = (lmm.sigma_b2, lmm.sigma2) if warm else (np.var(d.y[rows]) / 2, np.var(d.y[rows]) / 2)
-            fit = fit_random_intercept_em(d.features[rows], d.y[rows], d.groups[rows], template, offset=offset[rows],
-                                          init_blups=init, init_sigma_b2=s_b2, init_sigma2=s2,
-                                          rng=np.random.default_rng(seeds[arm]), **em)
-            fits.append(fit)
-            mus.append(offset + fit.predict(d.features))
-            rows_out.append((f"{settings.learner} ({'treated' if arm else 'control'} arm)", fit.sigma_b2,
-                             fit.sigma2))
+            offsets.append(offset)
+            tasks.append(delayed(fit_random_intercept_em)(
+                d.features[rows], d.y[rows], d.groups[rows], template, offset=offset[rows], init_blups=init,
+                init_sigma_b2=s_b2, init_sigma2=s2, rng=np.random.default_rng(seeds[arm]), **em))
+        fits = Parallel(n_jobs=settings.n_jobs, prefer="threads")(tasks)  # the two arms in parallel
+        mus = [offset + fit.predict(d.features) for offset, fit in zip(offsets, fits)]
+        rows_out = [(f"{settings.learner} ({'treated' if arm else 'control'} arm)", fit.sigma_b2, fit.sigma2)
+                    for arm, fit in enumerate(fits)]
         return CrtFit(mu0=readonly(mus[0]), mu1=readonly(mus[1]), cate_se=None, lmm=lmm,
-                      components=_components(rows_out + [reference]), em_fits=tuple(fits),
+                      components=variance_components(rows_out + [reference]), em_fits=tuple(fits),
                       predictor=("t_em", fits, warm))
     n = len(d.y)
     XT = np.column_stack([d.features, d.t])
@@ -213,7 +132,7 @@ def fit_crt(design: CrtDesign, settings: CrtSettings, rng: np.random.Generator) 
     mu0 = lmm.fixed_part(d.X_control) + fit.predict(np.column_stack([d.features, np.zeros(n)]))
     mu1 = lmm.fixed_part(d.X_treated) + fit.predict(np.column_stack([d.features, np.ones(n)]))
     return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
-                  components=_components([(settings.learner, fit.sigma_b2, fit.sigma2), reference]),
+                  components=variance_components([(settings.learner, fit.sigma_b2, fit.sigma2), reference]),
                   em_fits=(fit,), predictor=("s_em", fit))
 
 
@@ -232,13 +151,11 @@ def _fit_shrunk_lmm(d: CrtDesign, lmm) -> CrtFit:
     modifiers, REML decides how much heterogeneity the data support; under a
     constant effect omega^2 goes to about 0 and the CATE to the common effect.
     """
-    from mediationhte.crt.penalized_lmm import fit_variance_components
-
     inter, scale = _interaction_columns(d.X_treated, d.X_control)
     if len(inter) == 0:  # nothing to shrink: the plain LMM
         mu1, mu0 = lmm.fixed_part(d.X_treated), lmm.fixed_part(d.X_control)
         return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm,
-                      components=_components([("lmm_shrink", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
+                      components=variance_components([("lmm_shrink", lmm.sigma_b2, lmm.sigma2)]), em_fits=(),
                       predictor=("lmm", lmm))
     fixed = np.setdiff1d(np.arange(d.X_fixed.shape[1]), inter)
     vc = fit_variance_components(d.y, d.X_fixed[:, fixed], [d.X_fixed[:, inter] / scale], groups=d.groups)
@@ -252,8 +169,8 @@ def _fit_shrunk_lmm(d: CrtDesign, lmm) -> CrtFit:
     delta = d.X_treated - d.X_control
     L = np.column_stack([delta[:, fixed], np.zeros((len(d.y), m)), delta[:, inter] / scale])
     se = np.sqrt(np.maximum(vc.sigma2 * np.einsum("ij,jk,ik->i", L, vc.precision_inverse, L), 0.0))
-    comp = _components([("lmm_shrink", float(vc.variances[0]), vc.sigma2), ("REML LMM (reference)", lmm.sigma_b2,
-                                                                            lmm.sigma2)])
+    comp = variance_components([("lmm_shrink", float(vc.variances[0]), vc.sigma2),
+                                ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)])
     comp["slope_variance"] = [float(vc.variances[1]), np.nan]
     return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm, components=comp,
                   em_fits=(), predictor=("shrink", vc, fixed, inter, scale, m), cate_L=readonly(L),
@@ -267,11 +184,7 @@ def _fit_gamm(d: CrtDesign, lmm) -> CrtFit:
     the CATE is the fixed part's treatment terms plus the g_k, with the pointwise
     prediction-error variance of the coefficients and BLUPs.
     """
-    from mediationhte.crt.penalized_lmm import fit_variance_components
-
     if not d.smooths:
-        from mediationhte.errors import ParameterError
-
         raise ParameterError("Parameter learner='gamm' needs at least one smooth term in the formula, e.g. "
                              "'y ~ treat * (s(age) + sex) + (1 | clinic)'; without one use learner='lmm'.",
                              parameter="learner")
@@ -280,8 +193,8 @@ def _fit_gamm(d: CrtDesign, lmm) -> CrtFit:
     vc = fit_variance_components(d.y, d.X_fixed, main + inter, groups=d.groups)
     mu1, mu0, L = _gamm_parts(vc, d, d.X_treated, d.X_control, d.features, main)
     se = np.sqrt(np.maximum(vc.sigma2 * np.einsum("ij,jk,ik->i", L, vc.precision_inverse, L), 0.0))
-    comp = _components([("gamm", float(vc.variances[0]), vc.sigma2), ("REML LMM (reference)", lmm.sigma_b2,
-                                                                       lmm.sigma2)])
+    comp = variance_components([("gamm", float(vc.variances[0]), vc.sigma2),
+                                ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)])
     return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=readonly(se), lmm=lmm, components=comp, em_fits=(),
                   predictor=("gamm", vc, d), cate_L=readonly(L), cate_cov=readonly(vc.sigma2 * vc.precision_inverse))
 
@@ -312,16 +225,10 @@ def predict_cate(fit: CrtFit, X_treated: np.ndarray, X_control: np.ndarray, feat
     if kind == "lmm":
         return lmm.fixed_part(X_treated) - lmm.fixed_part(X_control)
     if kind == "gpboost":
-        from mediationhte.crt.gpboost import gpboost_cate
-
         return gpboost_cate(fit.predictor[1], lmm, X_treated, X_control, features)
     if kind == "bart":
-        from mediationhte.crt.bayes import bart_draws
-
         return bart_draws(fit.predictor[1], fit.predictor[2], features)[0].mean(axis=1)
     if kind == "bcf":
-        from mediationhte.crt.bayes import bcf_draws
-
         return bcf_draws(*fit.predictor[1:], features)[0].mean(axis=1)
     if kind == "gamm":
         mu1, mu0, _ = _gamm_parts(fit.predictor[1], fit.predictor[2], X_treated, X_control, features)

@@ -1,6 +1,14 @@
-"""The cluster-randomised path of :func:`mediationhte.cate`: a formula with ``(1 | cluster)``."""
+"""The cluster-randomised path of :func:`mediationhte.cate`: a formula with ``(1 | cluster)``.
+
+:func:`cate_crt` builds the design of the rows used (the LMM design at the observed
+treatment and at both arms, the ML features, smooth bases), fits the learner and
+hands the results the :class:`~mediationhte.subgroups.search.SearchInputs` of the
+cluster-aware subgroup search.
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -8,14 +16,16 @@ import patsy
 
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
+from mediationhte.core.learners import feature_matrix
 from mediationhte.core.random_state import resolve_seed
-from mediationhte.crt.estimation import CrtDesign, CrtSettings, check_learner, fit_crt
-from mediationhte.formula.clusters import parse_crt_roles
-from mediationhte.formula.smooths import fit_smooth, warn_ignored_smooths
+from mediationhte.crt.design import CrtDesign, CrtSettings
+from mediationhte.crt.estimation import check_learner, fit_crt
 from mediationhte.crt.results import CrtResults
 from mediationhte.errors import DataError
+from mediationhte.formula.clusters import parse_crt_roles
 from mediationhte.formula.parse import counterfactual_matrices
-from mediationhte.core.learners import feature_matrix
+from mediationhte.formula.smooths import fit_smooth, warn_ignored_smooths
+from mediationhte.subgroups.search import SearchInputs
 
 #: Relative change of (sigma^2, sigma_b^2) that stops the EM loop. A forest or boosting fit moves a little with its
 #: target every iteration, so the components settle within about 0.5% rather than converging exactly.
@@ -23,7 +33,8 @@ EM_TOLERANCE = 5e-3
 
 
 def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learner_type=None, warm_start="lmm",
-             n_folds: int = 5, max_iter: int = 30, alpha: float = 0.05, random_state=None) -> CrtResults:
+             n_folds: int = 5, max_iter: int = 30, alpha: float = 0.05, random_state=None,
+             n_jobs: int = 1) -> CrtResults:
     """Fit the CRT path; see :func:`mediationhte.cate` for the parameters."""
     data = V.check_dataframe(data)
     roles = parse_crt_roles(formula, data, treatment)
@@ -58,14 +69,31 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
                        feature_names=feature_names, t=readonly(t), y=readonly(np.asarray(y_mat, dtype=float).ravel()),
                        groups=readonly(groups), smooths=smooths)
     settings = CrtSettings(learner=learner, learner_type=learner_type, warm_start=warm_start, max_iter=max_iter,
-                           tol=EM_TOLERANCE, n_folds=n_folds, alpha=alpha)
+                           tol=EM_TOLERANCE, n_folds=n_folds, alpha=alpha, n_jobs=V.check_n_jobs(n_jobs))
     fit = fit_crt(design, settings, rng)
     call = (f"cate({formula!r}, data=<DataFrame {data.shape[0]}x{data.shape[1]}>, learner={learner!r}, "
             f"learner_type={learner_type!r}, warm_start={warm_start!r}, random_state="
             f"{random_state if not isinstance(random_state, np.random.Generator) else 'Generator'!r})")
-    return CrtResults(roles=roles, contrast=contrast, settings=settings, design=design, design_info=info, fit=fit,
-                      covariates=frame.loc[:, list(roles.covariates)].copy(), cluster_level=cluster_level,
-                      rows_used=frame.index, dropped_index=dropped, seed_used=seed_used, call=call)
+    covariates = frame.loc[:, list(roles.covariates)].copy()
+    return CrtResults(settings=settings, design=design, design_info=info, fit=fit, covariates=covariates,
+                      cluster_level=cluster_level, search_inputs=_search_inputs(design, settings, fit, covariates),
+                      roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=dropped, alpha=alpha,
+                      seed_used=seed_used, call=call)
+
+
+def _search_inputs(d: CrtDesign, settings: CrtSettings, fit, covariates: pd.DataFrame) -> SearchInputs:
+    """The learner refitted on rows whose clusters swapped arms (permutation) or on half the clusters (split)."""
+    rerun_settings = dataclasses.replace(settings, n_jobs=1)  # the permutations are the parallel level
+
+    def rerun(t, rows, rng, columns):
+        # the fixed-part design follows the (possibly permuted) treatment
+        X_fixed = np.where(np.asarray(t)[:, None] == 1, d.X_treated[rows], d.X_control[rows])
+        sub = dataclasses.replace(d.subset(rows), X_fixed=X_fixed, t=np.asarray(t))
+        return pd.DataFrame({"cate": fit_crt(sub, rerun_settings, rng).cate})
+
+    return SearchInputs(unit_effects=pd.DataFrame({"cate": fit.cate}, index=covariates.index), covariates=covariates,
+                        treatment=d.t, mediator=None, outcome=d.y, index=covariates.index, rerun=rerun,
+                        mediation=None, groups=d.groups)
 
 
 def _check_cluster_randomised(t: np.ndarray, groups: np.ndarray, roles, frame: pd.DataFrame) -> None:

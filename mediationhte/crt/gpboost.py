@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from mediationhte.core.immutable import readonly
+from mediationhte.crt.design import CrtFit, variance_components
 from mediationhte.errors import ParameterError
 
 PARAMS = {"learning_rate": 0.05, "max_depth": 3, "num_leaves": 8, "min_data_in_leaf": 20, "verbose": -1,
@@ -43,10 +44,8 @@ def gpboost_cate(booster, lmm, X_treated, X_control, features) -> np.ndarray:
     return lmm.fixed_part(X_treated) - lmm.fixed_part(X_control) + parts[0] - parts[1]
 
 
-def fit_crt_gpboost(d, lmm, seed: int, components):
+def fit_crt_gpboost(d, lmm, seed: int):
     """Warm-started GPBoost S-learner on design ``d`` as a CrtFit."""
-    from mediationhte.crt.estimation import CrtFit
-
     gpb = _gpboost()
     gp = gpb.GPModel(group_data=np.asarray(d.groups), likelihood="gaussian", num_parallel_threads=1)
     gp.set_optim_params(params={"init_cov_pars": np.array([max(lmm.sigma2, 1e-6), max(lmm.sigma_b2, 1e-6)])})
@@ -60,5 +59,5 @@ def fit_crt_gpboost(d, lmm, seed: int, components):
     mu0 = lmm.fixed_part(d.X_control) + np.asarray(fixed0, dtype=float)
     mu1 = mu0 + gpboost_cate(booster, lmm, d.X_treated, d.X_control, d.features)
     rows = [("gpboost", sigma_b2, sigma2), ("REML LMM (reference)", lmm.sigma_b2, lmm.sigma2)]
-    return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm, components=components(rows),
+    return CrtFit(mu0=readonly(mu0), mu1=readonly(mu1), cate_se=None, lmm=lmm, components=variance_components(rows),
                   em_fits=(), predictor=("gpboost", booster))

@@ -23,91 +23,16 @@ from scipy import linalg, optimize
 from statsmodels.regression.mixed_linear_model import MixedLM
 from statsmodels.tools.sm_exceptions import ModelWarning
 
+from mediationhte.core.arrays import as_design, as_vector, cluster_layout, encode_groups
 from mediationhte.core.immutable import readonly
 from mediationhte.errors import ConvergenceWarning, ParameterError
 
-__all__ = ["CR_KINDS", "LMMFit", "fit_random_intercept_lmm"]
+__all__ = ["LMMFit", "fit_random_intercept_lmm"]
 
-CR_KINDS = ("CR0", "CR1", "CR2")
 # statsmodels' own first choice, then the retries the pilot needed (spec section 3.7: ~7% of fits needed lbfgs).
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm")
 # A variance ratio whose REML log-likelihood is within this of the boundary's is reported as exactly 0.
 _BOUNDARY_LLF_TOL = 1e-9
-# Eigenvalues of I - H_gg below this are treated as 0 and pseudo-inverted, as clubSandwich does.
-_PINV_TOL = 1e-10
-# Most elements of per-row outer products held in memory at once when forming per-cluster Gram matrices.
-_GRAM_CHUNK = 2_000_000
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _as_vector(a, name: str, n: int, what: str = "rows in X") -> np.ndarray:
-    try:
-        v = np.asarray(a, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be numeric; float conversion failed ({exc}).", parameter=name) from None
-    if v.ndim != 1:
-        raise ParameterError(f"{name} must be 1-D; found shape {v.shape}. Pass a single column.", parameter=name)
-    if len(v) != n:
-        raise ParameterError(f"{name} has {len(v)} entries but there are {n} {what}; pass one per row.", parameter=name)
-    if not np.all(np.isfinite(v)):
-        raise ParameterError(f"{name} contains {int(np.sum(~np.isfinite(v)))} NaN/inf values; drop or impute them.",
-                             parameter=name)
-    return v
-
-
-def _as_design(X, names) -> tuple[np.ndarray, tuple[str, ...]]:
-    if names is None and isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-    try:
-        Xa = np.asarray(X, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"X must be a numeric matrix; converting it to floats failed ({exc}).",
-                             parameter="X") from None
-    if Xa.ndim != 2 or Xa.shape[1] == 0 or Xa.shape[0] <= Xa.shape[1]:
-        raise ParameterError(f"X must be a 2-D design matrix (intercept included) with more rows than columns; "
-                             f"found shape {Xa.shape}.", parameter="X")
-    n, p = Xa.shape
-    if not np.all(np.isfinite(Xa)):
-        raise ParameterError(f"X contains {int(np.sum(~np.isfinite(Xa)))} NaN/inf values; drop or impute those rows.",
-                             parameter="X")
-    rank = int(np.linalg.matrix_rank(Xa))
-    if rank < p:
-        raise ParameterError(f"X has rank {rank} < {p} columns: some columns are collinear (e.g. a second "
-                             f"intercept or a dummy for every level); drop the redundant ones.", parameter="X")
-    names = tuple(f"x{j}" for j in range(p)) if names is None else tuple(str(s) for s in names)
-    if len(names) != p:
-        raise ParameterError(f"names has {len(names)} entries but X has {p} columns; give one per column.",
-                             parameter="names")
-    return Xa, names
-
-
-def _encode_groups(groups, n: int) -> tuple[np.ndarray, np.ndarray]:
-    g = np.asarray(groups)
-    if g.ndim != 1 or len(g) != n:
-        raise ParameterError(f"groups must hold one cluster label per row of X ({n}); found shape {g.shape}.",
-                             parameter="groups")
-    if np.any(pd.isna(g)):
-        raise ParameterError(f"groups has {int(np.sum(pd.isna(g)))} missing labels; every row needs a cluster.",
-                             parameter="groups")
-    try:
-        ids, codes = np.unique(g, return_inverse=True)
-    except TypeError:
-        raise ParameterError("groups mixes labels of incomparable types (e.g. numbers and strings); convert them "
-                             "to one type, e.g. with .astype(str).", parameter="groups") from None
-    if len(ids) < 2:
-        raise ParameterError(f"groups contains a single cluster ({ids[0]!r}); a random intercept or a "
-                             "cluster-robust covariance needs at least 2 clusters.", parameter="groups")
-    return ids, codes.reshape(-1).astype(np.intp)
-
-
-def _layout(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stable cluster-sorting permutation, cluster sizes and block starts (all clusters are non-empty)."""
-    order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    return order, sizes, starts
 
 
 # --------------------------------------------------------------------------- random-intercept LMM
@@ -203,7 +128,7 @@ class _RandomIntercept:
     """Cluster sufficient statistics of the REML problem; every evaluation costs O(N p + G p^2)."""
 
     def __init__(self, y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int):
-        order, self.sizes, starts = _layout(codes, n_groups)
+        order, self.sizes, starts = cluster_layout(codes, n_groups)
         self.y, self.X = y, X
         self.n_obs, self.p = X.shape
         self.XtX = X.T @ X
@@ -320,12 +245,12 @@ def fit_random_intercept_lmm(y, X, groups, *, names=None, offset=None) -> LMMFit
     ParameterError
         Malformed or mismatched inputs, rank-deficient ``X``, one cluster, or ``y`` fitted exactly by ``X``.
     """
-    Xa, names = _as_design(X, names)
+    Xa, names = as_design(X, names)
     n, p = Xa.shape
-    ya = _as_vector(y, "y", n)
+    ya = as_vector(y, "y", n)
     if offset is not None:
-        ya = ya - _as_vector(offset, "offset", n)
-    group_ids, codes = _encode_groups(groups, n)
+        ya = ya - as_vector(offset, "offset", n)
+    group_ids, codes = encode_groups(groups, n)
     problem = _RandomIntercept(ya, Xa, codes, len(group_ids))
     if problem.solve(0.0)[3] <= 1e-12 * max(np.var(ya), 1e-300):
         raise ParameterError("y (minus offset) is fitted exactly by X, so there is no residual variance to split "

@@ -9,33 +9,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mediationhte.core.immutable import CopyOnRead
 from mediationhte.core import validation as V
-from mediationhte.report.stats_table import StatsTable, distribution_table
-from mediationhte.subgroups.cluster_tests import hotelling_pvalue
-from mediationhte.crt.estimation import CrtDesign, CrtFit, CrtSettings, predict_cate
+from mediationhte.core.learners import feature_matrix
+from mediationhte.core.results import FitResults
+from mediationhte.crt.bootstrap import cluster_bootstrap
+from mediationhte.crt.design import CrtDesign, CrtFit, CrtSettings
+from mediationhte.crt.estimation import predict_cate
+from mediationhte.crt.inference import ATE_ROWS, WEIGHTS, ate_table, blp_table
 from mediationhte.errors import AssumptionWarning, ParameterError
-
-ATE_ROWS = (
-    ("cate_mean_individual", "Mean CATE, individual weights"),
-    ("cate_mean_cluster", "Mean CATE, cluster weights"),
-    ("adjusted_individual", "Covariate-adjusted regression, individual (CR2)"),
-    ("adjusted_cluster", "Cluster-mean regression, cluster weights (HC2)"),
-)
-WEIGHTS = ("individual", "cluster")
-
-
-def _weights(groups: np.ndarray, kind: str) -> np.ndarray:
-    V.check_option("weights", kind, WEIGHTS)
-    if kind == "individual":
-        return np.full(len(groups), 1.0 / len(groups))
-    _, codes, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    w = 1.0 / counts[codes]
-    return w / w.sum()
+from mediationhte.formula.parse import counterfactual_matrices
+from mediationhte.inference.bootstrap_results import BootstrapResults
+from mediationhte.inference.intervals import percentile_interval
+from mediationhte.report.stats_table import StatsTable, distribution_table
+from mediationhte.report.summary import Summary
+from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
 
 
 @dataclass(frozen=True, eq=False)
-class CrtResults(CopyOnRead):
+class CrtResults(FitResults, SubgroupSearchMixin):
     """CATE on the fixed part of the model (random intercept at its mean 0), with cluster-aware inference.
 
     Immutable: attributes cannot be reassigned and DataFrames come back as copies.
@@ -51,28 +42,18 @@ class CrtResults(CopyOnRead):
     ('v1',)
     """
 
-    roles: object = field(repr=False)
-    contrast: object = field(repr=False)
     settings: CrtSettings = field(repr=False)
     design: CrtDesign = field(repr=False)
     design_info: object = field(repr=False)
     fit: CrtFit = field(repr=False)
     covariates: pd.DataFrame = field(repr=False)
     cluster_level: tuple[str, ...]
-    rows_used: pd.Index = field(repr=False)
-    dropped_index: pd.Index = field(repr=False)
-    seed_used: object
-    call: str
+    search_inputs: SearchInputs | None = field(repr=False, default=None)
 
 
     def __repr__(self) -> str:
         """Short description with the call."""
         return f"<CrtResults n={self.n_obs} clusters={self.n_clusters} learner={self.settings.learner!r}>"
-
-    @property
-    def n_obs(self) -> int:
-        """Rows analysed."""
-        return len(self.rows_used)
 
     @property
     def n_clusters(self) -> int:
@@ -102,9 +83,7 @@ class CrtResults(CopyOnRead):
         >>> list(fit.cate_intervals().columns)
         ['cate', 'std_error', 'ci_lower', 'ci_upper']
         """
-        from mediationhte.inference.intervals import percentile_interval
-
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         fit = self.fit
         if fit.cate_draws is not None:
             lo, hi = percentile_interval(fit.cate_draws.T, alpha)
@@ -130,9 +109,6 @@ class CrtResults(CopyOnRead):
         >>> bool(abs(fit.predict(d.head(5)) - fit.effects["cate"].head(5)).max() < 1e-12)
         True
         """
-        from mediationhte.formula.parse import counterfactual_matrices
-        from mediationhte.core.learners import feature_matrix
-
         frame = V.check_dataframe(newdata)
         V.check_columns_exist(self.roles.covariates, frame, "newdata", role="covariate")
         frame = frame.loc[:, list(self.roles.covariates)].copy()
@@ -165,45 +141,9 @@ class CrtResults(CopyOnRead):
         >>> list(fit.ate("cluster").index)
         ['cate_mean_cluster', 'adjusted_cluster']
         """
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
-        w = _weights(self.design.groups, weights)
-        tau = self.fit.cate
-        est = float(w @ tau)
-        se = self.fit.mean_cate_se(w)
-        rows = {f"cate_mean_{weights}": (est, se, self.n_clusters - 1)}
-        adj = self._adjusted(weights)
-        rows[f"adjusted_{weights}"] = adj
-        out = {}
-        for key, (e, s, df) in rows.items():
-            q = stats.t.ppf(1 - alpha / 2, df)
-            p = float(2 * stats.t.sf(abs(e / s), df)) if np.isfinite(s) and s > 0 else np.nan
-            out[key] = {"estimate": e, "std_error": s, "ci_lower": e - q * s, "ci_upper": e + q * s, "p_value": p,
-                        "df": float(df)}
-        frame = pd.DataFrame(out).T
-        frame.index.name = "estimator"
-        return frame
-
-    def _adjusted(self, weights: str) -> tuple[float, float, int]:
-        from mediationhte.inference.cluster_robust import cluster_robust_ols
-
-        d = self.design
-        X = d.features - d.features.mean(axis=0)
-        if weights == "individual":
-            D = np.column_stack([np.ones(len(d.y)), d.t, X])
-            D = D[:, _independent(D)]
-            ols = cluster_robust_ols(d.y, D, d.groups, kind="CR2")
-            return float(ols.beta[1]), float(ols.se[1]), self.n_clusters - 1
-        ids, codes, counts = np.unique(d.groups, return_inverse=True, return_counts=True)
-        means = lambda v: np.bincount(codes, weights=v) / counts  # noqa: E731
-        yc = means(d.y)
-        tc = means(d.t.astype(float))
-        Xc = np.column_stack([means(X[:, j]) for j in range(X.shape[1])]) if X.shape[1] else np.empty((len(ids), 0))
-        D = np.column_stack([np.ones(len(ids)), tc, Xc - Xc.mean(axis=0)])
-        D = D[:, _independent(D)]
-        if D.shape[1] >= len(ids) - 1:  # too many cluster-level regressors for the clusters: unadjusted
-            D = D[:, :2]
-        ols = cluster_robust_ols(yc, D, np.arange(len(ids)), kind="CR2")
-        return float(ols.beta[1]), float(ols.se[1]), len(ids) - D.shape[1]
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        V.check_option("weights", weights, WEIGHTS)
+        return ate_table(self.design, self.fit, weights, alpha)
 
     def variance_components(self) -> pd.DataFrame:
         """sigma_b^2, sigma^2 and ICC of the learner (per arm in T mode) next to the plain REML LMM's.
@@ -239,7 +179,7 @@ class CrtResults(CopyOnRead):
         share, known by design in a CRT) on 1 and the modifiers. The table has one
         row per coefficient; ``attrs["wald_p_value"]`` is the joint test that every
         slope is 0 (no linear heterogeneity): the CR2 Wald statistic on a
-        Hotelling-T^2 F reference (:func:`mediationhte.subgroups.cluster_tests.hotelling_pvalue`).
+        Hotelling-T^2 F reference (:func:`mediationhte.inference.cluster_robust.hotelling_pvalue`).
 
         Examples
         --------
@@ -248,9 +188,7 @@ class CrtResults(CopyOnRead):
         >>> fit.blp(["x1", "x2"]).index.tolist()
         ['(ATE at the mean)', 'x1', 'x2']
         """
-        from mediationhte.inference.cluster_robust import cluster_robust_ols
-
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         names = list(self.roles.modifiers or self.roles.covariates) if modifiers is None else (
             [modifiers] if isinstance(modifiers, str) else list(modifiers))
         bad = [m for m in names if m not in self.design.feature_names]
@@ -258,25 +196,9 @@ class CrtResults(CopyOnRead):
             raise ParameterError(f"Parameter modifiers must name numeric feature columns among "
                                  f"{', '.join(map(repr, self.design.feature_names))}; got {modifiers!r}.",
                                  parameter="modifiers")
-        d = self.design
-        p = d.t.mean()
-        mu0, mu1 = self.fit.mu0, self.fit.mu1
-        pseudo = mu1 - mu0 + d.t * (d.y - mu1) / p - (1 - d.t) * (d.y - mu0) / (1 - p)
-        cols = [list(d.feature_names).index(m) for m in names]
-        Z = d.features[:, cols]
-        D = np.column_stack([np.ones(len(pseudo)), Z - Z.mean(axis=0)])
-        ols = cluster_robust_ols(pseudo, D, d.groups, kind="CR2")
-        df = self.n_clusters - 1
-        q = stats.t.ppf(1 - alpha / 2, df)
-        table = pd.DataFrame({"estimate": ols.beta, "std_error": ols.se,
-                              "ci_lower": ols.beta - q * ols.se, "ci_upper": ols.beta + q * ols.se,
-                              "p_value": 2 * stats.t.sf(np.abs(ols.beta / ols.se), df)},
-                             index=pd.Index(["(ATE at the mean)"] + names, name="term"))
-        R = np.eye(len(names) + 1)[1:]
-        table.attrs["wald_p_value"] = hotelling_pvalue(float(ols.wald_test(R).statistic), len(names), self.n_clusters)
-        return table
+        return blp_table(self.design, self.fit, names, alpha)
 
-    def summary(self, alpha: float | None = None):
+    def summary(self, alpha: float | None = None) -> Summary:
         """ATE (individual and cluster weights, two estimators), CATE distribution, variance components.
 
         Returns
@@ -290,9 +212,7 @@ class CrtResults(CopyOnRead):
         >>> "Variance components" in str(fit.summary())
         True
         """
-        from mediationhte.report.summary import Summary
-
-        alpha = self.settings.alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         frames = [self.ate(w, alpha) for w in WEIGHTS]
         table = pd.concat(frames)[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
         with warnings.catch_warnings(record=True) as caught:
@@ -322,13 +242,13 @@ class CrtResults(CopyOnRead):
                        models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
 
     def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
-                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
 
         As :meth:`CateResults.subgroups`, except that p_leaf is a CR2 cluster-robust
         Wald test of the leaf x treatment interaction on the outcome (Hotelling-scaled
-        F reference, :func:`mediationhte.subgroups.cluster_tests.hotelling_pvalue`),
+        F reference, :func:`mediationhte.inference.cluster_robust.hotelling_pvalue`),
         the permutation calibration swaps whole clusters' arms (the trial's own
         randomisation) and refits the learner each time, and the split keeps
         clusters whole.
@@ -346,39 +266,21 @@ class CrtResults(CopyOnRead):
         >>> int(sub.to_frame()["n"].sum()) == fit.n_obs
         True
         """
-        from mediationhte.subgroups.search import search
+        return SubgroupSearchMixin.subgroups(self, "cate", k, embedding, calibration, n_permutations, alpha,
+                                             p_threshold, profile, n_boot=0, random_state=random_state,
+                                             n_jobs=n_jobs, progress=progress)
 
-        return search(self._search_inputs(), effect="cate", k=k, embedding=embedding, calibration=calibration,
-                      n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
-                      n_boot=0, random_state=random_state, n_jobs=n_jobs, progress=progress)
-
-    def _search_inputs(self):
-        from mediationhte.crt.estimation import fit_crt
-        from mediationhte.subgroups.search import SearchInputs
-
-        d, settings = self.design, self.settings
-
-        def rerun(t, rows, rng, columns):
-            # the fixed-part design follows the (possibly permuted) treatment
-            X_fixed = np.where(np.asarray(t)[:, None] == 1, d.X_treated[rows], d.X_control[rows])
-            sub = d.subset(rows)
-            sub = CrtDesign(X_fixed=X_fixed, X_treated=sub.X_treated, X_control=sub.X_control,
-                            fixed_names=sub.fixed_names, features=sub.features, feature_names=sub.feature_names,
-                            t=np.asarray(t), y=sub.y, groups=sub.groups, smooths=sub.smooths)
-            return pd.DataFrame({"cate": fit_crt(sub, settings, rng).cate})
-
-        return SearchInputs(unit_effects=pd.DataFrame({"cate": self.fit.cate}), covariates=self.covariates,
-                            treatment=d.t, mediator=None, outcome=d.y, index=self.rows_used, rerun=rerun,
-                            mediation=None, groups=d.groups)
+    def _search_inputs(self) -> SearchInputs:
+        return self.search_inputs
 
     def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
-                     progress: bool = False):
+                     progress: bool = False) -> BootstrapResults:
         """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.
 
         Returns
         -------
-        mediationhte.crt.bootstrap.CrtBootstrap
-            ``.ate`` (percentile intervals for the mean CATE with both weightings),
+        mediationhte.inference.bootstrap_results.BootstrapResults
+            ``.to_frame()`` (percentile intervals for the mean CATE with both weightings),
             ``.cate_intervals()`` (pointwise intervals for every unit's CATE).
 
         Examples
@@ -389,13 +291,7 @@ class CrtResults(CopyOnRead):
         >>> boot.cate_intervals().shape[0] == fit.n_obs
         True
         """
-        from mediationhte.crt.bootstrap import cluster_bootstrap
-
-        return cluster_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state, n_jobs=n_jobs,
-                                 progress=progress)
-
-
-def _independent(D: np.ndarray) -> list[int]:
-    """Columns of D that are not linear combinations of earlier ones."""
-    drop = set(V.aliased_columns(D))
-    return [j for j in range(D.shape[1]) if j not in drop]
+        n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return cluster_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state,
+                                 n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))

@@ -138,7 +138,8 @@ class AdditiveBasis:
         return self.assemble(self.state_part(s), self.mediator_part(m), a)
 
 
-def _joint_codes(X: np.ndarray, level_sets):
+def joint_codes(X: np.ndarray, level_sets):
+    """Joint integer code of each row's discrete values (mixed radix over the columns' level sets)."""
     code = np.zeros(len(X), dtype=np.int64)
     for j, levels in enumerate(level_sets):
         code = code * len(levels) + _levels_map(levels)(X[:, j])
@@ -157,8 +158,8 @@ def _tabular_basis(S: np.ndarray, M: np.ndarray):
                         "q_basis='spline'.", column=None)
 
     def features(s, a, m):
-        code = ((_joint_codes(_columns(s), s_levels) * 2 + np.asarray(a, dtype=np.int64)) * nm
-                + _joint_codes(_columns(m), m_levels))
+        code = ((joint_codes(_columns(s), s_levels) * 2 + np.asarray(a, dtype=np.int64)) * nm
+                + joint_codes(_columns(m), m_levels))
         out = np.zeros((len(code), 2 * ns * nm))
         out[np.arange(len(code)), code] = 1.0
         return out[:, 1:]  # the first cell fixes each Q-function's free constant
@@ -183,7 +184,7 @@ def ratio_basis(S, kind: str = "auto", n_components: int = 15, gamma: float = 1.
 
         def cells(s):
             out = np.zeros((len(s), size))
-            out[np.arange(len(s)), _joint_codes(_columns(s), levels)] = 1.0
+            out[np.arange(len(s)), joint_codes(_columns(s), levels)] = 1.0
             return out  # the indicators of all levels span the constant
 
         return cells

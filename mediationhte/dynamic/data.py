@@ -15,12 +15,33 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
+from mediationhte.core.immutable import readonly
 from mediationhte.errors import DataError, ParameterError
 
 
 @dataclass(frozen=True)
+class DynamicRoles:
+    """Which columns of the long data play which role."""
+
+    id: str
+    time: str
+    state: tuple[str, ...]
+    action: str
+    mediator: tuple[str, ...]
+    reward: str
+
+
+@dataclass(frozen=True)
+class PolicyContrast:
+    """The contrast of ``dynamic_mediation()``: the target policy against always taking ``control_action``."""
+
+    target: object
+    control_action: int
+
+
+@dataclass(frozen=True, eq=False)
 class Transitions:
-    """Rows (S, A, M, R, S') with the trajectory code of each row; S, M, S' are (n, d)."""
+    """Rows (S, A, M, R, S') with the trajectory code of each row; S, M, S' are (n, d); ``index``: the data's labels."""
 
     S: np.ndarray
     A: np.ndarray
@@ -29,11 +50,18 @@ class Transitions:
     S_next: np.ndarray
     traj: np.ndarray
     propensity: np.ndarray | None = None
+    index: pd.Index | None = None
 
     def take(self, rows: np.ndarray) -> "Transitions":
         """The transitions at the given row positions (bootstrap resamples)."""
         return Transitions(*(None if v is None else v[rows] for v in (self.S, self.A, self.M, self.R, self.S_next,
-                                                                       self.traj, self.propensity)))
+                                                                       self.traj, self.propensity, self.index)))
+
+    def frozen(self) -> "Transitions":
+        """A copy whose arrays are read-only."""
+        return Transitions(*(None if v is None else readonly(v) for v in (self.S, self.A, self.M, self.R,
+                                                                         self.S_next, self.traj, self.propensity)),
+                           index=self.index)
 
 
 def as_columns(value, name: str) -> list[str]:
@@ -107,7 +135,7 @@ def transitions(data: pd.DataFrame, *, id, time, state, action, mediator, reward
         prop = None if prop is None else 1.0 - prop
     return Transitions(S=rows[states].to_numpy(dtype=float), A=A, M=rows[mediators].to_numpy(dtype=float),
                        R=rows[reward].to_numpy(dtype=float), S_next=nxt[keep].to_numpy(dtype=float),
-                       traj=pd.factorize(rows[id])[0], propensity=prop)
+                       traj=pd.factorize(rows[id])[0], propensity=prop, index=rows.index)
 
 
 @dataclass(frozen=True)

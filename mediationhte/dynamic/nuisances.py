@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import is_classifier
+from sklearn.model_selection import KFold
 
-from mediationhte.dynamic.bases import _joint_codes, is_discrete
+from mediationhte.core.learners import registry_learner, seeded_clone
+from mediationhte.dynamic.bases import is_discrete, joint_codes
 from mediationhte.dynamic.effects import DiscreteMediatorLaw, Nuisances
 from mediationhte.errors import ParameterError
-from mediationhte.core.learners import _registry, seeded_clone
 
 ROLES = ("behaviour", "mediator", "reward")
 #: Estimated propensities are kept inside [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP].
@@ -72,8 +74,8 @@ def _templates(learner) -> dict:
             if value not in ("linear", "forest", "boosting"):
                 raise ParameterError(f"Parameter learner ({role}) must be 'auto', 'tabular', 'linear', 'forest', "
                                      f"'boosting' or a scikit-learn estimator; got {value!r}.", parameter="learner")
-            out[role] = {"classification": _registry(value, "classification"),
-                         "regression": _registry(value, "regression")}
+            out[role] = {"classification": registry_learner(value, "classification"),
+                         "regression": registry_learner(value, "regression")}
         elif hasattr(value, "fit") and hasattr(value, "get_params"):
             out[role] = {"classification": value, "regression": value}
         else:
@@ -119,15 +121,21 @@ class FoldRouted:
         return out
 
 
-def _fitted(fit, X, y, folds):
-    """fit(X_train, y_train) -> predictor; one model on all rows, or one per fold routed by FoldRouted."""
+def _fitted(fit, X, y, folds, n_jobs: int = 1):
+    """fit(X_train, y_train) -> predictor: one model on all rows, or one per fold (threads) routed by FoldRouted.
+
+    Every fold's model has the same seed and its own rows, so the predictions do
+    not depend on ``n_jobs``.
+    """
     if folds is None:
         return fit(X, y)
-    return FoldRouted([fit(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1)], folds)
+    models = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(fit)(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1))
+    return FoldRouted(list(models), folds)
 
 
 def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, seed: int, folds=None,
-                  n_folds: int = 3) -> tuple[Nuisances, bool]:
+                  n_folds: int = 3, n_jobs: int = 1) -> tuple[Nuisances, bool]:
     """Fit b, p_m and r; returns the Nuisances and whether the mediator law is continuous (needs Monte Carlo draws).
 
     Parameters
@@ -144,6 +152,8 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
     n_folds : int, default 3
         Folds of the out-of-fold residuals behind the Gaussian mediator covariance
         (when not cross-fitting).
+    n_jobs : int, default 1
+        Threads over the cross-fitting folds' models.
     """
     if learner == "tabular":
         return _tabular(S, A, M, R, target, propensity_rows), False
@@ -155,14 +165,14 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
             model = _classifier_proba(templates["behaviour"]["classification"], seeds[0], X, y)
             column = list(model.classes_).index(1) if 1 in model.classes_ else None
             return lambda Z: model.predict_proba(Z)[:, column] if column is not None else np.zeros(len(Z))
-        b1 = np.clip(_fitted(fit_b, S, A.astype(int), folds)(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        b1 = np.clip(_fitted(fit_b, S, A.astype(int), folds, n_jobs)(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
     else:
         b1 = propensity_rows
 
     def fit_r(X, y):
         return seeded_clone(templates["reward"]["regression"], seeds[1]).fit(X, y).predict
 
-    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, folds)
+    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, folds, n_jobs)
 
     def reward(s, a, m):
         s, m = np.asarray(s, dtype=float).reshape(len(s), -1), np.asarray(m, dtype=float).reshape(len(m), -1)
@@ -170,17 +180,17 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
 
     SA = np.column_stack([S, A])
     if is_discrete(M):
-        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, folds)
+        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, folds, n_jobs)
         continuous = False
     else:
-        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, folds)
+        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, folds, n_jobs)
         continuous = True
     return Nuisances(behaviour=b1, target=target, mediator=law, reward=reward), continuous
 
 
-def _classified_mediator(template, seed, SA, M, folds) -> DiscreteMediatorLaw:
+def _classified_mediator(template, seed, SA, M, folds, n_jobs: int = 1) -> DiscreteMediatorLaw:
     levels = [np.unique(M[:, j]) for j in range(M.shape[1])]
-    codes = _joint_codes(M, levels)
+    codes = joint_codes(M, levels)
     observed, first = np.unique(codes, return_index=True)
     position = {int(c): i for i, c in enumerate(observed)}
 
@@ -194,12 +204,12 @@ def _classified_mediator(template, seed, SA, M, folds) -> DiscreteMediatorLaw:
             return out
         return proba
 
-    predict = _fitted(fit, SA, codes, folds)
+    predict = _fitted(fit, SA, codes, folds, n_jobs)
 
     def pmf(m, s, a):
         m = np.asarray(m, dtype=float).reshape(len(m), -1)
         proba = predict(np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a]))
-        cols = np.array([position.get(int(c), -1) for c in _joint_codes(m, levels)])
+        cols = np.array([position.get(int(c), -1) for c in joint_codes(m, levels)])
         out = np.where(cols >= 0, proba[np.arange(len(m)), np.maximum(cols, 0)], 0.0)
         return np.maximum(out, 1e-6)
 
@@ -207,15 +217,13 @@ def _classified_mediator(template, seed, SA, M, folds) -> DiscreteMediatorLaw:
     return DiscreteMediatorLaw(pmf, support)
 
 
-def _gaussian_mediator(template, seeds, SA, M, n_folds, folds) -> GaussianMediatorLaw:
-    from sklearn.model_selection import KFold
-
+def _gaussian_mediator(template, seeds, SA, M, n_folds, folds, n_jobs: int = 1) -> GaussianMediatorLaw:
     d = M.shape[1]
 
     def fit(j):
         return lambda X, y: seeded_clone(template, seeds[j]).fit(X, y).predict
 
-    models = [_fitted(fit(j), SA, M[:, j], folds) for j in range(d)]
+    models = [_fitted(fit(j), SA, M[:, j], folds, n_jobs) for j in range(d)]
     if folds is not None:   # cross-fitted means are out-of-fold already
         resid = M - np.column_stack([mdl(SA) for mdl in models])
     else:
@@ -237,7 +245,7 @@ def _tabular(S, A, M, R, target, propensity_rows) -> Nuisances:
     s_levels = [np.unique(S[:, j]) for j in range(S.shape[1])]
     m_levels = [np.unique(M[:, j]) for j in range(M.shape[1])]
     ns, nm = int(np.prod([len(v) for v in s_levels])), int(np.prod([len(v) for v in m_levels]))
-    si, mi = _joint_codes(S, s_levels), _joint_codes(M, m_levels)
+    si, mi = joint_codes(S, s_levels), joint_codes(M, m_levels)
     Ai = A.astype(int)
     count_s = np.bincount(si, minlength=ns).astype(float)
     b_cell = np.bincount(si, weights=A, minlength=ns) / np.maximum(count_s, 1)
@@ -251,10 +259,10 @@ def _tabular(S, A, M, R, target, propensity_rows) -> Nuisances:
     b1 = np.clip(b_cell[si], 1e-6, 1 - 1e-6) if propensity_rows is None else propensity_rows
 
     def s_code(s):
-        return _joint_codes(np.asarray(s, dtype=float).reshape(len(s), -1), s_levels)
+        return joint_codes(np.asarray(s, dtype=float).reshape(len(s), -1), s_levels)
 
     def m_code(m):
-        return _joint_codes(np.asarray(m, dtype=float).reshape(len(m), -1), m_levels)
+        return joint_codes(np.asarray(m, dtype=float).reshape(len(m), -1), m_levels)
 
     _, first = np.unique(mi, return_index=True)
     support = tuple(tuple(M[i]) if M.shape[1] > 1 else float(M[i, 0]) for i in first)

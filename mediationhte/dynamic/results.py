@@ -8,13 +8,17 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
-from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.results import FitResults
+from mediationhte.dynamic.bootstrap import trajectory_bootstrap
+from mediationhte.inference.bootstrap_results import BootstrapResults
+from mediationhte.report.plots import pyplot
+from mediationhte.report.summary import Summary
 
 COMPONENT_ORDER = ("IDE", "IME", "DDE", "DME", "ATE")
 
 
 @dataclass(frozen=True, eq=False)
-class DynamicMediationResults(CopyOnRead):
+class DynamicMediationResults(FitResults):
     """IDE, IME, DDE, DME and ATE per estimator, from :func:`~mediationhte.dynamic_mediation`.
 
     Attributes
@@ -26,6 +30,10 @@ class DynamicMediationResults(CopyOnRead):
         decomposition's order (four-way: eta1..eta5; natural: eta5, eta6, eta7, eta8, eta1).
     n_trajectories, n_transitions : int
     decomposition : str
+    roles, contrast, rows_used, dropped_index, alpha, seed_used, call
+        As every fit (:class:`~mediationhte.core.results.FitResults`); ``rows_used``
+        holds the data's labels of the transition rows (every row but each
+        trajectory's last).
 
     Examples
     --------
@@ -36,7 +44,7 @@ class DynamicMediationResults(CopyOnRead):
     ...                            mediator="mediator", reward="reward", target_policy=toy_target_policy)
     >>> res.n_trajectories, res.etas.shape
     (40, (5, 3))
-    >>> res.bootstrap_ci(n_boot=5, random_state=1).index.equals(res.to_frame().index)
+    >>> res.bootstrap_ci(n_boot=5, random_state=1).to_frame().index.equals(res.to_frame().index)
     True
     >>> "MR: IDE" in str(res.summary())
     True
@@ -46,19 +54,19 @@ class DynamicMediationResults(CopyOnRead):
     etas: pd.DataFrame = field(repr=False)
     n_trajectories: int
     n_transitions: int
-    alpha: float
     decomposition: str = "four_way"
     rows: object = field(repr=False, default=None)
     config: object = field(repr=False, default=None)
     estimators: tuple = ("MR", "DM", "MIS", "baseline")
 
     def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None,
-                     progress: bool = False):
+                     progress: bool = False) -> BootstrapResults:
         """Percentile intervals from resampling whole trajectories (every nuisance refitted on each resample).
 
-        Returns a DataFrame indexed like :meth:`to_frame` with ``estimate`` (the
-        original fit), bootstrap ``std_error``, ``ci_lower`` and ``ci_upper``;
-        identical for any ``n_jobs``.
+        Returns a :class:`~mediationhte.inference.bootstrap_results.BootstrapResults`
+        whose ``to_frame()`` is indexed like :meth:`to_frame`, with ``estimate`` (the
+        original fit), bootstrap ``std_error``, ``ci_lower``, ``ci_upper`` and
+        ``p_value``; identical for any ``n_jobs``.
 
         Examples
         --------
@@ -66,27 +74,13 @@ class DynamicMediationResults(CopyOnRead):
         >>> d = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=10, random_state=2)
         >>> res = mh.dynamic_mediation(d, id="id", time="time", state="state", action="action",
         ...                            mediator="mediator", reward="reward", target_policy=0.8)
-        >>> list(res.bootstrap_ci(n_boot=4, random_state=3).columns)
-        ['estimate', 'std_error', 'ci_lower', 'ci_upper']
+        >>> list(res.bootstrap_ci(n_boot=4, random_state=3).to_frame().columns)
+        ['estimate', 'std_error', 'ci_lower', 'ci_upper', 'p_value']
         """
-        from joblib import delayed
-
-        from mediationhte.core.random_state import resolve_seed, spawn_seeds
-        from mediationhte.mediation.estimation import run_replicates
-        from mediationhte.inference.intervals import percentile_interval, standard_error
-
         n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
-        rng, _ = resolve_seed(random_state)
-        seeds = spawn_seeds(rng, n_boot)
-        runs = run_replicates((delayed(_bootstrap_replicate)(self.rows, self.config, self.estimators, int(s))
-                               for s in seeds), total=n_boot, n_jobs=V.check_n_jobs(n_jobs), progress=progress,
-                              desc="trajectory bootstrap")
-        table = self.table
-        draws = np.array([[run[key] for key in table.index] for run in runs])
-        lo, hi = percentile_interval(draws, alpha)
-        return pd.DataFrame({"estimate": table["estimate"], "std_error": standard_error(draws), "ci_lower": lo,
-                             "ci_upper": hi}, index=table.index)
+        return trajectory_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state,
+                                    n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))
 
     def plot(self, ax=None):
         """Dot-and-whisker plot of IDE, IME, DDE, DME and ATE per estimator (MR intervals); returns the Axes.
@@ -102,9 +96,7 @@ class DynamicMediationResults(CopyOnRead):
         >>> res.plot().get_yticklabels()[0].get_text()
         'IDE'
         """
-        from mediationhte.report.plots import _pyplot
-
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         t = self.table
@@ -136,8 +128,6 @@ class DynamicMediationResults(CopyOnRead):
         >>> "Trajectories" in res.summary().as_text()
         True
         """
-        from mediationhte.report.summary import Summary
-
         t = self.table
         frame = t.copy()
         frame.index = [f"{e}_{c}" for e, c in t.index]
@@ -149,23 +139,3 @@ class DynamicMediationResults(CopyOnRead):
                        notes=("SEs cluster by trajectory and ignore nuisance estimation (valid for MR); DM, MIS "
                               "and the baseline have none here: use bootstrap_ci().",),
                        title=f"Dynamic Mediation Analysis ({name} decomposition)", show_std_error=True)
-
-
-def _bootstrap_replicate(rows, config, names, seed: int) -> dict:
-    from mediationhte.api.dynamic import flat_estimates, point_estimates
-
-    rng = np.random.default_rng(seed)
-    traj = rows.traj
-    n_traj = int(traj.max()) + 1
-    order = np.argsort(traj, kind="stable")
-    sizes = np.bincount(traj, minlength=n_traj)
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    picked = rng.integers(0, n_traj, size=n_traj)
-    # the rows of the picked trajectories, in order: each trajectory's start plus 0..size-1
-    lengths = sizes[picked]
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    index = order[np.repeat(starts[picked], lengths) + within]
-    # resampled trajectories are new clusters
-    sample = rows.take(index)
-    fit_seed = int(rng.integers(0, 2**31 - 1))
-    return flat_estimates(point_estimates(sample, config, fit_seed), names)

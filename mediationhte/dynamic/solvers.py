@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mediationhte.datasets.dynamic import Q_CELLS
 from mediationhte.errors import ParameterError
 
 
@@ -98,7 +99,5 @@ def binary_cells(s, a, m) -> np.ndarray:
 
     Column order (s, a, m) = 100, 010, 001, 110, 101, 011, 111 (the spec's order).
     """
-    from mediationhte.datasets.dynamic import Q_CELLS
-
     s, a, m = (np.asarray(v, dtype=float) for v in (s, a, m))
     return np.column_stack([(s == cs) & (a == ca) & (m == cm) for cs, ca, cm in Q_CELLS]).astype(float)

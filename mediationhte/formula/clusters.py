@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mediationhte.core.validation import check_columns_exist
 from mediationhte.errors import FormulaError
-from mediationhte.formula.parse import _names_in_code, _parse, _term_codes, _variables, parse_cate_roles
+from mediationhte.formula.parse import names_in_code, parse_cate_roles, parse_formula, term_codes, variables_in
+from mediationhte.formula.smooths import extract_smooths
 
 #: A parenthesised bar term: "( lhs | rhs )".
 _BAR = re.compile(r"\(\s*([^()|]*?)\s*\|\s*([^()|]*?)\s*\)")
@@ -103,21 +105,17 @@ def parse_crt_roles(formula: str, data: pd.DataFrame, treatment: str | None) -> 
     The treatment is ``treatment`` if given, otherwise the variable shared by
     every interaction term, otherwise the first right-hand variable.
     """
-    from mediationhte.core.validation import check_columns_exist
-
-    from mediationhte.formula.smooths import extract_smooths
-
     fixed, cluster = split_random_intercept(formula)
     fixed, smooths = extract_smooths(fixed)
     check_columns_exist([cluster], data, "formula (grouping factor of the random intercept)", role="cluster")
-    desc = _parse(fixed, "formula")
+    desc = parse_formula(fixed, "formula")
     columns = {str(c) for c in data.columns}
-    rhs = _term_codes(desc.rhs_termlist)
-    term_vars = [[v for code in term for v in _names_in_code(code, columns)] for term in rhs]
+    rhs = term_codes(desc.rhs_termlist)
+    term_vars = [[v for code in term for v in names_in_code(code, columns)] for term in rhs]
     interactions = [set(vs) for vs in term_vars if len(set(vs)) > 1]
     if treatment is None and interactions:
         shared = set.intersection(*interactions)
-        ordered = [v for v in _variables(rhs, columns) if v in shared]
+        ordered = [v for v in variables_in(rhs, columns) if v in shared]
         if not ordered:
             raise FormulaError(f"formula ({formula!r}): the interaction terms share no variable, so the treatment "
                                "cannot be read off; pass treatment=.")

@@ -65,7 +65,7 @@ class ModelSpec:
         return tuple(self.mediator_info.column_names)
 
 
-def _names_in_code(code: str, columns: set[str]) -> list[str]:
+def names_in_code(code: str, columns: set[str]) -> list[str]:
     """Data columns referred to by one patsy factor's Python code (bare names and ``Q("...")``)."""
     try:
         tree = ast.parse(code.strip(), mode="eval")
@@ -87,11 +87,13 @@ def _names_in_code(code: str, columns: set[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _term_codes(terms) -> list[list[str]]:
+def term_codes(terms) -> list[list[str]]:
+    """The factor codes of each patsy term (one list per term)."""
     return [[factor.name() for factor in term.factors] for term in terms]
 
 
-def _parse(formula, parameter: str) -> patsy.ModelDesc:
+def parse_formula(formula, parameter: str) -> patsy.ModelDesc:
+    """``formula`` as a patsy ModelDesc; a FormulaError names ``parameter`` when it is not a parsable formula."""
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(
             f"Parameter {parameter} must be a formula string such as 'y ~ treat + x'; got {formula!r}."
@@ -102,11 +104,12 @@ def _parse(formula, parameter: str) -> patsy.ModelDesc:
         raise FormulaError(f"Parameter {parameter} could not be parsed: {exc}") from exc
 
 
-def _variables(term_codes: list[list[str]], columns: set[str]) -> list[str]:
+def variables_in(term_codes: list[list[str]], columns: set[str]) -> list[str]:
+    """Data columns used by any of the terms, in first-use order."""
     out: list[str] = []
     for codes in term_codes:
         for code in codes:
-            out.extend(_names_in_code(code, columns))
+            out.extend(names_in_code(code, columns))
     return list(dict.fromkeys(out))
 
 
@@ -128,13 +131,13 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
     first right-hand term of ``mediator_formula``) is on both right-hand sides;
     the outcome is on no right-hand side.
     """
-    out_desc = _parse(outcome_formula, "outcome_formula")
-    med_desc = _parse(mediator_formula, "mediator_formula")
+    out_desc = parse_formula(outcome_formula, "outcome_formula")
+    med_desc = parse_formula(mediator_formula, "mediator_formula")
     columns = {str(c) for c in data.columns}
-    out_lhs_codes = _term_codes(out_desc.lhs_termlist)
-    med_lhs_codes = _term_codes(med_desc.lhs_termlist)
-    out_rhs_codes = _term_codes(out_desc.rhs_termlist)
-    med_rhs_codes = _term_codes(med_desc.rhs_termlist)
+    out_lhs_codes = term_codes(out_desc.lhs_termlist)
+    med_lhs_codes = term_codes(med_desc.lhs_termlist)
+    out_rhs_codes = term_codes(out_desc.rhs_termlist)
+    med_rhs_codes = term_codes(med_desc.rhs_termlist)
 
     for codes, parameter in ((out_lhs_codes, "outcome_formula"), (med_lhs_codes, "mediator_formula")):
         if len(codes) != 1 or len(codes[0]) != 1:
@@ -157,7 +160,7 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
             "Create the transformed column in data first and use its name."
         )
     mediator = mediator_code
-    outcome_vars = _names_in_code(out_lhs_codes[0][0], columns)
+    outcome_vars = names_in_code(out_lhs_codes[0][0], columns)
     if len(outcome_vars) != 1:
         raise FormulaError(
             f"The left-hand side of outcome_formula must refer to exactly one data column; got "
@@ -165,8 +168,8 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
         )
     outcome = outcome_vars[0]
 
-    out_rhs_vars = _variables(out_rhs_codes, columns)
-    med_rhs_vars = _variables(med_rhs_codes, columns)
+    out_rhs_vars = variables_in(out_rhs_codes, columns)
+    med_rhs_vars = variables_in(med_rhs_codes, columns)
     if outcome == mediator:
         raise FormulaError(
             f"The outcome and the mediator are the same column ({outcome!r}); the left-hand sides of "
@@ -185,7 +188,7 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
             "cannot explain itself or the mediator. Remove it from the right-hand side."
         )
     if treatment is None:
-        first = [_names_in_code(code, columns) for codes in med_rhs_codes for code in codes if codes]
+        first = [names_in_code(code, columns) for codes in med_rhs_codes for code in codes if codes]
         first = [names for names in first if names]
         if not first:
             raise FormulaError(
@@ -357,7 +360,7 @@ def build_spec(roles: FormulaRoles, frame: pd.DataFrame, eval_env: patsy.EvalEnv
     return spec, arrays
 
 
-def _assign(frame: pd.DataFrame, column: str, value) -> None:
+def assign_column(frame: pd.DataFrame, column: str, value) -> None:
     """Set ``frame[column]`` to ``value`` (scalar or array) keeping the column's type (categories included)."""
     original = frame[column]
     n = len(frame)
@@ -390,7 +393,7 @@ def counterfactual_matrices(info: patsy.DesignInfo, frame: pd.DataFrame, overrid
     for replaced in overrides:
         cf = frame.copy()
         for column, value in replaced.items():
-            _assign(cf, column, value)
+            assign_column(cf, column, value)
         copies.append(cf)
     stacked = copies[0] if len(copies) == 1 else pd.concat(copies, ignore_index=True)
     (matrix,) = patsy.build_design_matrices([info], stacked, NA_action="raise")
@@ -404,7 +407,7 @@ def has_interaction(spec: ModelSpec) -> bool:
     for term in spec.outcome_info.terms:
         names: set[str] = set()
         for factor in term.factors:
-            names.update(_names_in_code(factor.name(), columns))
+            names.update(names_in_code(factor.name(), columns))
         if roles.treatment in names and roles.mediator in names:
             return True
     return False
@@ -431,9 +434,9 @@ def parse_cate_roles(formula: str, data: pd.DataFrame, treatment: str | None) ->
     Every other variable on the right-hand side is a covariate, used as its raw
     column (the learners find nonlinearities and interactions themselves).
     """
-    desc = _parse(formula, "formula")
+    desc = parse_formula(formula, "formula")
     columns = {str(c) for c in data.columns}
-    lhs, rhs = _term_codes(desc.lhs_termlist), _term_codes(desc.rhs_termlist)
+    lhs, rhs = term_codes(desc.lhs_termlist), term_codes(desc.rhs_termlist)
     if len(lhs) != 1 or len(lhs[0]) != 1:
         raise FormulaError("Parameter formula needs exactly one variable on its left-hand side (the outcome).")
     namespace = _CallerNamespace.find()
@@ -441,14 +444,14 @@ def parse_cate_roles(formula: str, data: pd.DataFrame, treatment: str | None) ->
     for term in rhs:
         for code in term:
             _check_names(code, data, "formula", namespace=namespace)
-    outcome_vars = _names_in_code(lhs[0][0], columns)
+    outcome_vars = names_in_code(lhs[0][0], columns)
     if len(outcome_vars) != 1 or outcome_vars[0] != lhs[0][0].strip():
         raise FormulaError(
             f"The left-hand side of formula must be a data column (the outcome); got {lhs[0][0]!r}. Create the "
             "transformed column in data first and use its name."
         )
     outcome = outcome_vars[0]
-    rhs_vars = _variables(rhs, columns)
+    rhs_vars = variables_in(rhs, columns)
     if outcome in rhs_vars:
         raise FormulaError(f"The outcome {outcome!r} appears on both sides of formula ({formula!r}); remove it "
                            "from the right-hand side.")

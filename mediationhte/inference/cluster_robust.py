@@ -1,7 +1,7 @@
 """OLS with cluster-robust covariance (CR0, CR1, CR2 with Satterthwaite df) and its Wald tests.
 
-Split from :mod:`mediationhte.crt.mixed_models`, which re-exports these names; the
-input checks and the cluster layout helpers live there.
+Used by the cluster-randomised trials (:mod:`mediationhte.crt`) and by the
+cluster-aware subgroup tests (:mod:`mediationhte.subgroups.cluster_tests`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ from scipy import linalg, stats
 
 from mediationhte.core.immutable import readonly
 from mediationhte.errors import ParameterError
-from mediationhte.crt.mixed_models import _GRAM_CHUNK, _PINV_TOL, CR_KINDS, _as_design, _as_vector, _encode_groups, _layout
+from mediationhte.core.arrays import as_design, as_vector, cluster_layout, encode_groups
 
-__all__ = ["OLSFit", "WaldTest", "cluster_robust_ols"]
+__all__ = ["CR_KINDS", "OLSFit", "WaldTest", "cluster_robust_ols", "hotelling_pvalue"]
+
+CR_KINDS = ("CR0", "CR1", "CR2")
+# Eigenvalues of I - H_gg below this are treated as 0 and pseudo-inverted, as clubSandwich does.
+PINV_TOL = 1e-10
+# Most elements of per-row outer products held in memory at once when forming per-cluster Gram matrices.
+GRAM_CHUNK = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +100,7 @@ class OLSFit:
         if self._cr2_parts is None:
             raise ParameterError(f"Satterthwaite degrees of freedom are implemented for kind='CR2' only; this fit "
                                  f"is {self.kind}. Refit with kind='CR2'.", parameter="kind")
-        cv = _as_vector(c, "c", len(self.beta), what="coefficients")
+        cv = as_vector(c, "c", len(self.beta), what="coefficients")
         r_inv, K, L = self._cr2_parts
         return float(_satterthwaite(r_inv.T @ cv[:, None], K, L)[0])
 
@@ -136,7 +142,7 @@ class OLSFit:
             raise ParameterError(f"R must be a finite (q, {p}) matrix, one row per restriction; found shape "
                                  f"{np.shape(R)}.", parameter="R")
         q = Rm.shape[0]
-        rv = np.zeros(q) if r is None else _as_vector(r, "r", q, what="rows in R")
+        rv = np.zeros(q) if r is None else as_vector(r, "r", q, what="rows in R")
         rvr = Rm @ self.cov_beta @ Rm.T
         ev = np.linalg.eigvalsh(rvr)
         if ev[0] <= 1e-12 * max(ev[-1], 1e-300):
@@ -154,7 +160,7 @@ def _segment_gram(Z: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.nd
     n_groups, p = len(starts), Z.shape[1]
     out = np.empty((n_groups, p, p))
     # Whole clusters are batched into chunks of about `rows` rows so the (rows, p, p) outer products stay small.
-    rows = max(1, _GRAM_CHUNK // (p * p))
+    rows = max(1, GRAM_CHUNK // (p * p))
     cut = np.flatnonzero(np.diff(starts // rows)) + 1
     for lo, hi in zip(np.concatenate(([0], cut)), np.concatenate((cut, [n_groups]))):
         r0, r1 = starts[lo], starts[hi - 1] + sizes[hi - 1]
@@ -215,12 +221,12 @@ def cluster_robust_ols(y, X, groups, *, names=None, kind: str = "CR2") -> OLSFit
     if not isinstance(kind, str) or kind.upper() not in CR_KINDS:
         raise ParameterError(f"kind must be one of {', '.join(CR_KINDS)}; found {kind!r}.", parameter="kind")
     kind = kind.upper()
-    Xa, names = _as_design(X, names)
+    Xa, names = as_design(X, names)
     n, p = Xa.shape
-    ya = _as_vector(y, "y", n)
-    group_ids, codes = _encode_groups(groups, n)
+    ya = as_vector(y, "y", n)
+    group_ids, codes = encode_groups(groups, n)
     n_groups = len(group_ids)
-    order, sizes, starts = _layout(codes, n_groups)
+    order, sizes, starts = cluster_layout(codes, n_groups)
     Xs, ys, cs = Xa[order], ya[order], codes[order]
 
     Q, R = np.linalg.qr(Xs)
@@ -233,10 +239,10 @@ def cluster_robust_ols(y, X, groups, *, names=None, kind: str = "CR2") -> OLSFit
     if kind == "CR2":
         lam, vec = np.linalg.eigh(_segment_gram(Q, starts, sizes))
         lam = np.clip(lam, 0.0, 1.0)
-        singular = 1.0 - lam <= _PINV_TOL
+        singular = 1.0 - lam <= PINV_TOL
         root = np.sqrt(np.where(singular, 1.0, 1.0 - lam))
         # (1 - lam)^(-1/2) - 1 = lam * f in the stable form f = 1 / (root (1 + root)); -1/lam pseudo-inverts.
-        f = np.where(singular, -1.0 / np.maximum(lam, _PINV_TOL), 1.0 / (root * (1.0 + root)))
+        f = np.where(singular, -1.0 / np.maximum(lam, PINV_TOL), 1.0 / (root * (1.0 + root)))
         vt = vec.transpose(0, 2, 1)
         F = (vec * f[:, None, :]) @ vt
         u = np.einsum("gij,gj->gi", F, np.add.reduceat(Q * e[:, None], starts, axis=0))
@@ -260,3 +266,18 @@ def cluster_robust_ols(y, X, groups, *, names=None, kind: str = "CR2") -> OLSFit
     return OLSFit(beta=beta, cov_beta=cov, se=se, t_values=t_values, p_values=2.0 * stats.t.sf(np.abs(t_values), df),
                   df=df, df_satterthwaite=df_satt, kind=kind, cov_iid=sigma2 * (r_inv @ r_inv.T), sigma2=sigma2,
                   names=names, group_ids=group_ids, n_groups=n_groups, n_obs=n, _cr2_parts=cr2_parts)
+
+
+def hotelling_pvalue(statistic: float, q: int, n_clusters: int) -> float:
+    """p-value of a cluster-robust Wald statistic W with q restrictions and G clusters, Hotelling-T^2 scaled.
+
+    F = W (G - q) / (q (G - 1)) on (q, G - q) df: the Hotelling T^2 reference with
+    G - 1 df, a simplification of Pustejovsky & Tipton's (2018) HTZ test. The plain
+    W / q ~ F(q, G - 1) rejects too often with several restrictions and tens of
+    clusters (11% at alpha = 5% for 7 modifiers and 40 clusters in our check; 6% with
+    this scaling).
+    """
+    df2 = n_clusters - q
+    if df2 < 1 or not np.isfinite(statistic):
+        return float("nan")
+    return float(stats.f.sf(statistic * df2 / (q * (n_clusters - 1)), q, df2))

@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from mediationhte.errors import ParameterError
@@ -48,6 +49,7 @@ __all__ = [
     "BCaInterval",
     "bca_interval",
     "bca_interval_r",
+    "interval_table",
     "jackknife_weights",
     "percentile_interval",
     "simulation_pvalue",
@@ -540,3 +542,43 @@ def _jackknife_blocks(n: int, chunk: int) -> Iterator[np.ndarray]:
         w = np.ones((rows, n))
         w[np.arange(rows), start + np.arange(rows)] = 0.0
         yield w
+
+
+def interval_table(estimates, draws, alpha: float, method: str = "percentile", jackknife=None):
+    """Estimate, SD of the draws, interval and simulation p-value for each estimand.
+
+    Parameters
+    ----------
+    estimates : pandas.Series
+        Point estimates; the table is indexed like it.
+    draws : ndarray (B, k)
+        Bootstrap or simulation draws, one column per estimand (NaN draws ignored).
+    alpha : float
+        Interval level 1 - alpha.
+    method : {"percentile", "quasi-bayesian", "bca", "bca_r"}
+        Percentile intervals (R's type-7 quantiles; quasi-Bayesian draws use them
+        too), textbook BCa with jackknife acceleration (``jackknife`` required), or
+        R mediation's BCa variant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``estimate, std_error, ci_lower, ci_upper, p_value``.
+    """
+    est = np.asarray(estimates, dtype=float)
+    if method == "bca":
+        lower, upper = bca_interval(draws, est, jackknife, alpha)[:2]
+    elif method == "bca_r":
+        lower, upper = bca_interval_r(draws, alpha)
+    else:
+        lower, upper = percentile_interval(draws, alpha)
+    return pd.DataFrame(
+        {
+            "estimate": est,
+            "std_error": standard_error(draws),
+            "ci_lower": np.asarray(lower, dtype=float),
+            "ci_upper": np.asarray(upper, dtype=float),
+            "p_value": simulation_pvalue(draws, est),
+        },
+        index=estimates.index.copy(),
+    )

@@ -32,8 +32,6 @@ __all__ = [
     "WLSResult",
     "batched_glm_binary",
     "batched_wls",
-    "resample_counts",
-    "resample_indices",
     "row_crossproducts",
 ]
 
@@ -261,7 +259,7 @@ def batched_wls(X, y, W, *, P=None, chunk_size: int | None = None) -> WLSResult:
         Response.
     W : array_like of shape (B, n)
         Nonnegative weights, one row per replicate, for example bootstrap
-        resampling counts from :func:`resample_counts` (any integer or float
+        resampling counts from :func:`mediationhte.inference.bootstrap.resample_counts` (any integer or float
         dtype; converted to float64 one chunk at a time).
     P : ndarray of shape (n, p * p), optional
         ``row_crossproducts(X)``, to reuse across calls; computed if omitted.
@@ -567,93 +565,3 @@ def batched_glm_binary(
                 X, XF, P_low, low, y, sat, Wc, start[sl], link, int(max_iter), tol
             )
     return GLMResult(beta, ok)
-
-
-# --------------------------------------------------------------------------------------
-# resampling
-# --------------------------------------------------------------------------------------
-def _strata_layout(strata, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return per-row stratum sizes ``high`` and the offset map for stratified draws."""
-    strata = np.asarray(strata)
-    if strata.shape != (n,):
-        raise ParameterError(f"Parameter strata must have shape ({n},); got {strata.shape}.",
-                             parameter="strata")
-    _, codes, sizes = np.unique(strata, return_inverse=True, return_counts=True)
-    codes = codes.reshape(-1)
-    order = np.argsort(codes, kind="stable")  # rows grouped by stratum, original order within
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    return sizes[codes], order, starts[codes]
-
-
-def resample_indices(rng: np.random.Generator, n: int, B: int, *, strata=None) -> np.ndarray:
-    """Bootstrap row indices for ``B`` replicates.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of randomness (consumed).
-    n : int
-        Number of rows.
-    B : int
-        Number of replicates.
-    strata : array_like of shape (n,), optional
-        Group labels (for example the treatment arm). Row slot ``j`` of every
-        replicate is then drawn from the stratum of row ``j``, so each replicate
-        keeps every stratum's size.
-
-    Returns
-    -------
-    ndarray of shape (B, n), int64
-        Row ``b`` holds the ``n`` indices of replicate ``b``.
-
-    Notes
-    -----
-    Draw order: one call ``rng.integers(0, high, size=(B, n))``, consumed
-    row-major, i.e. replicate by replicate, slot by slot. Without strata
-    ``high = n``; with strata ``high[j]`` is the size of row ``j``'s stratum and the
-    draw is mapped to the rows of that stratum (sorted by label, original order
-    within). Because draws are row-major, splitting ``B`` into chunks, each drawn
-    from its own child generator, is reproducible given the child seeds.
-    :func:`resample_counts` draws exactly these indices and counts them.
-    """
-    n, B = int(n), int(B)
-    if strata is None:
-        return rng.integers(0, n, size=(B, n))
-    high, order, offset = _strata_layout(strata, n)
-    draws = rng.integers(0, high, size=(B, n))
-    return order[offset + draws]
-
-
-def resample_counts(rng: np.random.Generator, n: int, B: int, *, strata=None) -> np.ndarray:
-    """Nonparametric bootstrap as resampling counts.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of randomness (consumed).
-    n : int
-        Number of rows.
-    B : int
-        Number of replicates.
-    strata : array_like of shape (n,), optional
-        Group labels; resampling is within each stratum and preserves its size.
-
-    Returns
-    -------
-    ndarray of shape (B, n), int32
-        ``counts[b, i]`` is how often row ``i`` appears in replicate ``b``; every
-        row sums to ``n`` (and, with strata, to each stratum's size over its rows).
-        Use it as the weight matrix ``W`` of :func:`batched_wls` and
-        :func:`batched_glm_binary`.
-
-    Notes
-    -----
-    The counts are ``np.bincount`` of the indices that :func:`resample_indices`
-    draws from the same generator state (same draw order: row-major, replicate
-    by replicate), computed for all replicates at once by offsetting replicate
-    ``b``'s indices by ``b * n``.
-    """
-    n, B = int(n), int(B)
-    idx = resample_indices(rng, n, B, strata=strata)
-    idx += (np.arange(B, dtype=np.int64) * n)[:, None]
-    return np.bincount(idx.ravel(), minlength=B * n).astype(np.int32).reshape(B, n)

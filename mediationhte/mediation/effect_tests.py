@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.validation import TreatmentContrast, check_fixed_covariates
 from mediationhte.mediation.effects import build_counterfactual_design, counterfactual_means
 from mediationhte.mediation.estimation import coefficient_draws
 from mediationhte.errors import ParameterError
@@ -76,6 +77,7 @@ class EffectDifferences:
     """
 
     tests: tuple
+    seed_used: object = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per contrast: estimate, ci_lower, ci_upper, p_value."""
@@ -108,8 +110,6 @@ def interaction_test(fit, alpha: float) -> EffectDifference:
 
 
 def _contrast(fit):
-    from mediationhte.core.validation import TreatmentContrast
-
     s = fit.settings
     return TreatmentContrast(kind=s["treatment_kind"], control=s["control_value"], treated=s["treat_value"])
 
@@ -132,12 +132,11 @@ def _basic(cf, fit, alpha, beta, sigma, groups=None) -> dict:
     return out
 
 
-def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng, alpha: float) -> EffectDifferences:
+def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng, seed_used,
+                    alpha: float) -> EffectDifferences:
     """Differences in ACME and ADE between two covariate profiles with paired draws (R's ``test.modmed``)."""
-    from mediationhte.api.mediate import _check_covariates
-
     frame = fit.counterfactual.frame
-    profiles = [_check_covariates(c, fit.spec.roles, frame) for c in (covariates_1, covariates_2)]
+    profiles = [check_fixed_covariates(c, fit.spec.roles.covariates, frame) for c in (covariates_1, covariates_2)]
     if profiles[0] == profiles[1]:
         raise ParameterError("Parameters covariates_1 and covariates_2 are the same profile; give two different "
                              "sets of covariate values.", parameter="covariates_2")
@@ -155,7 +154,7 @@ def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng,
          ("ade_average", "ADE(covariates.1) - ADE(covariates.2)"))
     return EffectDifferences(tuple(
         _difference(label, point[0][k][0] - point[1][k][0], drawn[0][k] - drawn[1][k], alpha, "fit")
-        for k, label in keys))
+        for k, label in keys), seed_used=seed_used)
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -201,6 +200,7 @@ class EffectsByLevel(CopyOnRead):
     omnibus: pd.DataFrame = field(repr=False)
     pairwise: pd.DataFrame = field(repr=False)
     column: str
+    seed_used: object = None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-level table (a copy)."""
@@ -216,7 +216,8 @@ class EffectsByLevel(CopyOnRead):
 ESTIMANDS_BY_LEVEL = ("acme_average", "ade_average", "total", "prop_mediated_average")
 
 
-def effects_by(fit, values: pd.Series, column: str, bins: int, sims: int, rng, alpha: float) -> EffectsByLevel:
+def effects_by(fit, values: pd.Series, column: str, bins: int, sims: int, rng, seed_used,
+               alpha: float) -> EffectsByLevel:
     """Effects averaged over the units of each level (or quantile bin) of ``values`` (aligned with the fit's rows)."""
     series = pd.Series(np.asarray(values), index=fit.rows_used)
     if series.isna().any():
@@ -272,4 +273,5 @@ def effects_by(fit, values: pd.Series, column: str, bins: int, sims: int, rng, a
         pairs += block
     table = pd.DataFrame(rows).set_index(["level", "estimand"])
     return EffectsByLevel(table=table, omnibus=pd.DataFrame(omnibus).set_index("estimand"),
-                          pairwise=pd.DataFrame(pairs).set_index(["estimand", "contrast"]), column=column)
+                          pairwise=pd.DataFrame(pairs).set_index(["estimand", "contrast"]), column=column,
+                          seed_used=seed_used)

@@ -17,13 +17,9 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from mediationhte.formula.parse import ModelSpec, _assign, counterfactual_matrices, counterfactual_matrix
+from mediationhte.formula.parse import ModelSpec, assign_column, counterfactual_matrices, counterfactual_matrix
 from mediationhte.mediation.models import inverse_link
-
-EFFECT_KEYS = (
-    "acme_control", "acme_treated", "ade_control", "ade_treated", "total",
-    "prop_mediated_control", "prop_mediated_treated", "acme_average", "ade_average", "prop_mediated_average",
-)
+from mediationhte.report.summary import EFFECT_KEYS  # R's ten estimands, in R's print order
 #: Gauss-Hermite nodes for integrating a nonlinear outcome over a Gaussian mediator.
 N_QUADRATURE = 40
 #: Columns of counterfactual work handled at once, so memory stays linear in n.
@@ -70,7 +66,7 @@ def build_counterfactual_design(spec: ModelSpec, frame: pd.DataFrame, contrast, 
     roles = spec.roles
     base = frame.copy()
     for column, value in (covariates or {}).items():
-        _assign(base, column, value)
+        assign_column(base, column, value)
     tvals = (contrast.control, contrast.treated)
     X_med = tuple(counterfactual_matrices(spec.mediator_info, base, [{roles.treatment: tv} for tv in tvals]))
     if mediator_family == "gaussian":
@@ -124,7 +120,7 @@ def _outcome_eta(cf: CounterfactualDesign, t: int, M: np.ndarray, beta: np.ndarr
     for start in range(0, C, chunk):
         stop = min(C, start + chunk)
         stacked = pd.concat([cf.frame] * (stop - start), ignore_index=True)
-        _assign(stacked, cf.treatment, cf.treatment_values[t])
+        assign_column(stacked, cf.treatment, cf.treatment_values[t])
         stacked[cf.mediator] = M[:, start:stop].T.reshape(-1)
         (X,) = patsy.build_design_matrices([cf.outcome_info], stacked, NA_action="raise")
         X = np.asarray(X, dtype=float).reshape(stop - start, n, -1)

@@ -2,26 +2,21 @@
 
 All replicate work is batched: quasi-Bayesian coefficient draws are one
 multivariate-normal call; bootstrap refits are resampling counts times per-row
-cross-products followed by one batched solve (``_batched``), never a formula
-evaluation per replicate. Replicates are processed in chunks of fixed size, each
-with its own child seed, so results do not depend on ``n_jobs``.
+cross-products followed by one batched solve (:mod:`~mediationhte.mediation.batched`),
+never a formula evaluation per replicate; :mod:`mediationhte.mediation.bootstrap`
+runs them through the package's bootstrap engine.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from mediationhte.mediation import batched as _batched
-from mediationhte.core.random_state import spawn_seeds
+from mediationhte.inference.intervals import jackknife_weights
+from mediationhte.mediation import batched
 from mediationhte.mediation.effects import EFFECT_KEYS, CounterfactualDesign, average_effects, counterfactual_means
 from mediationhte.mediation.models import FittedModel
-
-#: Replicates per parallel task; fixed so that results are identical for any n_jobs.
-BOOT_CHUNK = 125
 
 
 @dataclass(frozen=True)
@@ -46,20 +41,6 @@ def point_estimates(cf: CounterfactualDesign, mediator: FittedModel, outcome: Fi
 
 def _sigma(model: FittedModel) -> float:
     return model.sigma if model.family == "gaussian" else np.nan
-
-
-def blas_limit(n: int, p: int, parallel: bool = False, user_api: str | None = "blas"):
-    """Single-threaded BLAS (``user_api=None``: also OpenMP) for small problems or inside parallel workers.
-
-    Multi-threaded BLAS on an 899 x 26 matrix costs more in thread start-up and
-    contention than it saves (measured 2x slower on 2 cores), and joblib threads plus
-    BLAS threads oversubscribe the cores. OpenMP learners (HistGradientBoosting) are
-    worse: with the other core busy, their spin-waiting threads made a Jobs II fit
-    take minutes instead of seconds.
-    """
-    if parallel or n * p < 2_000_000:
-        return threadpool_limits(limits=1, user_api=user_api)
-    return nullcontext()
 
 
 def _draws_matrix(effects: dict[str, np.ndarray]) -> np.ndarray:
@@ -94,7 +75,9 @@ def quasi_bayesian_draws(cf: CounterfactualDesign, mediator: FittedModel, outcom
 
 
 @dataclass(frozen=True)
-class _RefitInputs:
+class RefitInputs:
+    """What every batched refit reuses: the data, families, start values and per-row cross-products."""
+
     data: FitData
     mediator_family: str
     outcome_family: str
@@ -104,28 +87,28 @@ class _RefitInputs:
     P_outcome: np.ndarray | None
 
 
-def prepare_refits(data: FitData, mediator: FittedModel, outcome: FittedModel) -> _RefitInputs:
+def prepare_refits(data: FitData, mediator: FittedModel, outcome: FittedModel) -> RefitInputs:
     """Precompute per-row cross-products once for all bootstrap or jackknife refits."""
-    return _RefitInputs(
+    return RefitInputs(
         data=data,
         mediator_family=mediator.family,
         outcome_family=outcome.family,
         mediator_start=np.asarray(mediator.params),
         outcome_start=np.asarray(outcome.params),
-        P_mediator=_batched.row_crossproducts(data.X_mediator),
-        P_outcome=_batched.row_crossproducts(data.X_outcome),
+        P_mediator=batched.row_crossproducts(data.X_mediator),
+        P_outcome=batched.row_crossproducts(data.X_outcome),
     )
 
 
 def _refit(X, y, W, P, family, start):
     if family == "gaussian":
-        beta, sigma, ok = _batched.batched_wls(X, y, W, P=P)
+        beta, sigma, ok = batched.batched_wls(X, y, W, P=P)
         return beta, sigma, ok
-    beta, ok = _batched.batched_glm_binary(X, y, W, link=family, beta_start=start, P=P)
+    beta, ok = batched.batched_glm_binary(X, y, W, link=family, beta_start=start, P=P)
     return beta, np.full(W.shape[0], np.nan), ok
 
 
-def weighted_replicates(cf: CounterfactualDesign, inputs: _RefitInputs, W: np.ndarray,
+def weighted_replicates(cf: CounterfactualDesign, inputs: RefitInputs, W: np.ndarray,
                         rng: np.random.Generator | None) -> np.ndarray:
     """Estimands (B, 10) after refitting both models with unit weights ``W`` (B, n); NaN rows where a refit failed.
 
@@ -146,57 +129,6 @@ def weighted_replicates(cf: CounterfactualDesign, inputs: _RefitInputs, W: np.nd
     return out
 
 
-def _bootstrap_chunk(cf, inputs, size, seed):
-    rng = np.random.default_rng(seed)
-    counts = _batched.resample_counts(rng, cf.n, size)
-    return weighted_replicates(cf, inputs, counts.astype(float), rng)
-
-
-def bootstrap_draws(cf: CounterfactualDesign, inputs: _RefitInputs, n_boot: int, rng: np.random.Generator,
-                    n_jobs: int = 1, progress: bool = False) -> np.ndarray:
-    """Nonparametric case bootstrap: (n_boot, 10) estimands, NaN rows for failed refits."""
-    from joblib import Parallel, delayed
-
-    sizes = [min(BOOT_CHUNK, n_boot - s) for s in range(0, n_boot, BOOT_CHUNK)]
-    seeds = spawn_seeds(rng, len(sizes))
-    tasks = (delayed(_bootstrap_chunk)(cf, inputs, size, int(seed)) for size, seed in zip(sizes, seeds))
-    parallel = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")
-    with blas_limit(cf.n, inputs.data.X_outcome.shape[1], parallel=n_jobs != 1):
-        results = parallel(tasks)
-        if progress:
-            results = _progress(results, total=len(sizes), desc="bootstrap")
-        return np.vstack(list(results))
-
-
-def jackknife_draws(cf: CounterfactualDesign, inputs: _RefitInputs, chunk: int = 256) -> np.ndarray:
+def jackknife_draws(cf: CounterfactualDesign, inputs: RefitInputs, chunk: int = 256) -> np.ndarray:
     """Leave-one-out estimands (n, 10) for the BCa acceleration, computed in chunks of weight rows."""
-    from mediationhte.inference.intervals import jackknife_weights
-
     return np.vstack([weighted_replicates(cf, inputs, W, None) for W in jackknife_weights(cf.n, chunk)])
-
-
-def run_replicates(tasks, *, total: int, n_jobs: int = 1, progress: bool = False, desc: str = "replicates",
-                   prefer: str | None = None) -> list:
-    """Run joblib ``delayed`` tasks (bootstrap resamples, refutations) in order, with an optional tqdm bar.
-
-    Results come back in task order, so with seeds fixed before the tasks are made
-    the output is identical for any ``n_jobs``.
-    """
-    from joblib import Parallel
-
-    results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(tasks)
-    if progress:
-        results = _progress(results, total=total, desc=desc)
-    return list(results)
-
-
-def _progress(iterable, total: int, desc: str):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is an optional extra
-        import warnings
-
-        warnings.warn("progress=True needs tqdm (pip install 'mediationhte[progress]'); continuing without a bar.",
-                      stacklevel=3)
-        return iterable
-    return tqdm(iterable, total=total, desc=desc)

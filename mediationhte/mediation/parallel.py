@@ -28,11 +28,13 @@ import pandas as pd
 from scipy import stats
 
 from mediationhte.core import validation as V
-from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.results import FitResults
 from mediationhte.errors import AssumptionWarning, FormulaError, ParameterError
 from mediationhte.formula.parse import build_spec, counterfactual_matrices, parse_roles
 from mediationhte.inference.intervals import percentile_interval, simulation_pvalue, standard_error
 from mediationhte.mediation.models import fit_model
+from mediationhte.report.model_table import ModelTable
+from mediationhte.report.summary import Summary, flag_unstable_ratio
 
 ARMS = ("control", "treated", "average")
 #: Residual correlations beyond this size with p < 0.001 trigger the warning.
@@ -119,7 +121,7 @@ def _flatten(raw, mediators) -> dict:
 
 
 @dataclass(frozen=True, eq=False)
-class ParallelMediationResults(CopyOnRead):
+class ParallelMediationResults(FitResults):
     """Joint and path-specific effects of several parallel mediators (immutable; frames returned as copies).
 
     Attributes
@@ -156,9 +158,7 @@ class ParallelMediationResults(CopyOnRead):
     mediators: tuple
     mediator_models: tuple = field(repr=False)
     outcome_model: object = field(repr=False)
-    n_obs: int
     sims: int
-    alpha: float
     labels: tuple = field(repr=False, default=())
     interaction: bool = False
 
@@ -169,16 +169,10 @@ class ParallelMediationResults(CopyOnRead):
 
     def to_frame(self) -> pd.DataFrame:
         """The effects table (a copy), with ``ratio_unstable`` on the proportions when the total's CI covers 0."""
-        frame = self.table
-        covers = bool(frame.loc["total", "ci_lower"] <= 0 <= frame.loc["total", "ci_upper"])
-        frame["ratio_unstable"] = frame.index.str.startswith("prop_mediated") & covers
-        return frame
+        return flag_unstable_ratio(self.table)
 
     def summary(self):
         """The package's Summary layout (text, LaTeX, HTML, markdown), with the stated assumption."""
-        from mediationhte.report.model_table import ModelTable
-        from mediationhte.report.summary import Summary
-
         notes = ["Parallel mediators: each path-specific ACME assumes the mediators do not affect one another; the "
                  "joint ACME is their sum."]
         t = self.table
@@ -195,7 +189,8 @@ class ParallelMediationResults(CopyOnRead):
 
 
 def mediate_parallel(outcome_formula: str, mediator_formulas, data: pd.DataFrame, *, treatment, treat_value,
-                     control_value, outcome_family, mediator_family, cov_type, sims, alpha, rng, eval_env):
+                     control_value, outcome_family, mediator_family, cov_type, sims, alpha, rng, seed_used,
+                     eval_env):
     """Fit the models of :func:`mediationhte.mediate` with a list of mediator formulas (see the module docstring)."""
     formulas = list(mediator_formulas)
     if len(formulas) < 2 or not all(isinstance(f, str) for f in formulas):
@@ -218,7 +213,7 @@ def mediate_parallel(outcome_formula: str, mediator_formulas, data: pd.DataFrame
                                "right-hand side; parallel mediators must not affect one another (a sequential "
                                "chain of mediators is not supported).")
     used = list(dict.fromkeys(c for r in roles_list for c in (*r.outcome_columns, *r.mediator_columns)))
-    frame, _ = V.drop_incomplete_rows(data, used)
+    frame, dropped = V.drop_incomplete_rows(data, used)
     V.check_finite(frame, {c: "covariate" for c in used})
     contrast = V.resolve_treatment(frame[treatment], treat_value, control_value)
     tvals = (contrast.control, contrast.treated)
@@ -262,6 +257,9 @@ def mediate_parallel(outcome_formula: str, mediator_formulas, data: pd.DataFrame
     return ParallelMediationResults(
         table=table, draws=pd.DataFrame({k: np.asarray(drawn[k]) for k, _ in keys}),
         residual_correlation=pd.DataFrame(corr, index=mediators, columns=mediators), mediators=tuple(mediators),
-        mediator_models=models, outcome_model=outcome, n_obs=n, sims=sims, alpha=alpha, labels=tuple(keys),
-        interaction=any(not np.allclose(B[0][j], B[1][j]) for j in range(len(mediators))))
+        mediator_models=models, outcome_model=outcome, sims=sims, labels=tuple(keys),
+        interaction=any(not np.allclose(B[0][j], B[1][j]) for j in range(len(mediators))),
+        roles=tuple(roles_list), contrast=contrast, rows_used=frame.index, dropped_index=dropped, alpha=alpha,
+        seed_used=seed_used, call=f"mediate({outcome_formula!r}, {formulas!r}, data=<DataFrame "
+                                  f"{data.shape[0]}x{data.shape[1]}>, sims={sims}, alpha={alpha})")
 

@@ -1,8 +1,9 @@
-"""Immutable results of :func:`mediationhte.mediate` and of its bootstrap.
+"""Immutable results of :func:`mediationhte.mediate` (the linear, R-parity path).
 
-Results hold numbers only; every human label and all formatting live in
-:mod:`mediationhte.report.summary`. Methods that compute more (``bootstrap_ci``) return
-new objects and never change ``self``.
+Results hold numbers; every human label and all formatting live in
+:mod:`mediationhte.report`. Methods that compute more (``bootstrap_ci``,
+``sensitivity``, the effect-difference tests, ``subgroups``) hand the stored fit
+to the estimation modules and return new objects; ``self`` never changes.
 """
 
 from __future__ import annotations
@@ -13,50 +14,31 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mediationhte.inference import intervals as inference
-from mediationhte.core import validation as V
 from mediationhte._version import __version__
-from mediationhte.mediation.effects import EFFECT_KEYS, CounterfactualDesign
-from mediationhte.errors import ParameterError
-from mediationhte.mediation.estimation import FitData, bootstrap_draws, jackknife_draws, prepare_refits
-from mediationhte.formula.parse import ModelSpec
-from mediationhte.mediation.models import FittedModel
-from mediationhte.subgroups.search import SubgroupSearchMixin
+from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
+from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.results import FitResults
+from mediationhte.errors import ParameterError
+from mediationhte.formula.parse import ModelSpec
+from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResults
+from mediationhte.inference.intervals import interval_table
+from mediationhte.mediation.bootstrap import case_bootstrap
+from mediationhte.mediation.effect_tests import effects_by, interaction_test, moderation_test
+from mediationhte.mediation.effects import EFFECT_KEYS, CounterfactualDesign
+from mediationhte.mediation.estimation import FitData
+from mediationhte.mediation.models import FittedModel
+from mediationhte.mediation.sensitivity import sensitivity_analysis
+from mediationhte.report.model_table import ModelTable
+from mediationhte.report.plots import plot_effects
+from mediationhte.report.summary import Summary, flag_unstable_ratio
+from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
 
 _PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")
-BOOT_METHODS = ("percentile", "bca", "bca_r")
 
 
-def interval_table(estimates: dict, draws: np.ndarray, alpha: float, method: str,
-                   jackknife: np.ndarray | None = None) -> pd.DataFrame:
-    """Estimate, SD of the draws, interval and simulation p-value for each estimand.
-
-    ``method`` is ``"quasi-bayesian"`` or ``"percentile"`` (percentile intervals,
-    R's type-7 quantiles), ``"bca"`` (textbook BCa with jackknife acceleration) or
-    ``"bca_r"`` (R mediation's variant).
-    """
-    est = np.array([estimates[k] for k in EFFECT_KEYS])
-    if method == "bca":
-        lower, upper = inference.bca_interval(draws, est, jackknife, alpha)[:2]
-    elif method == "bca_r":
-        lower, upper = inference.bca_interval_r(draws, alpha)
-    else:
-        lower, upper = inference.percentile_interval(draws, alpha)
-    return pd.DataFrame(
-        {
-            "estimate": est,
-            "std_error": inference.standard_error(draws),
-            "ci_lower": np.asarray(lower, dtype=float),
-            "ci_upper": np.asarray(upper, dtype=float),
-            "p_value": inference.simulation_pvalue(draws, est),
-        },
-        index=pd.Index(EFFECT_KEYS, name="effect"),
-    )
-
-
-class _EffectsReport:
-    """Summary/to_frame/plot shared by the quasi-Bayesian and bootstrap results."""
+class MediationReport:
+    """``summary``, ``to_frame`` and ``plot`` of the mediation estimands (linear and ML fits)."""
 
     def _table(self, alpha: float) -> pd.DataFrame:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -88,9 +70,7 @@ class _EffectsReport:
         >>> print(fit.summary().to_frame().loc["acme_average", "estimate"].round(6))
         -0.015745
         """
-        from mediationhte.report.summary import Summary
-
-        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         parts = self._summary_parts()
         return Summary(effects=self._table(alpha), alpha=alpha, **parts)
 
@@ -110,10 +90,7 @@ class _EffectsReport:
         True
         """
         frame = self.summary(alpha).to_frame(style=style)
-        if style == "tidy" and "total" in frame.index:
-            covers = bool(frame.loc["total", "ci_lower"] <= 0 <= frame.loc["total", "ci_upper"])
-            frame["ratio_unstable"] = frame.index.str.startswith("prop_mediated") & covers
-        return frame
+        return flag_unstable_ratio(frame) if style == "tidy" else frame
 
     def plot(self, ax=None, *, alpha: float | None = None, treatment: str = "both"):
         """Dot-and-whisker plot of ACME, ADE and total effect with intervals (R's ``plot.mediate``).
@@ -128,67 +105,13 @@ class _EffectsReport:
         -------
         matplotlib.axes.Axes
         """
-        from mediationhte.report.plots import plot_effects
-
-        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         V.check_option("treatment", treatment, ("both", "control", "treated", "average"))
         return plot_effects(self._table(alpha), alpha=alpha, treatment=treatment, ax=ax)
 
 
-@dataclass(frozen=True)
-class BootstrapResults(_EffectsReport):
-    """Nonparametric bootstrap intervals for the mediation estimands (returned by ``bootstrap_ci``).
-
-    Attributes
-    ----------
-    estimates : pandas.Series
-        Original-sample estimates (as R mediation >= 4.5 reports with ``boot=TRUE``).
-    draws : pandas.DataFrame
-        One row per resample (failed refits dropped).
-    method : {"percentile", "bca", "bca_r"}
-    n_boot, n_failed : int
-    seed_used : int or str
-    """
-
-    parent: MediationResults = field(repr=False)
-    method: str
-    alpha: float
-    n_boot: int
-    n_failed: int
-    seed_used: object
-    _draws: np.ndarray = field(repr=False)
-    _jackknife: np.ndarray | None = field(repr=False, default=None)
-
-    @property
-    def _alpha(self) -> float:
-        return self.alpha
-
-    @property
-    def estimates(self) -> pd.Series:
-        """Original-sample point estimates."""
-        return pd.Series(self.parent.point_estimates, name="estimate").reindex(list(EFFECT_KEYS))
-
-    @property
-    def draws(self) -> pd.DataFrame:
-        """Bootstrap replicates of the ten estimands (a copy)."""
-        return pd.DataFrame(self._draws, columns=list(EFFECT_KEYS))
-
-    def _table(self, alpha: float) -> pd.DataFrame:
-        return interval_table(self.parent.point_estimates, self._draws, alpha, self.method, self._jackknife)
-
-    def _summary_parts(self) -> dict:
-        parts = self.parent._summary_parts()
-        parts.update(method=self.method, n_sims=self.n_boot, p_floor=1.0 / max(self.n_boot - self.n_failed, 1))
-        footer = [row for row in parts["footer"] if row[0] != "Seed"]
-        footer.insert(0, ("Bootstrap seed", str(self.seed_used)))
-        if self.n_failed:
-            footer.append(("Failed resamples", f"{self.n_failed} (dropped)"))
-        parts["footer"] = tuple(footer)
-        return parts
-
-
-@dataclass(frozen=True)
-class MediationResults(SubgroupSearchMixin, _EffectsReport):
+@dataclass(frozen=True, eq=False)
+class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
     """Results of :func:`mediationhte.mediate` (immutable).
 
     Attributes
@@ -203,10 +126,8 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         Whether the outcome model has a treatment x mediator interaction.
     settings : mapping
         Every argument used.
-    seed_used : int or str
-    rows_used, dropped_index : pandas.Index
-        Labels of the rows fitted and of those dropped for missing values.
-    call : str
+    roles, contrast, rows_used, dropped_index, alpha, seed_used, call
+        As every fit (:class:`~mediationhte.core.results.FitResults`).
     """
 
     spec: ModelSpec = field(repr=False)
@@ -219,10 +140,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
     unit_level: pd.DataFrame = field(repr=False)
     interaction: bool
     settings: dict = field(repr=False)
-    seed_used: object
-    rows_used: pd.Index = field(repr=False)
-    dropped_index: pd.Index = field(repr=False)
-    call: str
+    search_inputs: SearchInputs | None = field(repr=False, default=None)
 
     def __post_init__(self):
         object.__setattr__(self, "qb_draws", readonly(self.qb_draws, float))
@@ -231,15 +149,6 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
 
     def __repr__(self) -> str:
         return f"<MediationResults: {self.call}>"
-
-    @property
-    def _alpha(self) -> float:
-        return self.settings["alpha"]
-
-    @property
-    def n_obs(self) -> int:
-        """Number of rows used by both models."""
-        return len(self.rows_used)
 
     @property
     def short_form(self) -> bool:
@@ -264,7 +173,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         ``cde_control`` (zeta(0)), ``cde_treated`` (zeta(1)) and ``te``; per unit
         ``te = cie_treated + cde_control = cie_control + cde_treated``.
         """
-        return self.unit_level.copy()
+        return self.unit_level
 
     def _reported_estimates(self) -> dict:
         if self.settings["point"] == "original":
@@ -276,11 +185,10 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         return out
 
     def _table(self, alpha: float) -> pd.DataFrame:
-        return interval_table(self._reported_estimates(), self.qb_draws, alpha, "quasi-bayesian")
+        estimates = pd.Series(self._reported_estimates()).reindex(list(EFFECT_KEYS)).rename_axis("effect")
+        return interval_table(estimates, self.qb_draws, alpha, "quasi-bayesian")
 
     def _summary_parts(self) -> dict:
-        from mediationhte.report.summary import ModelTable
-
         s = self.settings
         footer = [("Seed", str(self.seed_used)),
                   ("Treatment contrast", f"{s['treatment']} = {s['treat_value']!r} vs {s['control_value']!r}"),
@@ -291,7 +199,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         if s["covariates"]:
             footer.insert(2, ("Covariates fixed at", ", ".join(f"{k} = {v!r}" for k, v in s["covariates"].items())))
         notes = []
-        table = self._table(self._alpha)
+        table = self._table(self.alpha)
         if table.loc["total", "ci_lower"] <= 0 <= table.loc["total", "ci_upper"]:
             notes.append("The total effect's interval covers 0, so the proportion mediated is unstable "
                          "(a ratio with a denominator near 0); interpret it with care.")
@@ -299,7 +207,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
             ModelTable(
                 title=(f"{'Mediator' if m.role == 'mediator' else 'Outcome'} model: {m.formula} "
                        f"({_family_label(m.family)})"),
-                coefficients=m.coefficient_table(self._alpha),
+                coefficients=m.coefficient_table(self.alpha),
                 statistic_name=m.statistic_name,
                 info=m.info(),
             )
@@ -309,56 +217,21 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
                     n_sims=self.settings["sims"], p_floor=1.0 / self.settings["sims"],
                     conditional=bool(s["covariates"]), footer=tuple(footer), models=models, notes=tuple(notes))
 
-    def _search_inputs(self):
-        """Unit effects of the user's linear models, refitted on permuted or subsampled rows for the calibrations."""
-        from mediationhte.mediation.effects import build_counterfactual_design, unit_effects
-        from mediationhte.errors import ParameterError
-        from mediationhte.mediation.estimation import point_estimates
-        from mediationhte.formula.parse import _assign, counterfactual_matrices
-        from mediationhte.mediation.models import fit_model
-        from mediationhte.subgroups.search import SearchInputs, mediation_in_rows
-
-        s, spec, roles = self.settings, self.spec, self.spec.roles
+    def _search_inputs(self) -> SearchInputs:
+        if self.search_inputs is not None:
+            return self.search_inputs
+        s = self.settings
         if s["covariates"] is not None or s["treatment_kind"] == "continuous":
             bad = "covariates" if s["covariates"] is not None else "treat_value"
             raise ParameterError(
                 f"subgroups() needs unit effects over the whole sample and a two-arm treatment; this fit was made with "
                 f"{bad}={s[bad]!r}. Refit without covariates= (and with a binary treatment) to search for subgroups.",
                 parameter=bad)
-        frame = self.counterfactual.frame  # the rows used, untouched when covariates= is not given
-        contrast = V.resolve_treatment(frame[roles.treatment], s["treat_value"], s["control_value"])
-        t = (frame[roles.treatment] == contrast.treated).to_numpy().astype(int)
-        y, m = np.asarray(self.fit_data.y), np.asarray(self.fit_data.m)
+        raise ParameterError("subgroups() needs covariates in the formulas: the subgroups are described by them.",
+                             parameter="outcome_formula")
 
-        def rerun(t_new, rows, rng, columns):  # linear refits are cheap: every column is computed
-            # The stored DesignInfo rebuilds both designs, so factor levels and centring stay those of the fit.
-            sub = frame.iloc[rows].copy()
-            _assign(sub, roles.treatment, np.where(t_new == 1, contrast.treated, contrast.control))
-            X_med, = counterfactual_matrices(spec.mediator_info, sub, [{}])
-            X_out, = counterfactual_matrices(spec.outcome_info, sub, [{}])
-            med = fit_model(m[rows], X_med, spec.mediator_terms, family=s["mediator_family"], role="mediator",
-                            formula=roles.mediator_formula)
-            out = fit_model(y[rows], X_out, spec.outcome_terms, family=s["outcome_family"], role="outcome",
-                            formula=roles.outcome_formula)
-            cf = build_counterfactual_design(spec, sub, contrast, s["mediator_family"], m[rows], None)
-            return unit_effects(point_estimates(cf, med, out)[1], sub.index)
-
-        covariates = frame.loc[:, list(roles.covariates)]
-        if covariates.shape[1] == 0:
-            raise ParameterError("subgroups() needs covariates in the formulas: the subgroups are described by them.",
-                                 parameter="outcome_formula")
-        work = covariates.assign(**{roles.treatment: t, roles.mediator: m, roles.outcome: y})
-
-        def mediation(mask, seed, n_boot, alpha, fit_only=False):
-            return mediation_in_rows(work.loc[mask], outcome=roles.outcome, mediator=roles.mediator,
-                                     treatment=roles.treatment, covariates=tuple(covariates.columns),
-                                     outcome_family=s["outcome_family"], mediator_family=s["mediator_family"],
-                                     n_boot=n_boot, alpha=alpha, seed=seed, fit_only=fit_only)
-
-        return SearchInputs(unit_effects=self.unit_level, covariates=covariates, treatment=t, mediator=m, outcome=y,
-                            index=self.rows_used, rerun=rerun, mediation=mediation, prefer="threads")
-
-    def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None):
+    def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None, *,
+                    random_state=None):
         """Sensitivity of the ACME (and ADE) to sequential ignorability, as R's ``medsens``, with exact crossings.
 
         Model pairs (as R): Gaussian mediator and outcome, Gaussian mediator with a
@@ -376,6 +249,9 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
             deterministic: delta method).
         alpha : float, optional
             Interval level 1 - alpha (default the fit's).
+        random_state : None, int or numpy.random.Generator
+            Seeds the coefficient draws of a probit outcome (None: fresh entropy,
+            recorded in ``seed_used`` of the result).
 
         Returns
         -------
@@ -390,19 +266,12 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         >>> round(sens.rho_at_zero(), 4), float(sens.crossings.loc["acme_average", "rho_zero_grid"])
         (-0.2735, -0.3)
         """
-        from mediationhte.mediation.sensitivity import sensitivity_analysis
-
         V.check_option("effect", effect, ("indirect", "direct", "both"))
         V.check_positive_int("sims", sims)
-        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        rng, seed_used = resolve_seed(random_state)
         return sensitivity_analysis(self, np.round(np.arange(-0.9, 0.91, 0.1), 10) if rho is None else rho,
-                                    effect, alpha, sims, self._draw_rng(None))
-
-    def _draw_rng(self, random_state):
-        from mediationhte.core.random_state import resolve_seed
-
-        return resolve_seed(self.seed_used if random_state is None and isinstance(self.seed_used, int)
-                            else random_state)[0]
+                                    effect, alpha, sims, rng, seed_used)
 
     def test_interaction(self, alpha: float | None = None):
         """Test ACME(1) - ACME(0) = 0 from the stored draws (R's ``test.TMint``).
@@ -422,9 +291,7 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         ...                                       - fit.estimates["acme_control"])) < 1e-12)
         ('ACME(1) - ACME(0)', True)
         """
-        from mediationhte.mediation.effect_tests import interaction_test
-
-        return interaction_test(self, self._alpha if alpha is None else V.check_alpha(alpha))
+        return interaction_test(self, self.alpha if alpha is None else V.check_alpha(alpha))
 
     def test_moderation(self, covariates_1: dict, covariates_2: dict, *, sims: int | None = None,
                         random_state=None, alpha: float | None = None):
@@ -439,8 +306,8 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
             Column -> value, as ``mediate(covariates=...)``.
         sims : int, optional
             Coefficient draws (default the fit's ``sims``).
-        random_state : optional
-            Default: the fit's seed.
+        random_state : None, int or numpy.random.Generator
+            Seeds the coefficient draws (None: fresh entropy, recorded in ``seed_used``).
 
         Returns
         -------
@@ -454,11 +321,9 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         >>> list(fit.test_moderation({"econ_hard": 2}, {"econ_hard": 4}).to_frame().index)
         ['ACME(covariates.1) - ACME(covariates.2)', 'ADE(covariates.1) - ADE(covariates.2)']
         """
-        from mediationhte.mediation.effect_tests import moderation_test
-
         sims = self.settings["sims"] if sims is None else V.check_positive_int("sims", sims, minimum=2)
-        return moderation_test(self, covariates_1, covariates_2, sims, self._draw_rng(random_state),
-                               self._alpha if alpha is None else V.check_alpha(alpha))
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return moderation_test(self, covariates_1, covariates_2, sims, *resolve_seed(random_state), alpha)
 
     def by(self, column: str, *, data: pd.DataFrame | None = None, bins: int = 4, sims: int | None = None,
            random_state=None, alpha: float | None = None):
@@ -492,8 +357,6 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         >>> list(res.omnibus.index)
         ['acme_average', 'ade_average', 'total']
         """
-        from mediationhte.mediation.effect_tests import effects_by
-
         frame = self.counterfactual.frame
         if column in frame.columns:
             values = frame[column]
@@ -504,8 +367,8 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
                                  "to mediate()) to use a column outside the formulas.", parameter="column")
         bins = V.check_positive_int("bins", bins, minimum=2)
         sims = self.settings["sims"] if sims is None else V.check_positive_int("sims", sims, minimum=2)
-        return effects_by(self, values, column, bins, sims, self._draw_rng(random_state),
-                          self._alpha if alpha is None else V.check_alpha(alpha))
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return effects_by(self, values, column, bins, sims, *resolve_seed(random_state), alpha)
 
     def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
                      random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
@@ -545,22 +408,11 @@ class MediationResults(SubgroupSearchMixin, _EffectsReport):
         >>> boot.n_boot
         200
         """
-        from mediationhte.core.random_state import resolve_seed
-
         n_boot = V.check_positive_int("n_boot", n_boot, minimum=2)
         V.check_option("method", method, BOOT_METHODS)
-        alpha = self._alpha if alpha is None else V.check_alpha(alpha)
-        n_jobs = V.check_n_jobs(n_jobs)
-        rng, seed_used = resolve_seed(random_state)
-        inputs = prepare_refits(self.fit_data, self.mediator_model, self.outcome_model)
-        draws = bootstrap_draws(self.counterfactual, inputs, n_boot, rng, n_jobs=n_jobs, progress=bool(progress))
-        failed = ~np.all(np.isfinite(draws[:, :5]), axis=1)
-        jack = jackknife_draws(self.counterfactual, inputs) if method == "bca" else None
-        return BootstrapResults(
-            parent=self, method=method, alpha=alpha, n_boot=n_boot, n_failed=int(failed.sum()),
-            seed_used=seed_used, _draws=readonly(draws[~failed], float),
-            _jackknife=None if jack is None else readonly(jack, float),
-        )
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return case_bootstrap(self, n_boot=n_boot, method=method, alpha=alpha, random_state=random_state,
+                              n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress), report=self._summary_parts())
 
 
 def _family_label(family: str) -> str:

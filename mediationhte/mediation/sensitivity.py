@@ -23,10 +23,13 @@ R~2_M R~2_Y = rho^2 (1 - R2_M)(1 - R2_Y).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
+from scipy.special import log_ndtr, ndtr
 
 from mediationhte.mediation.effects import average_effects, counterfactual_means
 from mediationhte.errors import ParameterError
+from mediationhte.mediation.sensitivity_results import SensitivityResults
 
 #: Points of the fine internal grid used to bracket the exact roots.
 FINE_GRID = np.linspace(-0.995, 0.995, 200)
@@ -182,8 +185,6 @@ def covering_intervals(grid: np.ndarray, covers: np.ndarray, edges) -> tuple:
 
 def crossing_frame(cross: dict, shrink: float):
     """The crossings table, with the covering rho ranges also in R^2 terms (R2*_M R2*_Y and R~2_M R~2_Y ranges)."""
-    import pandas as pd
-
     for row in cross.values():
         star = []
         for lo, hi in row["ci_covers_zero"]:
@@ -195,17 +196,13 @@ def crossing_frame(cross: dict, shrink: float):
 
 
 def assemble(curve, rho: np.ndarray, keys, fine_grid: np.ndarray, r_squared: tuple, alpha: float,
-             exact_root: float | None = None):
+             exact_root: float | None = None, seed_used=None):
     """SensitivityResults from any model's ``curve(rhos, keys)`` (estimate, std_error, ci_lower, ci_upper per key).
 
     The curve on ``fine_grid`` brackets the roots of the estimate and of both interval
     bounds, which Brent's method then solves on the curve itself; ``exact_root``
     replaces the estimate's root when a closed form exists.
     """
-    import pandas as pd
-
-    from mediationhte.mediation.sensitivity_results import SensitivityResults
-
     grid, fine = curve(rho, keys), curve(fine_grid, keys)
     shrink = (1 - r_squared[0]) * (1 - r_squared[1])
     frames, cross = [], {}
@@ -235,7 +232,7 @@ def assemble(curve, rho: np.ndarray, keys, fine_grid: np.ndarray, r_squared: tup
     curves = {k: {"rho": fine_grid.copy(), **{c: fine[k][c] for c in ("estimate", "ci_lower", "ci_upper")}}
               for k in keys}
     return SensitivityResults(table=pd.concat(frames), crossings=crossing_frame(cross, shrink),
-                              r_squared=r_squared, alpha=alpha, curves=curves)
+                              r_squared=r_squared, alpha=alpha, curves=curves, seed_used=seed_used)
 
 
 def check_rho(rho) -> np.ndarray:
@@ -247,8 +244,12 @@ def check_rho(rho) -> np.ndarray:
     return values
 
 
-def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, rng=None):
-    """Build the SensitivityResults of a ``mediate()`` fit for the three model pairs of R's medsens."""
+def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int, rng: np.random.Generator, seed_used):
+    """Build the SensitivityResults of a ``mediate()`` fit for the three model pairs of R's medsens.
+
+    ``rng`` draws the coefficients of a probit outcome's intervals; ``seed_used``
+    is recorded in the result.
+    """
     rho = check_rho(rho) + 0.0  # + 0.0: no -0.0 in the table
     families = (fit.mediator_model.family, fit.outcome_model.family)
     if families not in (("gaussian", "gaussian"), ("gaussian", "probit"), ("probit", "gaussian")):
@@ -267,20 +268,21 @@ def sensitivity_analysis(fit, rho, effect: str, alpha: float, sims: int = 1000, 
         if fit.interaction:
             raise ParameterError("sensitivity() with a binary outcome is not available with a treatment x mediator "
                                  "interaction (as in R's medsens); refit without it.", parameter="outcome_formula")
-        model = ProbitOutcome(fit, sims, rng if rng is not None else np.random.default_rng(0))
+        model = ProbitOutcome(fit, sims, rng)
         return assemble(lambda rhos, keys: model.curve(rhos, keys, alpha), rho, ["acme_control", "acme_treated"],
-                        COARSE_GRID, model.r2, alpha, exact_root=model.root())
+                        COARSE_GRID, model.r2, alpha, exact_root=model.root(), seed_used=seed_used)
     kinds = {"indirect": ["acme"], "direct": ["ade"], "both": ["acme", "ade"]}[effect]
     arms = ("control", "treated") if fit.interaction else ("average",)
     keys = [f"{k}_{a}" for k in kinds for a in arms]
     if families == ("probit", "gaussian"):
         model = ProbitMediator(fit)
-        return assemble(lambda rhos, ks: model.curve(rhos, ks, alpha), rho, keys, COARSE_GRID, model.r2, alpha)
+        return assemble(lambda rhos, ks: model.curve(rhos, ks, alpha), rho, keys, COARSE_GRID, model.r2, alpha,
+                        seed_used=seed_used)
     d = fit.fit_data
     sur = SeeminglyUnrelated(d.X_mediator, d.m, d.X_outcome, d.y)
     r2 = (float(fit.mediator_model.result.rsquared), float(fit.outcome_model.result.rsquared))
     return assemble(lambda rhos, ks: effect_curve(sur, fit.counterfactual, rhos, ks, alpha), rho, keys,
-                    FINE_GRID if fit.counterfactual.affine else COARSE_GRID, r2, alpha)
+                    FINE_GRID if fit.counterfactual.affine else COARSE_GRID, r2, alpha, seed_used=seed_used)
 
 
 class ProbitOutcome:
@@ -320,8 +322,6 @@ class ProbitOutcome:
 
     def effects(self, rho: float, which: str = "point") -> dict:
         """ACME(0), ACME(1) and their average for the fitted coefficients or every draw, at ``rho``."""
-        from scipy.special import ndtr
-
         a, sigma, b = self.point if which == "point" else self.drawn
         s = np.sqrt(1 - rho ** 2)
         gamma = s * b[:, self.j] - rho / sigma
@@ -377,7 +377,6 @@ class ProbitMediator:
                    float(fit.outcome_model.result.rsquared))
 
     def _theta(self, a: np.ndarray, rho: float):
-        from scipy.special import log_ndtr
 
         mu = self.W @ a
         sign = np.where(self.M == 1, 1.0, -1.0)
@@ -407,7 +406,6 @@ class ProbitMediator:
         return theta, sigma ** 2 * np.linalg.inv(XtWX)
 
     def _effects(self, a: np.ndarray, theta: np.ndarray) -> dict:
-        from scipy.special import ndtr
 
         p0, p1 = (ndtr(Wt @ a) for Wt in self.cf.X_mediator)
         A0, A1 = self.cf.A

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead
+from mediationhte.report.formatting import latex_tabular
+from mediationhte.report.plots import pyplot
 
 EFFECT_LABELS = {"acme_average": "ACME", "acme_control": "ACME(control)", "acme_treated": "ACME(treated)",
                  "ade_average": "ADE", "ade_control": "ADE(control)", "ade_treated": "ADE(treated)"}
@@ -56,6 +59,7 @@ class SensitivityResults(CopyOnRead):
     r_squared: tuple
     alpha: float
     curves: dict = field(repr=False, default_factory=dict)
+    seed_used: object = None
 
     def to_frame(self) -> pd.DataFrame:
         """The rho table (a copy)."""
@@ -111,8 +115,6 @@ class SensitivityResults(CopyOnRead):
 
     def as_latex(self) -> str:
         """The rho table and the crossings as LaTeX tabulars (booktabs)."""
-        from mediationhte.report.formatting import latex_tabular
-
         out = []
         for frame in (self.table.reset_index(),
                       self.crossings.drop(columns=["ci_covers_zero", "all_roots", "ci_covers_zero_r2_star",
@@ -151,15 +153,12 @@ class SensitivityResults(CopyOnRead):
         -------
         matplotlib.axes.Axes
         """
-        from mediationhte.core import validation as V
-        from mediationhte.report.plots import _pyplot
-
         V.check_option("sens_par", sens_par, ("rho", "R2"))
         V.check_option("r_type", r_type, ("residual", "total"))
         V.check_option("sign_prod", sign_prod, ("positive", "negative"))
         effect = self.crossings.index[0] if effect is None else V.check_option("effect", effect,
                                                                               tuple(self.crossings.index))
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 4))
         curve = self.curves[effect]

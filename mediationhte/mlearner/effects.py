@@ -26,10 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
+from scipy import stats
 
+from mediationhte.core.learners import LearnerSpec, crossfit_folds, fit_predict, fitted_predictor
+from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.mediation.effects import EFFECT_KEYS, compose_estimands
-from mediationhte.core.learners import LearnerSpec, crossfit_folds, fit_predict
 
 #: Propensity-type probabilities are clipped to this range in the influence function.
 PROBABILITY_CLIP = (0.01, 0.99)
@@ -123,8 +126,6 @@ def _arm_models(X, t, m, y, rows, learners: LearnerSpec, seeds, binary_m, binary
     None, mediator mean NaN); every fitted model keeps its own seed, so its
     predictions do not depend on what else is fitted.
     """
-    from mediationhte.core.learners import fitted_predictor
-
     XM = np.column_stack([X, m])
     med = np.full((X_predict.shape[0], 2), np.nan)
     nodes, predictors = [None, None], [None, None]
@@ -181,8 +182,6 @@ def crossfit_nuisances(X, t, m, y, learners: LearnerSpec, *, n_folds: int, rng: 
     columns only; the others come out NaN); every other prediction is unchanged,
     as each model keeps its own child seed.
     """
-    from joblib import Parallel, delayed
-
     folds = crossfit_folds(t, n_folds, rng)
     seeds = spawn_seeds(rng, n_folds * SEEDS_PER_FOLD).reshape(n_folds, SEEDS_PER_FOLD)
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
@@ -249,8 +248,6 @@ def projected_unit_effects(nuisance: NuisanceFit, X: np.ndarray, learners: Learn
     others are NaN. Each base contrast keeps its own child seed, so the columns
     computed are identical to those of a full call with the same ``rng``.
     """
-    from joblib import Parallel, delayed
-
     wanted = np.zeros(3, dtype=bool)
     for column in columns:
         wanted[list(_BASES_OF[column])] = True
@@ -334,8 +331,6 @@ def eif_estimates(phi: np.ndarray) -> tuple[dict, np.ndarray]:
 
 def wald_table(estimates: dict, influence: np.ndarray | None, alpha: float) -> pd.DataFrame:
     """Estimate, IF-based SE, normal interval and two-sided p-value for the ten estimands."""
-    from scipy import stats
-
     est = np.array([estimates[k] for k in EFFECT_KEYS])
     if influence is None:
         se = np.full(len(est), np.nan)
@@ -347,3 +342,44 @@ def wald_table(estimates: dict, influence: np.ndarray | None, alpha: float) -> p
         p = 2 * stats.norm.sf(np.abs(est / se))
     return pd.DataFrame({"estimate": est, "std_error": se, "ci_lower": est - z * se, "ci_upper": est + z * se,
                          "p_value": p}, index=pd.Index(EFFECT_KEYS, name="effect"))
+
+
+def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool = False,
+             columns=UNIT_COLUMNS):
+    """Nuisances, unit effects and average effects for one data set (also used by bootstrap and permutations).
+
+    ``effects_only=True`` (the subgroup search's reruns) skips the treatment
+    models and the influence-function averages: ``estimates`` and ``influence``
+    are then None, and the unit effects are those of a full run with the same rng.
+    ``columns`` names the unit-effect columns needed (the others may be NaN).
+
+    Returns
+    -------
+    estimates : dict
+    influence : ndarray (n, 10) or None
+        None for the plug-in (no influence-function correction).
+    nuisance : NuisanceFit
+    units : pandas.DataFrame
+        Unit-level effects (cross-fitted projections, or the plug-in contrasts), default index.
+    """
+    with blas_limit(*X.shape, parallel=settings["n_jobs"] != 1, user_api=None):
+        return _step_one(X, t, m, y, learners, settings, rng, effects_only, columns)
+
+
+def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool, columns):
+    binary_m = settings["mediator_family"] != "gaussian"
+    binary_y = settings["outcome_family"] != "gaussian"
+    if settings["estimator"] == "plugin":
+        nuisance = plugin_nuisances(X, t, m, y, learners, rng=rng, binary_mediator=binary_m, binary_outcome=binary_y)
+        frame = unit_effects_frame(nuisance, None)
+        means = frame.mean()
+        estimates = {k: float(v) for k, v in compose_estimands(
+            means["cie_control"], means["cie_treated"], means["cde_control"], means["cde_treated"]).items()}
+        return estimates, None, nuisance, frame
+    nuisance = crossfit_nuisances(X, t, m, y, learners, n_folds=settings["n_folds"], rng=rng,
+                                  binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"],
+                                  propensity=not effects_only, columns=columns)
+    estimates, influence = (None, None) if effects_only else eif_estimates(influence_values(nuisance, t, y))
+    units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"],
+                                   columns=columns)
+    return estimates, influence, nuisance, units

@@ -1,4 +1,10 @@
-"""The machine-learning path of :func:`mediationhte.mediate` (M-learner step 1 and average effects)."""
+"""The machine-learning path of :func:`mediationhte.mediate`: M-learner step 1 on the rows, then results.
+
+:func:`mediate_ml` runs :func:`~mediationhte.mlearner.effects.step_one` on the rows
+:func:`mediationhte.mediation.fit.prepare` chose and hands the results the
+:class:`~mediationhte.subgroups.search.SearchInputs` of the subgroup search (step 1
+rerun on permuted or subsampled rows), so the results never fit anything.
+"""
 
 from __future__ import annotations
 
@@ -6,73 +12,23 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
-from mediationhte.errors import ParameterError
-from mediationhte.mediation.estimation import blas_limit
-from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
-from mediationhte.mlearner.effects import (
-    UNIT_COLUMNS,
-    crossfit_nuisances,
-    eif_estimates,
-    influence_values,
-    plugin_nuisances,
-    projected_unit_effects,
-    unit_effects_frame,
-)
-from mediationhte.mlearner.results import MLData, MLMediationResults
 from mediationhte.core.immutable import readonly
+from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
+from mediationhte.errors import ParameterError
+from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
+from mediationhte.mlearner.effects import step_one
+from mediationhte.mlearner.results import MLData, MLMediationResults
+from mediationhte.subgroups.search import SearchInputs
 
 ESTIMATORS = ("crossfit", "plugin")
 
 
-def step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool = False,
-             columns=UNIT_COLUMNS):
-    """Nuisances, unit effects and average effects for one data set (also used by bootstrap and permutations).
-
-    ``effects_only=True`` (the subgroup search's reruns) skips the treatment
-    models and the influence-function averages: ``estimates`` and ``influence``
-    are then None, and the unit effects are those of a full run with the same rng.
-    ``columns`` names the unit-effect columns needed (the others may be NaN).
-
-    Returns
-    -------
-    estimates : dict
-    influence : ndarray (n, 10) or None
-        None for the plug-in (no influence-function correction).
-    nuisance : NuisanceFit
-    units : pandas.DataFrame
-        Unit-level effects (cross-fitted projections, or the plug-in contrasts), default index.
-    """
-    with blas_limit(*X.shape, parallel=settings["n_jobs"] != 1, user_api=None):
-        return _step_one(X, t, m, y, learners, settings, rng, effects_only, columns)
-
-
-def _step_one(X, t, m, y, learners: LearnerSpec, settings, rng: np.random.Generator, effects_only: bool, columns):
-    binary_m = settings["mediator_family"] != "gaussian"
-    binary_y = settings["outcome_family"] != "gaussian"
-    if settings["estimator"] == "plugin":
-        nuisance = plugin_nuisances(X, t, m, y, learners, rng=rng, binary_mediator=binary_m, binary_outcome=binary_y)
-        frame = unit_effects_frame(nuisance, None)
-        from mediationhte.mediation.effects import compose_estimands
-
-        means = frame.mean()
-        estimates = {k: float(v) for k, v in compose_estimands(
-            means["cie_control"], means["cie_treated"], means["cde_control"], means["cde_treated"]).items()}
-        return estimates, None, nuisance, frame
-    nuisance = crossfit_nuisances(X, t, m, y, learners, n_folds=settings["n_folds"], rng=rng,
-                                  binary_mediator=binary_m, binary_outcome=binary_y, n_jobs=settings["n_jobs"],
-                                  propensity=not effects_only, columns=columns)
-    estimates, influence = (None, None) if effects_only else eif_estimates(influence_values(nuisance, t, y))
-    units = projected_unit_effects(nuisance, X, learners, rng=rng, index=None, n_jobs=settings["n_jobs"],
-                                   columns=columns)
-    return estimates, influence, nuisance, units
-
-
-def mediate_ml(*, roles, frame: pd.DataFrame, dropped, contrast, learner, n_folds, estimator, n_jobs,
-               outcome_family, mediator_family, alpha, rng, seed_used, random_state, call) -> MLMediationResults:
+def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outcome_family, mediator_family, alpha,
+               rng, seed_used, random_state, call) -> MLMediationResults:
     """Fit step 1 with ML learners on the validated rows and package the results."""
     V.check_option("estimator", estimator, ESTIMATORS)
     n_folds = V.check_positive_int("n_folds", n_folds, minimum=2)
-    n_jobs = V.check_n_jobs(n_jobs)
+    roles, frame, contrast = rows.roles, rows.frame, rows.contrast
     if contrast.kind == "continuous":
         raise ParameterError(
             "Parameter learner: machine-learning learners need a binary treatment (two arms); the treatment "
@@ -111,8 +67,22 @@ def mediate_ml(*, roles, frame: pd.DataFrame, dropped, contrast, learner, n_fold
     data = MLData(X=readonly(X), feature_names=names, t=readonly(t), m=readonly(m), y=readonly(y),
                   covariates=covariates)
     return MLMediationResults(
-        roles=roles, learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
-        unit_level=units, settings=settings, seed_used=seed_used,
-        rows_used=frame.index, dropped_index=dropped, call=call,
+        learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
+        unit_level=units, settings=settings, search_inputs=_search_inputs(data, learners, settings, units, roles),
+        roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=rows.dropped, alpha=alpha,
+        seed_used=seed_used, call=call,
     )
 
+
+def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.DataFrame, roles) -> SearchInputs:
+    """Step 1 rerun on permuted or subsampled rows (only the columns the search embeds), and subgroup mediation."""
+    rerun_settings = dict(settings, n_jobs=1)  # the permutations are the parallel level
+
+    def rerun(t, rows, rng, columns):
+        return step_one(d.X[rows], t, d.m[rows], d.y[rows], learners, rerun_settings, rng, effects_only=True,
+                        columns=columns)[3]
+
+    work = d.covariates.assign(**{roles.treatment: d.t, roles.mediator: d.m, roles.outcome: d.y})
+    families = {"mediator_family": settings["mediator_family"], "outcome_family": settings["outcome_family"]}
+    return SearchInputs(unit_effects=units, covariates=d.covariates, treatment=d.t, mediator=d.m, outcome=d.y,
+                        index=units.index, rerun=rerun, mediation=subgroup_mediation(work, roles, families))

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.report.formatting import format_columns_r, format_pvalue, format_quantile, text_table
-from mediationhte.core.immutable import CopyOnRead as _CopyOnRead
+from mediationhte.core.immutable import CopyOnRead
 from mediationhte.errors import ParameterError
 
 COEF_COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_lower", "ci_upper")
 
 
-def _numeric_frame(df, required: tuple[str, ...], what: str, parameter: str) -> pd.DataFrame:
+def numeric_frame(df, required: tuple[str, ...], what: str, parameter: str) -> pd.DataFrame:
     """Return a validated float copy of `df` with exactly the `required` columns, in order."""
     if not isinstance(df, pd.DataFrame):
         raise ParameterError(
@@ -40,7 +40,8 @@ def _numeric_frame(df, required: tuple[str, ...], what: str, parameter: str) -> 
     return out.copy()
 
 
-def _pairs(value, parameter: str) -> tuple[tuple[str, str], ...]:
+def label_pairs(value, parameter: str) -> tuple[tuple[str, str], ...]:
+    """``value`` as a tuple of (label, value) string pairs; a ParameterError names ``parameter`` otherwise."""
     try:
         pairs = tuple((str(k), str(v)) for k, v in value)
     except (TypeError, ValueError) as exc:
@@ -51,7 +52,7 @@ def _pairs(value, parameter: str) -> tuple[tuple[str, str], ...]:
 
 
 @dataclass(frozen=True, eq=False)
-class ModelTable(_CopyOnRead):
+class ModelTable(CopyOnRead):
     """One fitted regression, printed below the effects table.
 
     Parameters
@@ -84,13 +85,13 @@ class ModelTable(_CopyOnRead):
         if self.statistic_name not in ("t", "z"):
             msg = f"Parameter statistic_name must be 't' or 'z'; got {self.statistic_name!r}."
             raise ParameterError(msg, parameter="statistic_name")
-        coef = _numeric_frame(
+        coef = numeric_frame(
             object.__getattribute__(self, "coefficients"), COEF_COLUMNS, "model coefficients", "coefficients"
         )
         coef.index = pd.Index([str(t) for t in coef.index], name="term")
         object.__setattr__(self, "coefficients", coef)
         object.__setattr__(self, "title", str(self.title))
-        object.__setattr__(self, "info", _pairs(self.info, "info"))
+        object.__setattr__(self, "info", label_pairs(self.info, "info"))
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         """Return term labels and formatted cells (one list per row), shared by all renderers."""

@@ -18,7 +18,8 @@ class MissingExtraError(MediationHTEError, ImportError):
     """An optional dependency is not installed."""
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot, or an error saying how to install the optional extra ``plot``."""
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -32,7 +33,7 @@ def plot_effects(table: pd.DataFrame, *, alpha: float, treatment: str = "both", 
     With ``treatment="both"`` the control-arm estimates are drawn as hollow
     circles with dashed whiskers just below the treated-arm ones (R's layout).
     """
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     arms = ("treated", "control") if treatment == "both" else (treatment,)
@@ -52,4 +53,21 @@ def plot_effects(table: pd.DataFrame, *, alpha: float, treatment: str = "both", 
     ax.set_xlabel(f"Estimate with {100 * (1 - alpha):g}% interval")
     if treatment == "both":
         ax.legend(frameon=False, loc="best")
+    return ax
+
+
+def plot_estimates(table: pd.DataFrame, *, labels, alpha: float, ax=None):
+    """Dot-and-whisker plot of any estimates with intervals, one row each (first on top); returns the Axes."""
+    plt = pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.4 * len(table) + 1.5))
+    positions = np.arange(len(table))[::-1].astype(float)
+    lo, hi = table["ci_lower"].to_numpy(dtype=float), table["ci_upper"].to_numpy(dtype=float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.hlines(positions[ok], lo[ok], hi[ok], colors="black")
+    ax.plot(table["estimate"].to_numpy(dtype=float), positions, "o", color="black")
+    ax.axvline(0.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_yticks(positions)
+    ax.set_yticklabels(list(labels))
+    ax.set_xlabel(f"Estimate with {100 * (1 - alpha):g}% interval")
     return ax

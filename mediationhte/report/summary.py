@@ -33,7 +33,8 @@ from mediationhte.report.formatting import (
 )
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.errors import ParameterError
-from mediationhte.report.model_table import COEF_COLUMNS, ModelTable, _CopyOnRead, _numeric_frame, _pairs
+from mediationhte.core.immutable import CopyOnRead
+from mediationhte.report.model_table import COEF_COLUMNS, ModelTable, label_pairs, numeric_frame
 
 __all__ = [
     "EFFECT_KEYS",
@@ -41,6 +42,7 @@ __all__ = [
     "METHOD_LINES",
     "SHORT_FORM",
     "STATSMODELS_LABELS",
+    "flag_unstable_ratio",
     "ModelTable",
     "Summary",
     "escape_latex",
@@ -111,6 +113,21 @@ METHOD_LINES = {
     "ate_bootstrap": "Average Treatment Effect: Nonparametric Bootstrap Confidence Intervals (Percentile Method)",
 }
 
+
+
+def flag_unstable_ratio(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``ratio_unstable`` to a tidy mediation table: True on the proportion rows when the total's CI covers 0.
+
+    The proportion mediated divides by the total effect; when its interval covers
+    0 the denominator may be 0, so the ratio and its interval are unstable. Tables
+    without a ``total`` row come back unchanged.
+    """
+    if "total" not in frame.index:
+        return frame
+    covers = bool(frame.loc["total", "ci_lower"] <= 0 <= frame.loc["total", "ci_upper"])
+    return frame.assign(ratio_unstable=frame.index.str.startswith("prop_mediated") & covers)
+
+
 CONDITIONAL_LINE = "(Inference Conditional on the Covariate Values Specified in `covariates')"
 EFFECT_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
 FRAME_STYLES = ("tidy", "r", "statsmodels")
@@ -118,7 +135,7 @@ _NOTE_WIDTH = 80
 
 
 @dataclass(frozen=True, eq=False)
-class Summary(_CopyOnRead):
+class Summary(CopyOnRead):
     """Printable summary of a mediation analysis, laid out like R's ``summary(mediate(...))``.
 
     The object holds raw numbers; formatting happens only in the ``as_*``
@@ -214,8 +231,8 @@ class Summary(_CopyOnRead):
     def __post_init__(self):
         """Validate the fields and store copies in canonical form."""
         set_ = object.__setattr__
-        eff = _numeric_frame(object.__getattribute__(self, "effects"), EFFECT_COLUMNS, "effects", "effects")
-        set_(self, "labels", _pairs(self.labels, "labels"))
+        eff = numeric_frame(object.__getattribute__(self, "effects"), EFFECT_COLUMNS, "effects", "effects")
+        set_(self, "labels", label_pairs(self.labels, "labels"))
         keys = tuple(k for k, _ in self.labels) or EFFECT_KEYS
         unknown = [str(k) for k in eff.index if k not in keys]
         if unknown:
@@ -260,7 +277,7 @@ class Summary(_CopyOnRead):
                 raise ParameterError(msg, parameter="p_floor")
             set_(self, "p_floor", float(self.p_floor))
         set_(self, "conditional", bool(self.conditional))
-        set_(self, "footer", _pairs(self.footer, "footer"))
+        set_(self, "footer", label_pairs(self.footer, "footer"))
         models = tuple(self.models)
         bad = [type(m).__name__ for m in models if not isinstance(m, (ModelTable, StatsTable))]
         if bad:

@@ -21,19 +21,21 @@ simulated null scenario, which does not carry over to real data (spec
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
 
 from mediationhte.core import validation as V
-from mediationhte.core.random_state import spawn_seeds
-from mediationhte.errors import ParameterError
-from mediationhte.subgroups.discover import Profile, _check_seed, check_arms, leaf_pvalue
 from mediationhte.core.immutable import readonly
+from mediationhte.core.parallel import run_replicates
+from mediationhte.core.random_state import check_seed, spawn_seeds
+from mediationhte.errors import ParameterError
+from mediationhte.subgroups.cluster_tests import permute_clusters, split_clusters
+from mediationhte.subgroups.discover import Profile, check_arms, leaf_pvalue
 
 __all__ = [
     "CALIBRATIONS",
@@ -122,8 +124,6 @@ def _one_permutation(rerun, treatment, perm_seed: int, run_seed: int, groups=Non
     if groups is None:
         permuted = permute_treatment(treatment, perm_seed)
     else:
-        from mediationhte.subgroups.cluster_tests import permute_clusters
-
         permuted = permute_clusters(treatment, groups, perm_seed)
     p = float(rerun(permuted, run_seed))
     return p if np.isfinite(p) else 1.0
@@ -171,11 +171,6 @@ def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, in
         randomised with fixed arm sizes, as every null data set is then as
         likely as the observed one.
     """
-    from joblib import Parallel, delayed
-    from threadpoolctl import threadpool_limits
-
-    from mediationhte.mediation.estimation import _progress
-
     t = check_arms(treatment, len(np.asarray(treatment)))
     n_permutations = V.check_positive_int("n_permutations", n_permutations)
     alpha = V.check_alpha(alpha)
@@ -185,16 +180,10 @@ def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, in
         raise ParameterError(f"Parameter rerun must be callable; got {type(rerun).__name__}.", parameter="rerun")
     observed = float(observed_min_p)
     observed = observed if np.isfinite(observed) else 1.0
-    seeds = spawn_seeds(np.random.default_rng(_check_seed(seed)), 2 * n_permutations).reshape(-1, 2)
+    seeds = spawn_seeds(np.random.default_rng(check_seed(seed)), 2 * n_permutations).reshape(-1, 2)
     tasks = (delayed(_one_permutation)(rerun, t, int(a), int(b), groups) for a, b in seeds)
-    # Parallel workers run their BLAS/OpenMP code single-threaded (as joblib's process workers do by default):
-    # nested threads oversubscribe the cores, and OpenMP's spin-waiting then costs far more than it gains.
-    limit = threadpool_limits(limits=1) if n_jobs != 1 else contextlib.nullcontext()
-    with limit:
-        results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(tasks)
-        if progress:
-            results = _progress(results, total=n_permutations, desc="permutations")
-        null = np.fromiter(results, dtype=float, count=n_permutations)
+    null = np.array(run_replicates(tasks, total=n_permutations, n_jobs=n_jobs, progress=progress,
+                                   desc="permutations", prefer=prefer), dtype=float)
     p = (1.0 + np.sum(null <= observed)) / (1.0 + n_permutations)
     return Calibration("permutation", float(p), observed, alpha, null_p=null, seed=int(seed))
 
@@ -205,7 +194,7 @@ def split_rows(treatment, seed: int, fraction: float = 0.5) -> tuple[np.ndarray,
     Each arm contributes ``round(fraction * arm size)`` rows to the discovery half.
     """
     t = np.asarray(treatment)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     discovery = []
     for arm in (0, 1):  # fixed order: the same seed gives the same split
         rows = np.flatnonzero(t == arm)
@@ -262,8 +251,6 @@ def calibrate_split(discover_on: Callable[[np.ndarray], Profile | None], covaria
     if groups is None:
         discovery, test = split_rows(t, seed, fraction)
     else:
-        from mediationhte.subgroups.cluster_tests import split_clusters
-
         groups = np.asarray(groups)
         discovery, test = split_clusters(t, groups, seed, fraction)
     profile = discover_on(discovery.copy())

@@ -16,24 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mediationhte.subgroups.discover import _check_seed
-
-
-def hotelling_pvalue(statistic: float, q: int, n_clusters: int) -> float:
-    """p-value of a cluster-robust Wald statistic W with q restrictions and G clusters, Hotelling-T^2 scaled.
-
-    F = W (G - q) / (q (G - 1)) on (q, G - q) df: the Hotelling T^2 reference with
-    G - 1 df, a simplification of Pustejovsky & Tipton's (2018) HTZ test. The plain
-    W / q ~ F(q, G - 1) rejects too often with several restrictions and tens of
-    clusters (11% at alpha = 5% for 7 modifiers and 40 clusters in our check; 6% with
-    this scaling).
-    """
-    from scipy import stats
-
-    df2 = n_clusters - q
-    if df2 < 1 or not np.isfinite(statistic):
-        return float("nan")
-    return float(stats.f.sf(statistic * df2 / (q * (n_clusters - 1)), q, df2))
+from mediationhte.core.random_state import check_seed
+from mediationhte.inference.cluster_robust import cluster_robust_ols, hotelling_pvalue
 
 
 def cluster_leaf_pvalue(leaf, treatment, response, groups) -> float:
@@ -42,8 +26,6 @@ def cluster_leaf_pvalue(leaf, treatment, response, groups) -> float:
     Leaves holding only one arm have no slope (as in the iid test). Returns NaN
     when fewer than two leaves hold both arms or the test cannot be formed.
     """
-    from mediationhte.inference.cluster_robust import cluster_robust_ols
-
     _, codes = np.unique(np.asarray(leaf), return_inverse=True)
     t = np.asarray(treatment, dtype=float)
     y = np.asarray(response, dtype=float)
@@ -84,7 +66,7 @@ def permute_clusters(treatment, groups, seed: int) -> np.ndarray:
 def split_clusters(treatment, groups, seed: int, fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """Whole clusters to the discovery or the test half, stratified by arm: (discovery rows, test rows), sorted."""
     _, codes, arm = cluster_arms(treatment, groups)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     chosen = []
     for a in (0, 1):
         clusters = np.flatnonzero(arm == a)

@@ -41,11 +41,11 @@ import pandas as pd
 from scipy import stats
 
 from mediationhte.core import validation as V
-from mediationhte.subgroups.cart import CP_GRID, Encoding, PrunedTree, leaf_rules, rpart_candidates
-from mediationhte.core.random_state import spawn_seeds
+from mediationhte.core.immutable import CopyOnRead, readonly
+from mediationhte.core.random_state import check_seed, spawn_seeds
 from mediationhte.errors import DataError, ParameterError
-from mediationhte.report.summary import _CopyOnRead
-from mediationhte.core.immutable import readonly
+from mediationhte.subgroups.cart import CP_GRID, Encoding, PrunedTree, leaf_rules, rpart_candidates
+from mediationhte.subgroups.cluster_tests import cluster_leaf_pvalue
 
 __all__ = [
     "CP_GRID",
@@ -63,15 +63,6 @@ EMBEDDINGS = ("tsne", "none")
 PROFILES = ("smallest", "best_cv")
 INITIALIZATIONS = ("random", "spectral")
 MAX_EMBED = 50_000
-
-
-def _check_seed(seed, name: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ParameterError(
-            f"Parameter {name} must be an integer in [0, 2**32) (a child seed from spawn_seeds); got {seed!r}.",
-            parameter=name,
-        )
-    return int(seed)
 
 
 def _effects_matrix(effects) -> np.ndarray:
@@ -156,7 +147,7 @@ def embed_effects(effects, *, method: str = "tsne", seed: int, perplexity: float
     """
     V.check_option("method", method, EMBEDDINGS)
     V.check_option("initialization", initialization, INITIALIZATIONS)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     n_iter = V.check_positive_int("n_iter", n_iter)
     max_embed = V.check_positive_int("max_embed", max_embed, minimum=100)
     if isinstance(perplexity, bool) or not isinstance(perplexity, numbers.Real) or not perplexity > 0:
@@ -204,7 +195,7 @@ def cluster_embedding(embedding, k_values: Iterable[int], seed: int) -> dict[int
     z = np.asarray(embedding, dtype=float)
     z = z[:, None] if z.ndim == 1 else z
     ks = _check_k(k_values, z.shape[0])
-    seeds = spawn_seeds(np.random.default_rng(_check_seed(seed)), len(ks))
+    seeds = spawn_seeds(np.random.default_rng(check_seed(seed)), len(ks))
     out = {}
     # One thread: K-means on 1-2 columns is cheap, OpenMP threads spin-wait for minutes when the cores are busy
     # (parallel permutations), and a fixed thread count keeps the labels identical for every n_jobs.
@@ -234,7 +225,7 @@ def _check_k(k_values, n: int) -> tuple[int, ...]:
 
 # ---------------------------------------------------------------------------------------------- step 4
 @dataclass(frozen=True, eq=False)
-class Profile(_CopyOnRead):
+class Profile(CopyOnRead):
     """The subgroup profile for one clustering: a pruned CART tree and its leaves.
 
     Attributes
@@ -331,7 +322,7 @@ def fit_profile(labels, covariates: pd.DataFrame, *, profile: str = "smallest", 
     strictly lower error than every smaller survivor).
     """
     V.check_option("profile", profile, PROFILES)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     n_folds = V.check_positive_int("n_folds", n_folds, minimum=2)
     V.check_dataframe(covariates)
     y = np.asarray(labels)
@@ -408,8 +399,6 @@ def leaf_pvalue(leaf, treatment, response, groups=None) -> float:
     computed in these forms to avoid cancellation.
     """
     if groups is not None:
-        from mediationhte.subgroups.cluster_tests import cluster_leaf_pvalue
-
         return cluster_leaf_pvalue(leaf, treatment, response, groups)
     _, codes = np.unique(np.asarray(leaf), return_inverse=True)
     t = np.asarray(treatment, dtype=float)
@@ -442,7 +431,7 @@ def leaf_pvalue(leaf, treatment, response, groups=None) -> float:
 
 # ---------------------------------------------------------------------------------------------- pipeline
 @dataclass(frozen=True, eq=False)
-class SubgroupFit(_CopyOnRead):
+class SubgroupFit(CopyOnRead):
     """Result of :func:`discover` (immutable; arrays read-only, frames returned as copies).
 
     Attributes
@@ -560,7 +549,7 @@ def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *,
         raise ParameterError("Parameter outcome is required.", parameter="outcome")
     ks = _check_k(k, n)
     V.check_option("profile", profile, PROFILES)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     tsne_seed, kmeans_seed = (int(s) for s in spawn_seeds(rng, 2))
     emb = embed_effects(x, method=embedding, seed=tsne_seed, perplexity=perplexity, n_iter=n_iter,
                         initialization=initialization)

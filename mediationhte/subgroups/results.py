@@ -30,7 +30,9 @@ from mediationhte.report.formatting import (
 from mediationhte.subgroups.calibration import Calibration
 from mediationhte.errors import MediationHTEError, ParameterError
 from mediationhte.subgroups.discover import SubgroupFit
-from mediationhte.report.summary import EFFECT_LABELS, _CopyOnRead
+from mediationhte.core.immutable import CopyOnRead
+from mediationhte.report.plots import pyplot
+from mediationhte.report.summary import EFFECT_LABELS
 
 __all__ = ["SubgroupResults"]
 
@@ -51,7 +53,7 @@ def _format_p_leaf(p: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class SubgroupResults(_CopyOnRead):
+class SubgroupResults(CopyOnRead):
     """Calibrated subgroups of heterogeneous effects (immutable; frames returned as copies).
 
     Build it with :meth:`build`. Subgroups are numbered 1..L, left to right in
@@ -428,9 +430,7 @@ class SubgroupResults(_CopyOnRead):
     # ------------------------------------------------------------------ plots
     def plot(self, ax=None):
         """Scatter of the embedding coloured by subgroup (a strip plot for a 1-D embedding); returns the Axes."""
-        from mediationhte.report.plots import _pyplot
-
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 4.5))
         z = np.asarray(self.embedding)
@@ -461,15 +461,13 @@ class SubgroupResults(_CopyOnRead):
         mediationhte.errors.ParameterError
             If no within-subgroup mediation was computed, or ``estimand`` is not one of them.
         """
-        from mediationhte.report.plots import _pyplot
-
         if not self.estimands:
             raise ParameterError("No within-subgroup mediation estimates to plot: they are computed when "
                                  "subgroup_mediation is given.", parameter="estimand")
         if estimand is None:
             estimand = "acme_average" if "acme_average" in self.estimands else self.estimands[0]
         V.check_option("estimand", estimand, self.estimands)
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 0.6 * len(self.rules) + 1.5))
         frame = object.__getattribute__(self, "frame")

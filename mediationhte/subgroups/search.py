@@ -6,14 +6,13 @@ This module joins them to a fitted model through :class:`SearchInputs`, which
 says how to recompute the unit effects on permuted data or on a subset of rows
 (the permutation and split calibrations rerun step 1, so the null distribution
 includes every data-driven choice), and how to estimate mediation inside a
-subgroup. A results class builds a :class:`SearchInputs` and calls
-:func:`search`.
+subgroup. Each analysis' fit builds its :class:`SearchInputs` and hands it to its
+results, whose ``subgroups()`` calls :func:`search`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import keyword
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +27,7 @@ from mediationhte.errors import ParameterError
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.discover import EMBEDDINGS, PROFILES, discover
 
-__all__ = ["EFFECT_COLUMNS", "SUBGROUP_ESTIMANDS", "SearchInputs", "SubgroupSearchMixin", "mediation_in_rows",
-           "search"]
+__all__ = ["EFFECT_COLUMNS", "SUBGROUP_ESTIMANDS", "SearchInputs", "SubgroupSearchMixin", "search"]
 
 #: Effect names accepted by ``subgroups(effect=...)`` and the unit-effect column each embeds. The indirect effect
 #: is delta(1) (the paper's treated version) and the direct effect zeta(0), so indirect + direct = total per unit.
@@ -105,10 +103,14 @@ def _effect_columns(effect, available) -> tuple[tuple[str, ...], str]:
 
 
 class SubgroupSearchMixin:
-    """``subgroups()`` for results classes that provide ``_search_inputs() -> SearchInputs``."""
+    """``subgroups()`` for results classes that provide ``alpha`` and ``_search_inputs() -> SearchInputs``.
+
+    The fit builds the :class:`SearchInputs` (how to refit on permuted or
+    subsampled rows) and hands it to its results, so this mixin only passes it on.
+    """
 
     def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
-                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
                   progress: bool = False):
         """Calibrated subgroups of heterogeneous effects: M-learner steps 2-4 on the unit effects.
@@ -145,8 +147,8 @@ class SubgroupSearchMixin:
             (uncalibrated).
         n_permutations : int, default 200
             B, for ``calibration="permutation"``.
-        alpha : float, default 0.05
-            Heterogeneity is declared iff the calibrated p-value < alpha.
+        alpha : float, optional
+            Heterogeneity is declared iff the calibrated p-value < alpha; default the fit's alpha.
         p_threshold : float, optional
             p* for ``calibration="threshold"`` (the paper used 0.0043).
         profile : {"smallest", "best_cv"}, default "smallest"
@@ -179,6 +181,7 @@ class SubgroupSearchMixin:
         >>> int(sub.to_frame()["n"].sum())
         899
         """
+        alpha = self.alpha if alpha is None else alpha
         return search(self._search_inputs(), effect=effect, k=k, embedding=embedding, calibration=calibration,
                       n_permutations=n_permutations, alpha=alpha, p_threshold=p_threshold, profile=profile,
                       n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, progress=progress)
@@ -310,43 +313,3 @@ def _split_fit(discovery_fit, rows, covariates: pd.DataFrame, n: int):
     full[rows] = emb
     return dataclasses.replace(discovery_fit, labels=np.asarray(labels, dtype=int), embedding=full,
                                clusters={})
-
-
-def _formula_name(column: str) -> str:
-    return column if column.isidentifier() and not keyword.iskeyword(column) else f"Q({column!r})"
-
-
-def mediation_in_rows(frame: pd.DataFrame, *, outcome: str, mediator: str, treatment: str, covariates,
-                      outcome_family: str, mediator_family: str, n_boot: int, alpha: float, seed: int,
-                      fit_only: bool = False):
-    """Linear mediation (the foundation engine, bootstrap CIs) within the rows of ``frame``.
-
-    The models are ``mediator ~ treatment + covariates`` and ``outcome ~
-    treatment + mediator + covariates`` with the covariates that vary within
-    these rows (a covariate a subgroup's rule fixes is constant there and would
-    make the design singular); unused categories are dropped. Returns the
-    bootstrap table of :data:`SUBGROUP_ESTIMANDS` (percentile intervals).
-    Errors (too few rows, one arm, a singular design) propagate as
-    :class:`~mediationhte.errors.MediationHTEError`. ``fit_only=True`` returns
-    the linear ``MediationResults`` itself (no bootstrap), e.g. for its
-    sensitivity analysis.
-    """
-    from mediationhte.api.mediate import mediate
-
-    local = frame.copy()
-    varying = []
-    for c in covariates:
-        if isinstance(local[c].dtype, pd.CategoricalDtype):
-            local[c] = local[c].cat.remove_unused_categories()
-        if local[c].nunique(dropna=False) > 1:
-            varying.append(c)
-    rhs = " + ".join(_formula_name(c) for c in varying)
-    t, mm, yy = (_formula_name(c) for c in (treatment, mediator, outcome))
-    mediator_formula = f"{mm} ~ {t}" + (f" + {rhs}" if rhs else "")
-    outcome_formula = f"{yy} ~ {t} + {mm}" + (f" + {rhs}" if rhs else "")
-    fit = mediate(outcome_formula, mediator_formula, local, treatment=treatment, outcome_family=outcome_family,
-                  mediator_family=mediator_family, sims=2, alpha=alpha, random_state=seed)
-    if fit_only:
-        return fit
-    boot = fit.bootstrap_ci(n_boot=n_boot, alpha=alpha, random_state=seed)
-    return boot.to_frame().loc[list(SUBGROUP_ESTIMANDS), ["estimate", "ci_lower", "ci_upper", "p_value"]]

@@ -1,0 +1,53 @@
+"""A dynamic-mediation fit: every estimator on the validated transitions, the effects table, the results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mediationhte.dynamic.data import Transitions
+from mediationhte.dynamic.effects import COMPONENTS
+from mediationhte.dynamic.pipeline import DynamicConfig, point_estimates
+from mediationhte.dynamic.results import DynamicMediationResults
+
+
+def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed: int, roles, contrast, alpha: float,
+                seed_used, call: str) -> DynamicMediationResults:
+    """Every estimator on the validated transitions, their effects table and the results."""
+    out = point_estimates(rows, config, seed)
+    table = effects_table(out, rows.traj, estimators, alpha)
+    etas = pd.DataFrame(out["etas"], index=list(out["eta_labels"]))
+    return DynamicMediationResults(
+        table=table, etas=etas, n_trajectories=int(rows.traj.max()) + 1, n_transitions=len(rows.R),
+        decomposition=config.decomposition, rows=rows.frozen(), config=config, estimators=tuple(estimators),
+        roles=roles, contrast=contrast, rows_used=rows.index, dropped_index=rows.index[:0], alpha=alpha,
+        seed_used=seed_used, call=call)
+
+
+def effects_table(out: dict, traj: np.ndarray, names, alpha: float) -> pd.DataFrame:
+    """Estimates per (estimator, component); MR gets the trajectory-cluster SE, CI and p-value."""
+    n = len(traj)
+    z = stats.norm.ppf(1 - alpha / 2)
+
+    def cluster_se(values: np.ndarray) -> float:
+        centred = values - values.mean()
+        return float(np.sqrt(np.sum(np.bincount(traj, weights=centred) ** 2)) / n)
+
+    rows = {}
+    for est in names:
+        comps = out["effects"][est]
+        for comp in (*COMPONENTS, "ATE"):
+            if comp not in comps:
+                continue
+            value = comps[comp]
+            se = np.nan
+            if est == "MR":
+                phi = out["phi"]
+                se = cluster_se(sum(phi.values()) if comp == "ATE" else phi[comp])
+            p = float(2 * stats.norm.sf(abs(value / se))) if np.isfinite(se) and se > 0 else np.nan
+            rows[(est, comp)] = {"estimate": value, "std_error": se, "ci_lower": value - z * se,
+                                 "ci_upper": value + z * se, "p_value": p}
+    table = pd.DataFrame(rows).T.astype(float)
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["estimator", "component"])
+    return table
