@@ -109,11 +109,11 @@ def _econml_peer(d: pd.DataFrame):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from mediationhte.core.learners import _registry
+    from mediationhte.core.learners import registry_learner
 
     X = d[[f"x{j}" for j in range(1, D + 1)]].to_numpy()
     y, t = d.y.to_numpy(), d.t.to_numpy()
-    base = _registry("boosting", "regression")
+    base = registry_learner("boosting", "regression")
     ps = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     times = {}
     with warnings.catch_warnings():

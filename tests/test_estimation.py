@@ -12,8 +12,8 @@ from scipy.stats import norm
 
 from mediationhte import mediate
 from mediationhte.inference.bootstrap import resample_counts
-from mediationhte.mediation.effects import EFFECT_KEYS
 from mediationhte.mediation.estimation import prepare_refits, weighted_replicates
+from mediationhte.report.summary import EFFECT_KEYS
 
 
 def _data(seed=7, n=300):

@@ -134,7 +134,7 @@ def test_continuous_treatment_rejected_for_ml():
 def test_reruns_fit_only_the_models_their_columns_need(columns):
     # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
     # treatment models) must leave those columns identical to a full run with the same seed.
-    from mediationhte.mlearner.fit import step_one
+    from mediationhte.mlearner.effects import step_one
 
     d = simulate("complex_all", n=300, noise_sd=0.5, random_state=8)
     fit = mediate(OUT, MED, d, learner="forest", n_folds=3, random_state=4)

@@ -8,8 +8,8 @@ from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.inference.bootstrap import CaseResampler, bootstrap_draws
 from mediationhte.inference.bootstrap_results import BootstrapResults, bootstrap_results
-from mediationhte.mediation.effects import EFFECT_KEYS
 from mediationhte.mediation.estimation import jackknife_draws, prepare_refits, weighted_replicates
+from mediationhte.report.summary import EFFECT_KEYS
 
 #: Resamples per parallel task; fixed so that results are identical for any n_jobs.
 BOOT_CHUNK = 125
@@ -27,6 +27,17 @@ def bootstrap_report(parts: dict, *, method: str, n_boot: int, n_failed: int, se
     parts["footer"] = tuple(footer)
     parts["notes"] = tuple(n for n in parts.get("notes", ()) if not n.startswith("Plug-in"))
     return parts
+
+
+def mediation_bootstrap(results, draws, *, method: str, alpha: float, n_boot: int, seed_used, resampling: str,
+                        report: dict, jackknife=None, detail=None) -> BootstrapResults:
+    """Package draws of the ten estimands (then any detail) of a linear or ML fit, with its summary relabelled."""
+    estimates = pd.Series(dict(results.point_estimates), name="estimate").reindex(list(EFFECT_KEYS))
+    return bootstrap_results(
+        estimates.rename_axis("effect"), draws, method=method, alpha=alpha, n_boot=n_boot, seed_used=seed_used,
+        resampling=resampling, required=REQUIRED, jackknife=jackknife, detail=detail,
+        report=lambda n_failed: bootstrap_report(report, method=method, n_boot=n_boot, n_failed=n_failed,
+                                                 seed_used=seed_used))
 
 
 def case_bootstrap(results, *, n_boot: int, method: str, alpha: float, random_state, n_jobs: int, progress: bool,
@@ -50,9 +61,5 @@ def case_bootstrap(results, *, n_boot: int, method: str, alpha: float, random_st
         draws = bootstrap_draws(replicate, n_boot, rng, chunk_size=BOOT_CHUNK, n_jobs=n_jobs, progress=progress,
                                 prefer="threads")
         jack = jackknife_draws(cf, inputs) if method == "bca" else None
-    estimates = pd.Series(dict(results.point_estimates), name="estimate").reindex(list(EFFECT_KEYS))
-    return bootstrap_results(
-        estimates.rename_axis("effect"), draws, method=method, alpha=alpha, n_boot=n_boot, seed_used=seed_used,
-        resampling=resampler.name, required=REQUIRED, jackknife=jack,
-        report=lambda n_failed: bootstrap_report(report, method=method, n_boot=n_boot, n_failed=n_failed,
-                                                 seed_used=seed_used))
+    return mediation_bootstrap(results, draws, method=method, alpha=alpha, n_boot=n_boot, seed_used=seed_used,
+                               resampling=resampler.name, report=report, jackknife=jack)

@@ -19,7 +19,6 @@ import patsy
 
 from mediationhte.formula.parse import ModelSpec, assign_column, counterfactual_matrices, counterfactual_matrix
 from mediationhte.mediation.models import inverse_link
-from mediationhte.report.summary import EFFECT_KEYS  # R's ten estimands, in R's print order
 #: Gauss-Hermite nodes for integrating a nonlinear outcome over a Gaussian mediator.
 N_QUADRATURE = 40
 #: Columns of counterfactual work handled at once, so memory stays linear in n.

@@ -15,8 +15,9 @@ import numpy as np
 
 from mediationhte.inference.intervals import jackknife_weights
 from mediationhte.mediation import batched
-from mediationhte.mediation.effects import EFFECT_KEYS, CounterfactualDesign, average_effects, counterfactual_means
+from mediationhte.mediation.effects import CounterfactualDesign, average_effects, counterfactual_means
 from mediationhte.mediation.models import FittedModel
+from mediationhte.report.summary import EFFECT_KEYS
 
 
 @dataclass(frozen=True)

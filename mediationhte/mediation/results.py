@@ -25,13 +25,13 @@ from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResu
 from mediationhte.inference.intervals import interval_table
 from mediationhte.mediation.bootstrap import case_bootstrap
 from mediationhte.mediation.effect_tests import effects_by, interaction_test, moderation_test
-from mediationhte.mediation.effects import EFFECT_KEYS, CounterfactualDesign
+from mediationhte.mediation.effects import CounterfactualDesign
 from mediationhte.mediation.estimation import FitData
 from mediationhte.mediation.models import FittedModel
 from mediationhte.mediation.sensitivity import sensitivity_analysis
 from mediationhte.report.model_table import ModelTable
 from mediationhte.report.plots import plot_effects
-from mediationhte.report.summary import Summary, flag_unstable_ratio
+from mediationhte.report.summary import flag_unstable_ratio, EFFECT_KEYS, Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
 
 _PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")

@@ -7,10 +7,10 @@ import pandas as pd
 
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.inference.bootstrap import CaseResampler, bootstrap_draws, resampled
-from mediationhte.inference.bootstrap_results import BootstrapDetail, BootstrapResults, bootstrap_results
-from mediationhte.mediation.bootstrap import REQUIRED, bootstrap_report
-from mediationhte.mediation.effects import EFFECT_KEYS
+from mediationhte.inference.bootstrap_results import BootstrapDetail, BootstrapResults
+from mediationhte.mediation.bootstrap import mediation_bootstrap
 from mediationhte.mlearner.effects import UNIT_COLUMNS, step_one
+from mediationhte.report.summary import EFFECT_KEYS
 
 
 def _statistic(results, labels: np.ndarray | None):
@@ -54,9 +54,5 @@ def ml_bootstrap(results, *, n_boot: int, method: str, alpha: float, random_stat
             index=pd.MultiIndex.from_product([frame.index, UNIT_COLUMNS], names=["subgroup", "effect"]),
             info=pd.DataFrame({"rule": np.repeat(frame["rule"].to_numpy(), k),
                                "n": np.repeat(frame["n"].to_numpy(), k)}))
-    estimates = pd.Series(dict(results.point_estimates), name="estimate").reindex(list(EFFECT_KEYS))
-    return bootstrap_results(
-        estimates.rename_axis("effect"), draws, method=method, alpha=alpha, n_boot=n_boot, seed_used=seed_used,
-        resampling=resampler.name, required=REQUIRED, detail=detail,
-        report=lambda n_failed: bootstrap_report(report, method=method, n_boot=n_boot, n_failed=n_failed,
-                                                 seed_used=seed_used))
+    return mediation_bootstrap(results, draws, method=method, alpha=alpha, n_boot=n_boot, seed_used=seed_used,
+                               resampling=resampler.name, report=report, detail=detail)

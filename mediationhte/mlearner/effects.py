@@ -32,7 +32,8 @@ from scipy import stats
 from mediationhte.core.learners import LearnerSpec, crossfit_folds, fit_predict, fitted_predictor
 from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import spawn_seeds
-from mediationhte.mediation.effects import EFFECT_KEYS, compose_estimands
+from mediationhte.mediation.effects import compose_estimands
+from mediationhte.report.summary import EFFECT_KEYS
 
 #: Propensity-type probabilities are clipped to this range in the influence function.
 PROBABILITY_CLIP = (0.01, 0.99)

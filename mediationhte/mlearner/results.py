@@ -15,13 +15,13 @@ from mediationhte.core.learners import LearnerSpec
 from mediationhte.core.results import FitResults
 from mediationhte.errors import ParameterError
 from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResults
-from mediationhte.mediation.effects import EFFECT_KEYS
 from mediationhte.mediation.results import MediationReport
 from mediationhte.mlearner.bootstrap import ml_bootstrap
 from mediationhte.mlearner.effects import NuisanceFit, wald_table
 from mediationhte.report.stats_table import distribution_table
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
+from mediationhte.report.summary import EFFECT_KEYS
 
 
 @dataclass(frozen=True, eq=False)
