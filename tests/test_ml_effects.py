@@ -129,17 +129,27 @@ def test_continuous_treatment_rejected_for_ml():
         mediate("y ~ dose + m + x1", "m ~ dose + x1", d, learner="forest", treat_value=1.5, control_value=0.5)
 
 
-@pytest.mark.parametrize("columns", [("cie_treated",), ("cie_control",), ("cde_control",), ("te",),
-                                     ("cie_treated", "te")])
-def test_reruns_fit_only_the_models_their_columns_need(columns):
-    # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
-    # treatment models) must leave those columns identical to a full run with the same seed.
+@pytest.fixture(scope="module")
+def forest_step_one():
+    """A forest fit and the full step-1 rerun the partial reruns are compared with (fitted once)."""
     from mediationhte.mlearner.effects import step_one
 
     d = simulate("complex_all", n=300, noise_sd=0.5, random_state=8)
     fit = mediate(OUT, MED, d, learner="forest", n_folds=3, random_state=4)
     data, s = fit.data, dict(fit.settings, n_jobs=1)
     full = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11))[3]
+    return fit, s, full
+
+
+@pytest.mark.parametrize("columns", [("cie_treated",), ("cie_control",), ("cde_control",), ("te",),
+                                     ("cie_treated", "te")])
+def test_reruns_fit_only_the_models_their_columns_need(forest_step_one, columns):
+    # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
+    # treatment models) must leave those columns identical to a full run with the same seed.
+    from mediationhte.mlearner.effects import step_one
+
+    fit, s, full = forest_step_one
+    data = fit.data
     part = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11), effects_only=True,
                     columns=columns)[3]
     for column in columns:
