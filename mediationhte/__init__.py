@@ -41,6 +41,7 @@ from mediationhte.mediation.results import MediationResults
 from mediationhte.mediation.sensitivity_results import SensitivityResults
 from mediationhte.mlearner.results import MLMediationResults
 from mediationhte.report.model_table import ModelTable
+from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.results import SubgroupResults
 
@@ -77,6 +78,7 @@ __all__ = [
     "PropensityResults",
     "RefutationResults",
     "SensitivityResults",
+    "StatsTable",
     "SubgroupResults",
     "Summary",
     "UpliftResults",

@@ -121,8 +121,8 @@ def test_semi_synthetic_natural_truth_has_the_same_total_effect():
     assert abs(nat["etas"][0] - four["etas"][4]) < 0.05 and abs(nat["etas"][4] - four["etas"][0]) < 0.05
 
 
-@pytest.mark.parametrize("kwargs, parameter", [(dict(design="toy3"), "design"), (dict(n_trajectories=0),
-                                                                                  "n_trajectories"),
+@pytest.mark.parametrize("kwargs, parameter", [(dict(scenario="toy3"), "scenario"),
+                                               (dict(n_trajectories=0), "n_trajectories"),
                                                (dict(horizon=1), "horizon")])
 def test_simulator_errors(kwargs, parameter):
     with pytest.raises(ParameterError) as err:

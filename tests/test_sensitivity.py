@@ -57,8 +57,10 @@ def test_jobs_matches_r_medsens_on_the_grid(jobs_fit):
     assert c["r2_star_zero_grid"] == pytest.approx(0.04)
     assert round(c["r2_tilde_zero_grid"], 4) == 0.0261
     assert round(c["rho_zero"], 2) == -0.21
-    text = str(sens.summary())
+    text = str(sens)   # R's summary.medsens text layout; summary() gives the same numbers as a Summary
     assert "Rho at which ACME = 0: -0.2" in text and "rho at which ACME = 0: -0.209977" in text
+    crossing = sens.summary().to_frame().loc["ACME"]
+    assert crossing["Rho (grid)"] == pytest.approx(-0.2) and round(crossing["Rho (exact)"], 6) == -0.209977
     assert sens.r_squared[0] == pytest.approx(0.124290, abs=1e-6) and sens.r_squared[1] == pytest.approx(0.253745,
                                                                                                        abs=1e-6)
 

@@ -428,7 +428,7 @@ def test_plot_returns_axes():
             end = res.curves.loc[res.curves["learner"] == "good", kind].iloc[-1]
             np.testing.assert_allclose(random_line.get_ydata(), [0.0, end], rtol=0, atol=TOL)
         _, own = plt.subplots()
-        assert res.plot("uplift", ax=own) is own
+        assert res.plot(own, kind="uplift") is own
     finally:
         plt.close("all")
 

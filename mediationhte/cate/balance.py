@@ -22,12 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tabulate import tabulate
 
-from mediationhte.report.formatting import escape_markdown
-from mediationhte.errors import ParameterError
 from mediationhte.cate.matching import WEIGHT_KINDS, Matches, as_treatment
 from mediationhte.core.validation import check_option
+from mediationhte.errors import ParameterError
+from mediationhte.report.formatting import escape_markdown
 from mediationhte.report.plots import pyplot
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
 
 BALANCE_KINDS = ("raw", "weighted", "matched")
 BALANCE_COLUMNS = ("smd_raw", "smd_weighted", "smd_matched", "imbalanced_raw", "imbalanced_weighted",
@@ -271,8 +274,6 @@ class BalanceResults:
         return BALANCE_KINDS if self.has_matched else BALANCE_KINDS[:2]
 
     def _tabulate(self, tablefmt: str, escape) -> str:
-        from tabulate import tabulate
-
         table = object.__getattribute__(self, "table")
         kinds = self._kinds()
         # Numbers stay floats so tabulate aligns them on the decimal point; the flag gets its own narrow column.
@@ -292,6 +293,33 @@ class BalanceResults:
     def _footer(self) -> str:
         return (f"* |SMD| >= {self.threshold:g}.  Units: {self.n_treated} treated, {self.n_control} control.\n"
                 "SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), means and variances weighted.")
+
+    def summary(self) -> Summary:
+        """The SMDs as a :class:`~mediationhte.report.summary.Summary` table; flagged covariates in the notes.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> X = pd.DataFrame({"age": [30.0, 40.0, 50.0, 35.0, 45.0, 25.0], "occp=sales": [1, 0, 1, 0, 0, 1]})
+        >>> res = balance_table(X, np.array([1, 1, 1, 0, 0, 0]), iptw_weights=np.ones(6), threshold=0.65)
+        >>> print(res.summary().notes[0])
+        |SMD| >= 0.65 (raw): occp=sales
+        """
+        table = object.__getattribute__(self, "table")
+        kinds = self._kinds()
+        smd = pd.DataFrame({f"SMD {_LABELS[k]}": table[f"smd_{k}"] for k in kinds})
+        notes = [f"|SMD| >= {self.threshold:g} ({_LABELS[k]}): " + (", ".join(self.imbalanced(k)) or "none")
+                 for k in kinds]
+        notes.append("SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), means and variances weighted.")
+        return Summary(title="Covariate Balance (Standardized Mean Differences)",
+                       n_obs=self.n_treated + self.n_control,
+                       footer=(("Treated / control", f"{self.n_treated} / {self.n_control}"),
+                               ("Threshold |SMD|", f"{self.threshold:g}")),
+                       models=(StatsTable("Standardized mean differences", smd, digits=3),), notes=tuple(notes))
 
     def __str__(self) -> str:
         """Plain-text table of the SMDs, flagged covariates starred."""

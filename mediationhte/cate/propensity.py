@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from tabulate import tabulate
 
 from mediationhte.core.immutable import CopyOnRead, readonly
+from mediationhte.core.learners import crossfit_folds, seeded_clone
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.errors import DroppedRowsWarning, ParameterError
-from mediationhte.core.learners import crossfit_folds, seeded_clone
 from mediationhte.report.plots import pyplot
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
 
 #: Quantiles of e(x) reported per arm.
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
@@ -242,6 +245,8 @@ class PropensityResults(CopyOnRead):
     True
     >>> p.quantiles().shape
     (2, 9)
+    >>> "Quantiles of e(x) by arm" in str(p.summary())
+    True
     """
 
     scores: pd.Series = field(repr=False)
@@ -273,10 +278,28 @@ class PropensityResults(CopyOnRead):
         return pd.DataFrame({"treatment": self.treatment, "propensity": self.scores,
                              "propensity_crossfit": self.crossfit_scores})
 
+    def summary(self) -> Summary:
+        """The diagnostics as a :class:`~mediationhte.report.summary.Summary`.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+            The quantiles of e(x) by arm and the shares outside the clip range as
+            tables; the model and both AUCs in the footer.
+        """
+        share = self.share_outside()
+        lo, hi = self.clip
+        return Summary(title="Propensity Score Diagnostics", n_obs=len(object.__getattribute__(self, "scores")),
+                       footer=(("Propensity model", self.model), ("AUC in sample", f"{self.auc_in_sample:.4f}"),
+                               ("AUC cross-fitted", f"{self.auc_crossfit:.4f}"), ("Clip range", f"[{lo:g}, {hi:g}]")),
+                       models=(StatsTable("Quantiles of e(x) by arm", self.quantiles()),
+                               StatsTable(f"Share of units with e(x) outside [{lo:g}, {hi:g}]",
+                                          share.to_frame("Share"))),
+                       notes=("AUC near 0.5: little confounding signal; near 1: strong confounding or poor "
+                              "overlap.",))
+
     def __str__(self) -> str:
         """Plain-text report: model, AUCs, quantiles by arm, share outside the clip range."""
-        from tabulate import tabulate
-
         q = self.quantiles()
         table = tabulate(q.round(4).reset_index().values.tolist(), headers=["arm", *q.columns], tablefmt="simple",
                          floatfmt=".4f")
@@ -291,8 +314,20 @@ class PropensityResults(CopyOnRead):
         """Return the text report."""
         return str(self)
 
-    def plot(self, *, bins: int = 40, ax=None):
-        """Overlapping histograms of e(x) by arm (density scale), with the clip range marked; returns the Axes."""
+    def plot(self, ax=None, *, bins: int = 40):
+        """Overlapping histograms of e(x) by arm (density scale), with the clip range marked.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        bins : int, default 40
+            Equal-width bins on [0, 1].
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))

@@ -25,6 +25,8 @@ from mediationhte.core.immutable import CopyOnRead
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.errors import ParameterError
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
 
 REFUTERS = ("placebo", "random_common_cause")
 EXPECTED = {"placebo": "near 0 (the permuted treatment has no effect)",
@@ -60,16 +62,46 @@ class RefutationResults(CopyOnRead):
         simulations), ``refuted_sd`` (NaN for one simulation), ``change``,
         ``expected``.
     n_simulations : int
+    seed_used : int or str
+        The seed of the refutations (``random_state``, or the entropy drawn for None).
+
+    Examples
+    --------
+    >>> import mediationhte as mh
+    >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+    ...               base_learner="linear", random_state=0)
+    >>> ref = fit.refute(methods="placebo", random_state=1)
+    >>> ref.seed_used, "placebo: AIPW" in str(ref.summary())
+    (1, True)
     """
 
     table: pd.DataFrame = field(repr=False)
     n_simulations: int
     seed_used: object = None
 
-
     def to_frame(self) -> pd.DataFrame:
         """The table (a copy)."""
         return self.table
+
+    def summary(self) -> Summary:
+        """Original and refuted estimates as a :class:`~mediationhte.report.summary.Summary` table.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+            Rows ``"<refutation>: <estimator>"``; the expected behaviour of each
+            refutation in the notes, the simulations and seed in the footer.
+        """
+        tab = self.table
+        numbers = tab[["original", "refuted", "refuted_sd", "change"]].set_axis(
+            [f"{r}: {e}" for r, e in tab.index]).rename(columns={"refuted_sd": "refuted SD"})
+        kinds = tab.index.get_level_values("refutation").unique()
+        return Summary(title="Refutations of the Average Effects",
+                       footer=(("Simulations per refutation", str(self.n_simulations)),
+                               ("Seed", str(self.seed_used))),
+                       models=(StatsTable("Original and refuted estimates (refuted: mean over simulations)",
+                                          numbers),),
+                       notes=tuple(f"{k}: expected {EXPECTED[k]}." for k in kinds))
 
     def __str__(self) -> str:
         """Plain-text table."""

@@ -18,6 +18,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
 from mediationhte.errors import ParameterError
 from mediationhte.inference.bootstrap_results import BootstrapResults
+from mediationhte.report.plots import plot_estimates
 from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
@@ -92,6 +93,34 @@ class CateResults(FitResults, SubgroupSearchMixin):
         """
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return wald_rows(self.fit.estimates, alpha)
+
+    def plot(self, ax=None, *, alpha: float | None = None):
+        """Dot-and-whisker plot of the average effects of :meth:`to_frame` (one row per estimator).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        alpha : float, optional
+            Interval level 1 - alpha; default the fit's.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> fit.plot().get_yticklabels()[0].get_text()
+        'Difference in means'
+        """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        table, names = self.to_frame(alpha), dict(ATE_LABELS)
+        return plot_estimates(table, labels=[names[k] for k in table.index], alpha=alpha, ax=ax)
 
     def summary(self, alpha: float | None = None) -> Summary:
         """The average effects by every estimator, then the distribution of the unit tau per learner.
@@ -299,7 +328,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
 
     # --------------------------------------------------------------- subgroups
     def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
-                  n_permutations: int = 200, alpha: float = 0.05, p_threshold: float | None = None,
+                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit tau-hat: the M-learner's steps 2-4 without a mediator.
 

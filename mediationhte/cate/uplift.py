@@ -19,9 +19,11 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from tabulate import tabulate
 
-from mediationhte.report.formatting import escape_markdown
 from mediationhte.errors import ParameterError
+from mediationhte.report.formatting import escape_markdown
 from mediationhte.report.plots import pyplot
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
 
 #: Most curve points kept per learner in :attr:`UpliftResults.curves` (plus k = 0); areas use the full curve.
 CURVE_POINTS = 1000
@@ -382,6 +384,8 @@ class UpliftResults:
     (9, 5)
     >>> print(str(res).splitlines()[0])
     Uplift evaluation of tau_hat rankings
+    >>> res.to_frame().index.tolist(), "Top-k slices" in str(res.summary())
+    (['s'], True)
     """
 
     slices: pd.DataFrame
@@ -423,6 +427,35 @@ class UpliftResults:
             NaN unless the outcome is 0/1); a copy.
         """
         return self.areas
+
+    def to_frame(self) -> pd.DataFrame:
+        """The areas, one row per learner (as :meth:`summary_frame`); the slices are :attr:`slices`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`SUMMARY_COLUMNS`; a copy.
+        """
+        return self.areas
+
+    def summary(self) -> Summary:
+        """The areas per learner and the top-k slices as a :class:`~mediationhte.report.summary.Summary`.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+        """
+        n, nt = self.n_obs, self.n_treated
+        slices = self.slices
+        slices.index = [f"{learner}, top {f:g}" for learner, f in slices.index]
+        return Summary(title="Uplift Evaluation of tau_hat Rankings", n_obs=n,
+                       footer=(("Treated / control", f"{nt} / {n - nt}"),
+                               ("Outcome", "binary (0/1)" if self.binary_outcome else "not binary: normalised "
+                                                                                      "scores NA"),
+                               ("Slice fractions", ", ".join(f"{f:g}" for f in self.fractions))),
+                       models=(StatsTable("Areas under the curves (x = share targeted)", self.areas),
+                               StatsTable("Top-k slices (directional check, not unbiased)", slices)),
+                       notes=_NOTES)
 
     # ------------------------------------------------------------------ text
     def _header_lines(self) -> list[str]:
@@ -478,15 +511,15 @@ class UpliftResults:
         return "\n".join(out)
 
     # ------------------------------------------------------------------ plot
-    def plot(self, kind: str = "qini", ax=None):
+    def plot(self, ax=None, *, kind: str = "qini"):
         """Draw the Qini or uplift curve of every learner with the random line.
 
         Parameters
         ----------
-        kind : {"qini", "uplift"}, default "qini"
-            Which curve to draw.
         ax : matplotlib.axes.Axes, optional
             Axes to draw on; a new figure is created if None.
+        kind : {"qini", "uplift"}, default "qini"
+            Which curve to draw.
 
         Returns
         -------

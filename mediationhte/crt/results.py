@@ -20,6 +20,7 @@ from mediationhte.errors import AssumptionWarning, ParameterError
 from mediationhte.formula.parse import counterfactual_matrices
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.inference.intervals import percentile_interval
+from mediationhte.report.plots import plot_estimates
 from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
@@ -198,6 +199,57 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                                  parameter="modifiers")
         return blp_table(self.design, self.fit, names, alpha)
 
+    def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
+        """The average treatment effects of :meth:`ate` with both weightings: the rows of :meth:`summary`.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha; default the fit's.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``estimator`` (``cate_mean_individual``, ``cate_mean_cluster``,
+            ``adjusted_individual``, ``adjusted_cluster``); columns ``estimate,
+            std_error, ci_lower, ci_upper, p_value, df`` (t intervals on ``df``).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.to_frame().index.tolist()
+        ['cate_mean_individual', 'cate_mean_cluster', 'adjusted_individual', 'adjusted_cluster']
+        """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return pd.concat([self.ate(w, alpha) for w in WEIGHTS]).reindex([k for k, _ in ATE_ROWS])
+
+    def plot(self, ax=None, *, alpha: float | None = None):
+        """Dot-and-whisker plot of the average effects of :meth:`to_frame` (rows without an SE show the dot only).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        alpha : float, optional
+            Interval level 1 - alpha; default the fit's.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> fit.plot().get_yticklabels()[0].get_text()
+        'Mean CATE, individual weights'
+        """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        return plot_estimates(self.to_frame(alpha), labels=[label for _, label in ATE_ROWS], alpha=alpha, ax=ax)
+
     def summary(self, alpha: float | None = None) -> Summary:
         """ATE (individual and cluster weights, two estimators), CATE distribution, variance components.
 
@@ -213,8 +265,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         True
         """
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
-        frames = [self.ate(w, alpha) for w in WEIGHTS]
-        table = pd.concat(frames)[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
+        table = self.to_frame(alpha)[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             comp = self.variance_components()

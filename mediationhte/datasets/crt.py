@@ -164,10 +164,14 @@ def _draw_cluster_level(rng: np.random.Generator, n: int) -> dict[str, np.ndarra
 # --------------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------------
-def simulate_crt(scenario: str = "A", n_clusters: int = 40, icc: float | None = None,
-                 cluster_size: tuple[int, int] = (20, 40), noise_sd: float = 1.0,
-                 random_state=None) -> pd.DataFrame:
+def simulate_crt(scenario: str = "A", n_clusters: int = 40, cluster_size: tuple[int, int] = (20, 40), *,
+                 icc: float | None = None, noise_sd: float = 1.0, random_state=None) -> pd.DataFrame:
     r"""Simulate one cluster-randomized trial of the spec's §4.2 design, with the true CATEs.
+
+    All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
+    :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
+    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
+    fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters
     ----------
@@ -175,13 +179,13 @@ def simulate_crt(scenario: str = "A", n_clusters: int = 40, icc: float | None = 
         Effect function (case-insensitive), see Notes and :data:`CRT_SCENARIOS`.
     n_clusters : int, default 40
         Number of clusters m; even and at least 4. Exactly ``n_clusters // 2`` are treated.
+    cluster_size : (int, int), default (20, 40)
+        Inclusive range (lo, hi), 1 <= lo <= hi; each cluster's size is uniform on
+        {lo, ..., hi}.
     icc : float or None, default None
         Intra-cluster correlation on the residual scale, sigma_b^2 / (sigma_b^2 + sigma^2), in
         [0, 1). ``None`` takes the scenario default of spec §9 (:data:`DEFAULT_ICC`: A 0.5,
         B 0.2, N 0.3). 0 gives no cluster effect (``b`` is 0).
-    cluster_size : (int, int), default (20, 40)
-        Inclusive range (lo, hi), 1 <= lo <= hi; each cluster's size is uniform on
-        {lo, ..., hi}.
     noise_sd : float, default 1.0
         Individual-level error SD sigma (> 0).
     random_state : None, int or numpy.random.Generator, default None

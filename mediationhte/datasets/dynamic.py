@@ -18,14 +18,31 @@ the semi-synthetic truth is a Monte Carlo average over long stationary runs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.errors import ParameterError
 
 DESIGNS = ("toy1", "toy2_iid", "semi_synthetic")
+#: The scenarios of :func:`simulate_dynamic` (the same tuple as :data:`DESIGNS`, named like the other simulators').
+SCENARIOS = DESIGNS
+
+
+def _renamed_design(scenario, design, default: str, function: str) -> str:
+    """``scenario``, or the value of its deprecated name ``design`` (with a DeprecationWarning)."""
+    if design is None:
+        return scenario
+    warnings.warn(f"{function}(design=...) is deprecated; pass the scenario name as scenario= (or first), as "
+                  "simulate() and simulate_crt() take it.", DeprecationWarning, stacklevel=3)
+    if scenario != default and scenario != design:
+        raise ParameterError(f"Parameters scenario={scenario!r} and design={design!r} (its deprecated name) "
+                             "disagree; pass scenario only.", parameter="design")
+    return design
 COMPONENTS = ("IDE", "IME", "DDE", "DME", "ATE")
 
 
@@ -67,15 +84,17 @@ def _toy_tables(iid: bool):
     return pm, _toy_reward(s, a, m), _toy_next(s, a, m, iid)
 
 
-def toy_truth(design: str = "toy1", decomposition: str = "four_way") -> dict:
+def toy_truth(scenario: str = "toy1", decomposition: str = "four_way", *, design: str | None = None) -> dict:
     """Exact true effects of the Toy designs (spec section 5.4, check 1): etas, components, stationary laws, Q-tables.
 
     Parameters
     ----------
-    design : {"toy1", "toy2_iid"}
+    scenario : {"toy1", "toy2_iid"}
         Toy I, or Toy II's variant with i.i.d. states (S_{t+1} ~ Bern(0.2)).
     decomposition : {"four_way", "natural"}
         The main-text decomposition, or Appendix B's (roles of pi_e and pi_0 swapped).
+    design : str, optional
+        Deprecated name of `scenario` (DeprecationWarning).
 
     Returns
     -------
@@ -92,9 +111,10 @@ def toy_truth(design: str = "toy1", decomposition: str = "four_way") -> dict:
     >>> round(truth["effects"]["ATE"], 6)
     -5.566082
     """
-    V.check_option("design", design, ("toy1", "toy2_iid"))
+    scenario = _renamed_design(scenario, design, "toy1", "toy_truth")
+    V.check_option("scenario", scenario, ("toy1", "toy2_iid"))
     V.check_option("decomposition", decomposition, ("four_way", "natural"))
-    pm, r, p1 = _toy_tables(design == "toy2_iid")
+    pm, r, p1 = _toy_tables(scenario == "toy2_iid")
     states = np.array([0.0, 1.0])
     pe = np.stack([1 - toy_target_policy(states), toy_target_policy(states)], axis=1)   # pi_e(a | s)
     pb = np.stack([1 - toy_behaviour(states), toy_behaviour(states)], axis=1)
@@ -203,26 +223,36 @@ def _semi_reward_mean(s, a, m1, m2):
 
 
 # ------------------------------------------------------------------------------------------------- simulator
-def simulate_dynamic(design: str = "toy1", n_trajectories: int = 100, horizon: int = 50,
-                     random_state=None) -> pd.DataFrame:
+def simulate_dynamic(scenario: str = "toy1", n_trajectories: int = 100, horizon: int = 50, *,
+                     design: str | None = None, random_state=None) -> pd.DataFrame:
     """Simulate trajectories of a mediated MDP (spec section 3) in long format.
+
+    All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
+    :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
+    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
+    fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters
     ----------
-    design : {"toy1", "toy2_iid", "semi_synthetic"}
+    scenario : {"toy1", "toy2_iid", "semi_synthetic"}, default "toy1"
         Toy I (binary S, A, M; behaviour expit(1 - 2s)), Toy II's i.i.d.-state
         variant (S_{t+1} ~ Bern(0.2)), or the semi-synthetic mobile-health design
         (one continuous state, two mediators, A ~ Bern(0.5), S_{t+1} = R_t).
-    n_trajectories, horizon : int
+    n_trajectories, horizon : int, default 100 and 50
         N trajectories of T decision times each.
-    random_state : None, int or numpy.random.Generator
+    design : str, optional
+        Deprecated name of `scenario` (DeprecationWarning).
+    random_state : None, int or numpy.random.Generator, default None
+        Seed or Generator for all draws. ``None`` draws fresh entropy, recorded in
+        ``attrs["seed_used"]`` so the data can be regenerated.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id``, ``time``, ``state``, ``action``, the mediator(s) (``mediator``,
-        or ``m1`` and ``m2``), ``reward``; ``attrs`` holds the design, the target
-        policy (a callable of the state) and the behaviour propensity.
+        or ``m1`` and ``m2``), ``reward``; ``attrs`` holds ``scenario`` (also under its
+        old key ``design``), ``seed_used``, the target policy (a callable of the state)
+        and the behaviour propensity.
 
     Examples
     --------
@@ -230,18 +260,19 @@ def simulate_dynamic(design: str = "toy1", n_trajectories: int = 100, horizon: i
     >>> d.shape
     (20, 6)
     """
-    V.check_option("design", design, DESIGNS)
+    scenario = _renamed_design(scenario, design, "toy1", "simulate_dynamic")
+    V.check_option("scenario", scenario, SCENARIOS)
     n = V.check_positive_int("n_trajectories", n_trajectories)
     T = V.check_positive_int("horizon", horizon, minimum=2)
     rng, seed_used = resolve_seed(random_state)
     cols = {k: np.empty((T, n)) for k in ("state", "action", "m1", "m2", "reward")}
-    if design == "semi_synthetic":
+    if scenario == "semi_synthetic":
         s = rng.standard_normal(n)
     else:
         s = (rng.uniform(size=n) < 0.5).astype(float)
     for t in range(T):  # vectorised over trajectories; the time loop is the process itself
         cols["state"][t] = s
-        if design == "semi_synthetic":
+        if scenario == "semi_synthetic":
             a = (rng.uniform(size=n) < 0.5).astype(float)
             m1, m2 = _semi_mediator(s, a, rng)
             reward = _semi_reward_mean(s, a, m1, m2) + 2.0 * rng.standard_normal(n)
@@ -251,21 +282,21 @@ def simulate_dynamic(design: str = "toy1", n_trajectories: int = 100, horizon: i
             m1 = (rng.uniform(size=n) < _toy_mediator(s, a)).astype(float)
             m2 = np.zeros(n)
             reward = 10.0 * (rng.uniform(size=n) < expit(1.0 + 2.0 * s - a - 2.5 * m1))
-            s_next = (rng.uniform(size=n) < _toy_next(s, a, m1, design == "toy2_iid")).astype(float)
+            s_next = (rng.uniform(size=n) < _toy_next(s, a, m1, scenario == "toy2_iid")).astype(float)
         cols["action"][t], cols["m1"][t], cols["m2"][t], cols["reward"][t] = a, m1, m2, reward
         s = s_next
     frame = pd.DataFrame({"id": np.tile(np.arange(n), T), "time": np.repeat(np.arange(T), n)})
     frame["state"] = cols["state"].ravel()
     frame["action"] = cols["action"].ravel().astype(int)
-    if design == "semi_synthetic":
+    if scenario == "semi_synthetic":
         frame["m1"], frame["m2"] = cols["m1"].ravel(), cols["m2"].ravel()
     else:
         frame["mediator"] = cols["m1"].ravel().astype(int)
     frame["reward"] = cols["reward"].ravel()
     frame = frame.sort_values(["id", "time"], kind="stable").reset_index(drop=True)
-    frame.attrs.update(design=design, seed_used=seed_used,
-                       target_policy=semi_target_policy if design == "semi_synthetic" else toy_target_policy,
-                       propensity=0.5 if design == "semi_synthetic" else toy_behaviour)
+    frame.attrs.update(scenario=scenario, design=scenario, seed_used=seed_used,
+                       target_policy=semi_target_policy if scenario == "semi_synthetic" else toy_target_policy,
+                       propensity=0.5 if scenario == "semi_synthetic" else toy_behaviour)
     return frame
 
 

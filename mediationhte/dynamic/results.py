@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
@@ -82,8 +83,28 @@ class DynamicMediationResults(FitResults):
         return trajectory_bootstrap(self, n_boot=n_boot, alpha=alpha, random_state=random_state,
                                     n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))
 
-    def plot(self, ax=None):
+    def _table(self, alpha: float) -> pd.DataFrame:
+        """The effects at level 1 - alpha: the stored table, or normal intervals recomputed from the stored SEs."""
+        table = self.table
+        if alpha != self.alpha:
+            z = stats.norm.ppf(1 - alpha / 2)
+            table["ci_lower"] = table["estimate"] - z * table["std_error"]
+            table["ci_upper"] = table["estimate"] + z * table["std_error"]
+        return table
+
+    def plot(self, ax=None, *, alpha: float | None = None):
         """Dot-and-whisker plot of IDE, IME, DDE, DME and ATE per estimator (MR intervals); returns the Axes.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        alpha : float, optional
+            Interval level 1 - alpha; default the fit's.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
 
         Examples
         --------
@@ -96,10 +117,11 @@ class DynamicMediationResults(FitResults):
         >>> res.plot().get_yticklabels()[0].get_text()
         'IDE'
         """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
-        t = self.table
+        t = self._table(alpha)
         for j, est in enumerate(t.index.get_level_values("estimator").unique()):
             sub = t.loc[est].reindex(COMPONENT_ORDER)
             y = np.arange(len(COMPONENT_ORDER))[::-1] + 0.15 * j
@@ -109,15 +131,33 @@ class DynamicMediationResults(FitResults):
         ax.set_yticks(np.arange(len(COMPONENT_ORDER))[::-1])
         ax.set_yticklabels(COMPONENT_ORDER)
         ax.axvline(0.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xlabel(f"Estimate with {100 * (1 - alpha):g}% interval (MR)")
         ax.legend(frameon=False)
         return ax
 
-    def to_frame(self) -> pd.DataFrame:
-        """The effects table (a copy)."""
-        return self.table
+    def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
+        """The effects table (a copy): index (estimator, component), estimate, std_error, ci_lower, ci_upper, p_value.
 
-    def summary(self):
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's); the normal intervals are
+            recomputed from the stored standard errors.
+        """
+        return self._table(self.alpha if alpha is None else V.check_alpha(alpha))
+
+    def summary(self, alpha: float | None = None) -> Summary:
         """The effects in the package's Summary layout (rows ``<estimator>_<component>``).
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's); the normal intervals are
+            recomputed from the stored standard errors.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
 
         Examples
         --------
@@ -128,14 +168,15 @@ class DynamicMediationResults(FitResults):
         >>> "Trajectories" in res.summary().as_text()
         True
         """
-        t = self.table
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        t = self._table(alpha)
         frame = t.copy()
         frame.index = [f"{e}_{c}" for e, c in t.index]
         labels = tuple((f"{e}_{c}", f"{e}: {c}") for e, c in t.index)
         name = "four-way" if self.decomposition == "four_way" else "natural"
         return Summary(frame[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]], method="ate",
-                       short_form=False, alpha=self.alpha, n_obs=self.n_transitions, labels=labels,
-                       footer=(("Trajectories", str(self.n_trajectories)),),
+                       short_form=False, alpha=alpha, n_obs=self.n_transitions, labels=labels,
+                       footer=(("Trajectories", str(self.n_trajectories)), ("Seed", str(self.seed_used))),
                        notes=("SEs cluster by trajectory and ignore nuisance estimation (valid for MR); DM, MIS "
                               "and the baseline have none here: use bootstrap_ci().",),
                        title=f"Dynamic Mediation Analysis ({name} decomposition)", show_std_error=True)

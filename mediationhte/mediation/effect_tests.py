@@ -24,6 +24,28 @@ from mediationhte.mediation.effects import build_counterfactual_design, counterf
 from mediationhte.mediation.estimation import coefficient_draws
 from mediationhte.errors import ParameterError
 from mediationhte.inference.intervals import percentile_interval, simulation_pvalue, standard_error
+from mediationhte.report.labels import EFFECT_LABELS
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
+
+_TITLE = "Tests of Differences in Mediation Effects"
+
+
+def _tests_summary(tests, footer=()) -> Summary:
+    """The tests as rows of the effects layout (no std_error: the draws' SD is not part of R's htest)."""
+    frame = pd.DataFrame({"estimate": [t.estimate for t in tests], "std_error": np.nan,
+                          "ci_lower": [t.ci_lower for t in tests], "ci_upper": [t.ci_upper for t in tests],
+                          "p_value": [t.p_value for t in tests]}, index=[t.label for t in tests])
+    first = tests[0]
+    return Summary(frame, method="quasi-bayesian", alpha=first.alpha, n_obs=first.n_obs, n_sims=first.n_sims,
+                   p_floor=1.0 / first.n_sims if first.n_sims else None,
+                   labels=tuple((t.label, t.label) for t in tests),
+                   footer=(("Null hypothesis", "each difference = 0 (two-sided)"), *footer), title=_TITLE)
+
+
+def _tests_frame(tests) -> pd.DataFrame:
+    return pd.DataFrame([{"contrast": t.label, "estimate": t.estimate, "ci_lower": t.ci_lower,
+                          "ci_upper": t.ci_upper, "p_value": t.p_value} for t in tests]).set_index("contrast")
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,8 @@ class EffectDifference:
     >>> test = fit.test_interaction()
     >>> bool(test.ci_lower < test.estimate < test.ci_upper), str(test).splitlines()[1].strip()
     (True, 'Test of ACME(1) - ACME(0) = 0')
+    >>> test.summary().to_frame()["estimate"].iloc[0] == test.estimate
+    np.True_
     """
 
     label: str
@@ -47,6 +71,8 @@ class EffectDifference:
     p_value: float
     alpha: float
     data_name: str = "fit"
+    n_obs: int = 0
+    n_sims: int = 0
 
     def as_text(self) -> str:
         """R's ``print.htest`` layout."""
@@ -58,6 +84,19 @@ class EffectDifference:
 
     def __str__(self) -> str:
         return self.as_text()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row (index ``contrast``): estimate, ci_lower, ci_upper, p_value."""
+        return _tests_frame((self,))
+
+    def summary(self) -> Summary:
+        """The test as one row of the package's effects layout (``str()`` keeps R's htest layout).
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+        """
+        return _tests_summary((self,))
 
 
 @dataclass(frozen=True)
@@ -81,8 +120,26 @@ class EffectDifferences:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per contrast: estimate, ci_lower, ci_upper, p_value."""
-        return pd.DataFrame([{"contrast": t.label, "estimate": t.estimate, "ci_lower": t.ci_lower,
-                              "ci_upper": t.ci_upper, "p_value": t.p_value} for t in self.tests]).set_index("contrast")
+        return _tests_frame(self.tests)
+
+    def summary(self) -> Summary:
+        """The tests as rows of the package's effects layout (``str()`` keeps R's htest blocks).
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat * sex + job_seek", "job_seek ~ treat * sex", data=load_jobs(),
+        ...               sims=200, random_state=1)
+        >>> s = fit.test_moderation({"sex": 1}, {"sex": 0}, random_state=2).summary()
+        >>> "Seed: 2" in str(s), s.to_frame().shape
+        (True, (2, 5))
+        """
+        footer = () if self.seed_used is None else (("Seed", str(self.seed_used)),)
+        return _tests_summary(self.tests, footer)
 
     def __str__(self) -> str:
         return "".join(t.as_text() for t in self.tests)
@@ -91,10 +148,10 @@ class EffectDifferences:
         return self.tests[i]
 
 
-def _difference(label, estimate, draws, alpha, data_name) -> EffectDifference:
+def _difference(label, estimate, draws, alpha, data_name, n_obs: int) -> EffectDifference:
     lo, hi = percentile_interval(draws, alpha)
     return EffectDifference(label, float(estimate), float(lo), float(hi), float(simulation_pvalue(draws, estimate)),
-                            alpha, data_name)
+                            alpha, data_name, n_obs=int(n_obs), n_sims=len(draws))
 
 
 def interaction_test(fit, alpha: float) -> EffectDifference:
@@ -106,7 +163,8 @@ def interaction_test(fit, alpha: float) -> EffectDifference:
     cols = list(fit.draws.columns)
     draws = fit.qb_draws[:, cols.index("acme_treated")] - fit.qb_draws[:, cols.index("acme_control")]
     est = fit.estimates
-    return _difference("ACME(1) - ACME(0)", est["acme_treated"] - est["acme_control"], draws, alpha, "fit")
+    return _difference("ACME(1) - ACME(0)", est["acme_treated"] - est["acme_control"], draws, alpha, "fit",
+                       fit.n_obs)
 
 
 def _contrast(fit):
@@ -153,7 +211,7 @@ def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng,
         (("acme_average", "ACME(covariates.1) - ACME(covariates.2)"),
          ("ade_average", "ADE(covariates.1) - ADE(covariates.2)"))
     return EffectDifferences(tuple(
-        _difference(label, point[0][k][0] - point[1][k][0], drawn[0][k] - drawn[1][k], alpha, "fit")
+        _difference(label, point[0][k][0] - point[1][k][0], drawn[0][k] - drawn[1][k], alpha, "fit", fit.n_obs)
         for k, label in keys), seed_used=seed_used)
 
 
@@ -183,6 +241,12 @@ class EffectsByLevel(CopyOnRead):
         Every pair of levels: difference, std_error, ci, z-test p-value and its Holm adjustment
         (within each estimand).
     column : str
+    seed_used : int or str
+        The seed of the coefficient draws (``random_state``, or the entropy drawn for None).
+    alpha : float
+        Intervals are at level 1 - alpha.
+    sims : int
+        Coefficient draws.
 
     Examples
     --------
@@ -190,6 +254,8 @@ class EffectsByLevel(CopyOnRead):
     >>> fit = mediate("depress2 ~ treat * sex + job_seek", "job_seek ~ treat * sex", data=load_jobs(),
     ...               sims=200, random_state=1)
     >>> res = fit.by("sex")
+    >>> "ACME (average) | sex = 1" in str(res.summary())
+    True
     >>> res.to_frame().loc[("1", "acme_average"), "n"]
     np.int64(482)
     >>> list(res.pairwise.columns)[-2:]
@@ -201,10 +267,44 @@ class EffectsByLevel(CopyOnRead):
     pairwise: pd.DataFrame = field(repr=False)
     column: str
     seed_used: object = None
+    alpha: float = 0.05
+    sims: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The per-level table (a copy)."""
         return self.table
+
+    def summary(self) -> Summary:
+        """Effects per level in the effects layout, then the omnibus tests and the pairwise contrasts as tables.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+            Effect rows are keyed ``"<level>|<estimand>"`` in ``to_frame()``.
+        """
+        table = self.table
+        keys = [f"{level}|{estimand}" for level, estimand in table.index]
+        labels = tuple((k, f"{EFFECT_LABELS.get(e, e)} | {self.column} = {level}")
+                       for k, (level, e) in zip(keys, table.index))
+        effects = table[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]].set_axis(keys)
+        omnibus = self.omnibus.rename(columns={"wald": "Wald", "df": "df", "p_value": "p-value"})
+        omnibus.index = [EFFECT_LABELS.get(e, e) for e in omnibus.index]
+        pairwise = self.pairwise.rename(columns={"difference": "Difference", "std_error": "Std. Error",
+                                                 "ci_lower": "CI Lower", "ci_upper": "CI Upper",
+                                                 "p_value": "p-value", "p_holm": "Holm p-value"})
+        pairwise.index = [f"{EFFECT_LABELS.get(e, e)}: {c}" for e, c in pairwise.index]
+        sizes = table.xs(table.index.get_level_values("estimand")[0], level="estimand")["n"]
+        footer = [("Moderator", self.column), ("Units per level", ", ".join(f"{k}: {int(v)}" for k, v in
+                                                                           sizes.items()))]
+        if self.seed_used is not None:
+            footer.append(("Seed", str(self.seed_used)))
+        return Summary(effects, method="quasi-bayesian", alpha=self.alpha, n_obs=int(sizes.sum()), n_sims=self.sims,
+                       p_floor=1.0 / self.sims if self.sims else None, labels=labels, footer=tuple(footer),
+                       models=(StatsTable("Omnibus test of equal effects across levels (Wald)", omnibus,
+                                          p_columns=("p-value",)),
+                               StatsTable("Pairwise contrasts (z-tests; Holm-adjusted within each effect)", pairwise,
+                                          p_columns=("p-value", "Holm p-value"))),
+                       title=f"Mediation Effects by {self.column}")
 
     def __str__(self) -> str:
         with pd.option_context("display.width", 160, "display.max_rows", 200, "display.max_columns", 20):
@@ -274,4 +374,4 @@ def effects_by(fit, values: pd.Series, column: str, bins: int, sims: int, rng, s
     table = pd.DataFrame(rows).set_index(["level", "estimand"])
     return EffectsByLevel(table=table, omnibus=pd.DataFrame(omnibus).set_index("estimand"),
                           pairwise=pd.DataFrame(pairs).set_index(["estimand", "contrast"]), column=column,
-                          seed_used=seed_used)
+                          seed_used=seed_used, alpha=alpha, sims=sims)

@@ -34,6 +34,7 @@ from mediationhte.formula.parse import build_spec, counterfactual_matrices, pars
 from mediationhte.inference.intervals import percentile_interval, simulation_pvalue, standard_error
 from mediationhte.mediation.models import fit_model
 from mediationhte.report.model_table import ModelTable
+from mediationhte.report.plots import plot_estimates
 from mediationhte.report.summary import Summary, flag_unstable_ratio
 
 ARMS = ("control", "treated", "average")
@@ -167,25 +168,91 @@ class ParallelMediationResults(FitResults):
         """Point estimates (closed form at the fitted coefficients)."""
         return self.table["estimate"]
 
-    def to_frame(self) -> pd.DataFrame:
-        """The effects table (a copy), with ``ratio_unstable`` on the proportions when the total's CI covers 0."""
-        return flag_unstable_ratio(self.table)
+    def _table(self, alpha: float) -> pd.DataFrame:
+        """The effects at level 1 - alpha: the stored table, or percentile intervals recomputed from the draws."""
+        if alpha == self.alpha:
+            return self.table
+        table, draws = self.table, self.draws
+        for key in table.index:
+            lo, hi = percentile_interval(draws[key].to_numpy(), alpha)
+            table.loc[key, ["ci_lower", "ci_upper"]] = float(lo), float(hi)
+        return table
 
-    def summary(self):
-        """The package's Summary layout (text, LaTeX, HTML, markdown), with the stated assumption."""
+    def to_frame(self, alpha: float | None = None) -> pd.DataFrame:
+        """The effects table (a copy), with ``ratio_unstable`` on the proportions when the total's CI covers 0.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's); intervals are recomputed from the stored draws.
+        """
+        return flag_unstable_ratio(self._table(self.alpha if alpha is None else V.check_alpha(alpha)))
+
+    def summary(self, alpha: float | None = None) -> Summary:
+        """The package's Summary layout (text, LaTeX, HTML, markdown), with the stated assumption.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's); intervals are recomputed from the stored draws.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+        """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         notes = ["Parallel mediators: each path-specific ACME assumes the mediators do not affect one another; the "
                  "joint ACME is their sum."]
-        t = self.table
+        t = self._table(alpha)
         if t.loc["total", "ci_lower"] <= 0 <= t.loc["total", "ci_upper"]:
             notes.append("The total effect's interval covers 0, so the proportions mediated are unstable.")
         models = tuple(ModelTable(title=f"{'Mediator' if m.role == 'mediator' else 'Outcome'} model: {m.formula}",
-                                  coefficients=m.coefficient_table(self.alpha), statistic_name=m.statistic_name,
+                                  coefficients=m.coefficient_table(alpha), statistic_name=m.statistic_name,
                                   info=m.info()) for m in (*self.mediator_models, self.outcome_model))
-        keys = [k for k, _ in self.labels if self.interaction or not k.endswith(("_control", "_treated"))]
-        return Summary(t.loc[keys, ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]],
-                       method="quasi-bayesian", short_form=False, alpha=self.alpha, n_obs=self.n_obs,
+        return Summary(t.loc[self._keys(), ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]],
+                       method="quasi-bayesian", short_form=False, alpha=alpha, n_obs=self.n_obs,
                        n_sims=self.sims, p_floor=1.0 / self.sims, labels=self.labels, models=models, notes=tuple(notes),
+                       footer=(("Seed", str(self.seed_used)),),
                        title="Causal Mediation Analysis (parallel mediators)")
+
+    def _keys(self) -> list[str]:
+        """The reported rows: per arm only with a treatment x mediator interaction, else the averages."""
+        return [k for k, _ in self.labels if self.interaction or not k.endswith(("_control", "_treated"))]
+
+    def plot(self, ax=None, *, alpha: float | None = None):
+        """Dot-and-whisker plot of the reported effects (joint and path-specific ACME, ADE, total) with intervals.
+
+        The proportions mediated are left out (another scale).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        alpha : float, optional
+            Interval level 1 - alpha (default the fit's).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np, pandas as pd
+        >>> from mediationhte import mediate
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.integers(0, 2, 300).astype(float)
+        >>> d = pd.DataFrame({"t": t, "m1": 0.5 * t + rng.normal(size=300), "m2": -0.4 * t + rng.normal(size=300)})
+        >>> d["y"] = 0.3 * t + 0.6 * d["m1"] + 0.5 * d["m2"] + rng.normal(size=300)
+        >>> fit = mediate("y ~ t + m1 + m2", ["m1 ~ t", "m2 ~ t"], d, sims=100, random_state=1)
+        >>> [label.get_text() for label in fit.plot().get_yticklabels()][:2]
+        ['ACME joint (average)', 'ACME via m1 (average)']
+        """
+        alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        keys = [k for k in self._keys() if not k.startswith("prop_mediated")]
+        names = dict(self.labels)
+        return plot_estimates(self._table(alpha).loc[keys], labels=[names[k] for k in keys], alpha=alpha, ax=ax)
 
 
 def mediate_parallel(outcome_formula: str, mediator_formulas, data: pd.DataFrame, *, treatment, treat_value,

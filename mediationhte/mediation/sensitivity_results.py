@@ -9,8 +9,10 @@ import pandas as pd
 
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead
-from mediationhte.report.formatting import latex_tabular
+from mediationhte.report.formatting import format_level, latex_tabular
 from mediationhte.report.plots import pyplot
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import Summary
 
 EFFECT_LABELS = {"acme_average": "ACME", "acme_control": "ACME(control)", "acme_treated": "ACME(treated)",
                  "ade_average": "ADE", "ade_control": "ADE(control)", "ade_treated": "ADE(treated)"}
@@ -18,6 +20,10 @@ EFFECT_LABELS = {"acme_average": "ACME", "acme_control": "ACME(control)", "acme_
 
 def _fmt(value: float) -> str:
     return f"{value:.4f}"
+
+
+def _ranges(intervals) -> str:
+    return ", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in intervals) or "nowhere"
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +45,9 @@ class SensitivityResults(CopyOnRead):
     r_squared : tuple of float
         (R2_M, R2_Y) of the fitted mediator and outcome models.
     alpha : float
+    seed_used : int or str
+        The seed of the coefficient draws (a probit outcome's intervals):
+        ``random_state``, or the entropy drawn when it was None.
 
     Examples
     --------
@@ -52,6 +61,8 @@ class SensitivityResults(CopyOnRead):
     -0.2735
     >>> "Rho at which ACME = 0: -0.3" in sens.as_text()
     True
+    >>> sens.summary().to_frame().loc["ACME", "Rho (grid)"]
+    np.float64(-0.3)
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -98,12 +109,9 @@ class SensitivityResults(CopyOnRead):
                                                           else "none in (-1, 1)"),
                       f"  R^2_M*R^2_Y* at which {label} = 0: {c['r2_star_zero']:.6f}",
                       f"  R^2_M~R^2_Y~ at which {label} = 0: {c['r2_tilde_zero']:.6f}",
-                      f"  {level} interval covers 0 for rho in: "
-                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero"]) or "nowhere"),
-                      "    that is, for R^2_M*R^2_Y* in: "
-                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero_r2_star"]) or "nowhere"),
-                      "    and for R^2_M~R^2_Y~ in: "
-                      + (", ".join(f"[{lo:.4f}, {hi:.4f}]" for lo, hi in c["ci_covers_zero_r2_tilde"]) or "nowhere"),
+                      f"  {level} interval covers 0 for rho in: " + _ranges(c["ci_covers_zero"]),
+                      "    that is, for R^2_M*R^2_Y* in: " + _ranges(c["ci_covers_zero_r2_star"]),
+                      "    and for R^2_M~R^2_Y~ in: " + _ranges(c["ci_covers_zero_r2_tilde"]),
                       ""]
         lines.append(f"R^2 of the mediator and outcome models: {self.r_squared[0]:.4f}, {self.r_squared[1]:.4f}")
         return "\n".join(lines) + "\n"
@@ -131,16 +139,70 @@ class SensitivityResults(CopyOnRead):
     def __str__(self) -> str:
         return self.as_text()
 
-    def summary(self) -> "SensitivityResults":
-        """Itself: ``print(result.summary())`` prints R's layout; ``as_latex()`` and friends render tables."""
-        return self
+    def summary(self) -> Summary:
+        """The numbers of R's ``summary.medsens`` as a :class:`~mediationhte.report.summary.Summary`.
 
-    def plot(self, effect: str | None = None, *, sens_par: str = "rho", r_type: str = "residual",
-             sign_prod: str = "positive", ax=None):
+        One table of where each effect crosses 0 (R's grid values and the exact
+        roots, in rho and in both R^2 products), then per effect R's sensitivity
+        region (the grid rows whose interval covers 0); the R^2 of both models
+        and the seed in the footer, the exact ranges where the interval covers 0
+        in the notes. ``str(result)`` keeps R's own text layout, and
+        :meth:`to_frame` the whole rho grid.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+
+        Examples
+        --------
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(), sims=100, random_state=1)
+        >>> s = fit.sensitivity().summary()
+        >>> "Sensitivity region: ACME" in str(s), round(float(s.to_frame().loc["ACME", "Rho (exact)"]), 4)
+        (True, -0.2735)
+        """
+        level = format_level(self.alpha)
+        crossings = self.crossings
+        labels = [EFFECT_LABELS[e] for e in crossings.index]
+        columns = {"Rho (grid)": "rho_zero_grid", "R^2_M*R^2_Y* (grid)": "r2_star_zero_grid",
+                   "R^2_M~R^2_Y~ (grid)": "r2_tilde_zero_grid", "Rho (exact)": "rho_zero",
+                   "R^2_M*R^2_Y* (exact)": "r2_star_zero", "R^2_M~R^2_Y~ (exact)": "r2_tilde_zero"}
+        cross = pd.DataFrame({k: crossings[v].to_numpy(dtype=float) for k, v in columns.items()}, index=labels)
+        tables = [StatsTable("Values at which the effect is 0 (grid: R's report; exact: root finding)", cross)]
+        notes = []
+        for effect, label in zip(crossings.index, labels):
+            rows = self.table.loc[effect]
+            region = rows[rows["covers_zero"].to_numpy()]
+            c = crossings.loc[effect]
+            notes.append(f"{label}: the {level}% interval covers 0 for rho in {_ranges(c['ci_covers_zero'])}, that "
+                         f"is for R^2_M*R^2_Y* in {_ranges(c['ci_covers_zero_r2_star'])} and for R^2_M~R^2_Y~ in "
+                         f"{_ranges(c['ci_covers_zero_r2_tilde'])}.")
+            if len(region):
+                frame = pd.DataFrame({label: region["estimate"], f"{level}% CI Lower": region["ci_lower"],
+                                      f"{level}% CI Upper": region["ci_upper"], "R^2_M*R^2_Y*": region["r2_star_prod"],
+                                      "R^2_M~R^2_Y~": region["r2_tilde_prod"]})
+                # a blank for the sign keeps the labels aligned, as R prints them
+                frame.index = pd.Index([f"{r: .4f}" for r in region.index], name="Rho")
+                tables.append(StatsTable(f"Sensitivity region: {label} (rho whose {level}% interval covers 0)",
+                                         frame))
+            else:
+                notes.append(f"{label}: no rho on the grid gives an interval that covers 0.")
+        footer = [("R^2 of the mediator model (R^2_M)", f"{self.r_squared[0]:.4f}"),
+                  ("R^2 of the outcome model (R^2_Y)", f"{self.r_squared[1]:.4f}")]
+        if self.seed_used is not None:
+            footer.append(("Seed", str(self.seed_used)))
+        return Summary(title="Mediation Sensitivity Analysis", alpha=self.alpha, footer=tuple(footer),
+                       models=tuple(tables), notes=tuple(notes))
+
+    def plot(self, ax=None, *, effect: str | None = None, sens_par: str = "rho", r_type: str = "residual",
+             sign_prod: str = "positive"):
         """R's ``plot.medsens``: the effect against rho with its interval band, or its contours over R^2 products.
 
         Parameters
         ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
         effect : str, optional
             A row of :attr:`crossings` (default the first).
         sens_par : {"rho", "R2"}
@@ -152,6 +214,16 @@ class SensitivityResults(CopyOnRead):
         Returns
         -------
         matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from mediationhte import load_jobs, mediate
+        >>> fit = mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...               "job_seek ~ treat + econ_hard + sex + age", data=load_jobs(), sims=100, random_state=1)
+        >>> fit.sensitivity().plot(sens_par="R2").get_xlabel()
+        'R^2*_M'
         """
         V.check_option("sens_par", sens_par, ("rho", "R2"))
         V.check_option("r_type", r_type, ("residual", "total"))

@@ -11,6 +11,7 @@ the output can be compared with golden files.
 from __future__ import annotations
 
 import html
+import numbers
 import textwrap
 from dataclasses import dataclass
 
@@ -31,10 +32,18 @@ from mediationhte.report.formatting import (
     signif_stars,
     text_table,
 )
-from mediationhte.report.stats_table import StatsTable
-from mediationhte.errors import ParameterError
 from mediationhte.core.immutable import CopyOnRead
+from mediationhte.errors import ParameterError
+from mediationhte.report.labels import (
+    EFFECT_KEYS,
+    EFFECT_LABELS,
+    METHOD_LINES,
+    SHORT_FORM,
+    STATSMODELS_LABELS,
+    flag_unstable_ratio,
+)
 from mediationhte.report.model_table import COEF_COLUMNS, ModelTable, label_pairs, numeric_frame
+from mediationhte.report.stats_table import StatsTable
 
 __all__ = [
     "EFFECT_KEYS",
@@ -44,89 +53,12 @@ __all__ = [
     "STATSMODELS_LABELS",
     "flag_unstable_ratio",
     "ModelTable",
+    "StatsTable",
     "Summary",
     "escape_latex",
     "format_columns_r",
     "format_pvalue",
 ]
-
-#: Estimand keys, in R's print order.
-EFFECT_KEYS = (
-    "acme_control",
-    "acme_treated",
-    "ade_control",
-    "ade_treated",
-    "total",
-    "prop_mediated_control",
-    "prop_mediated_treated",
-    "acme_average",
-    "ade_average",
-    "prop_mediated_average",
-)
-
-#: R ``mediation`` row labels of the long (10-row) form.
-EFFECT_LABELS = {
-    "acme_control": "ACME (control)",
-    "acme_treated": "ACME (treated)",
-    "ade_control": "ADE (control)",
-    "ade_treated": "ADE (treated)",
-    "total": "Total Effect",
-    "prop_mediated_control": "Prop. Mediated (control)",
-    "prop_mediated_treated": "Prop. Mediated (treated)",
-    "acme_average": "ACME (average)",
-    "ade_average": "ADE (average)",
-    "prop_mediated_average": "Prop. Mediated (average)",
-}
-
-#: Rows and labels of R's short (4-row) form: linear outcome, no treatment x mediator interaction.
-SHORT_FORM = {
-    "acme_treated": "ACME",
-    "ade_control": "ADE",
-    "total": "Total Effect",
-    "prop_mediated_control": "Prop. Mediated",
-}
-
-#: Row labels of statsmodels' ``MediationResults.summary()``.
-STATSMODELS_LABELS = {
-    "acme_control": "ACME (control)",
-    "acme_treated": "ACME (treated)",
-    "ade_control": "ADE (control)",
-    "ade_treated": "ADE (treated)",
-    "total": "Total effect",
-    "prop_mediated_control": "Prop. mediated (control)",
-    "prop_mediated_treated": "Prop. mediated (treated)",
-    "acme_average": "ACME (average)",
-    "ade_average": "ADE (average)",
-    "prop_mediated_average": "Prop. mediated (average)",
-}
-
-#: The confidence-interval method line printed under the title.
-METHOD_LINES = {
-    "quasi-bayesian": "Quasi-Bayesian Confidence Intervals",
-    "percentile": "Nonparametric Bootstrap Confidence Intervals with the Percentile Method",
-    "bca": "Nonparametric Bootstrap Confidence Intervals with the BCa Method",
-    "bca_r": "Nonparametric Bootstrap Confidence Intervals with the BCa Method (R-compatible)",
-    "eif": "Efficient Influence Function Confidence Intervals (Cross-Fitted Nuisances)",
-    "plugin": "Plug-in Estimates (In-Sample Nuisances; Standard Errors Need bootstrap_ci)",
-    "ate": "Average Treatment Effect by Several Estimators (Normal-Theory Intervals)",
-    "crt": "Average Treatment Effect in a Cluster-Randomised Trial (t Intervals, G - 1 df; See Notes)",
-    "ate_bootstrap": "Average Treatment Effect: Nonparametric Bootstrap Confidence Intervals (Percentile Method)",
-}
-
-
-
-def flag_unstable_ratio(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``ratio_unstable`` to a tidy mediation table: True on the proportion rows when the total's CI covers 0.
-
-    The proportion mediated divides by the total effect; when its interval covers
-    0 the denominator may be 0, so the ratio and its interval are unstable. Tables
-    without a ``total`` row come back unchanged.
-    """
-    if "total" not in frame.index:
-        return frame
-    covers = bool(frame.loc["total", "ci_lower"] <= 0 <= frame.loc["total", "ci_upper"])
-    return frame.assign(ratio_unstable=frame.index.str.startswith("prop_mediated") & covers)
-
 
 CONDITIONAL_LINE = "(Inference Conditional on the Covariate Values Specified in `covariates')"
 EFFECT_COLUMNS = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
@@ -136,21 +68,30 @@ _NOTE_WIDTH = 80
 
 @dataclass(frozen=True, eq=False)
 class Summary(CopyOnRead):
-    """Printable summary of a mediation analysis, laid out like R's ``summary(mediate(...))``.
+    """Printable summary of any result, laid out like R's ``summary(mediate(...))``.
 
     The object holds raw numbers; formatting happens only in the ``as_*``
     methods. It is immutable: fields cannot be reassigned, and DataFrame
     attributes and :meth:`to_frame` return copies.
 
+    Two shapes share the renderers. With `effects` (every fit, bootstrap and
+    effect test): the title, the CI-method line, the effects table, the sample
+    size, the footer, the `models` tables and the notes. With ``effects=None``
+    (results that are not an effects table: sensitivity, balance, uplift,
+    subgroups, ...): the title, the footer (``Sample Size Used`` only when
+    `n_obs` > 0), the `models` tables (at least one) and the notes; there is no
+    CI-method line, and `method` must be None.
+
     Parameters
     ----------
-    effects : pandas.DataFrame
+    effects : pandas.DataFrame or None, default None
         Index: a subset of :data:`EFFECT_KEYS` (rows are put in that order);
         columns ``estimate, std_error, ci_lower, ci_upper, p_value`` (floats).
-    method : str
+        None: a summary of `models` tables only.
+    method : str, optional
         Key of :data:`METHOD_LINES`: ``"quasi-bayesian"``, ``"percentile"``,
-        ``"bca"`` or ``"bca_r"``.
-    short_form : bool
+        ``"bca"`` or ``"bca_r"``. Required with `effects`; None without.
+    short_form : bool, default False
         True prints R's four rows (``ACME, ADE, Total Effect, Prop. Mediated``
         showing ``acme_treated, ade_control, total, prop_mediated_control``),
         which R uses for a linear outcome without treatment x mediator
@@ -169,8 +110,9 @@ class Summary(CopyOnRead):
         Print R's ``(Inference Conditional on the Covariate Values Specified in `covariates')`` line.
     footer : tuple of (str, str), default ()
         Extra lines after ``Simulations``, e.g. ``(("Seed", "2024"), ("Covariance", "HC3"))``.
-    models : tuple of ModelTable, default ()
-        Regression tables printed after the footer.
+    models : tuple of ModelTable or StatsTable, default ()
+        Regression tables (:class:`ModelTable`) and other numeric tables
+        (:class:`~mediationhte.report.stats_table.StatsTable`) printed after the footer.
     notes : tuple of str, default ()
         Free-text notes printed at the end.
     title : str, default "Causal Mediation Analysis"
@@ -189,7 +131,9 @@ class Summary(CopyOnRead):
     mediationhte.errors.ParameterError
         If `effects` has unknown rows or missing columns, `method` is unknown,
         `alpha` or `p_floor` is outside (0, 1), a count is negative, or
-        `short_form` is True but one of the four short-form rows is missing.
+        `short_form` is True but one of the four short-form rows is missing;
+        without `effects`: if `method` is given, `short_form` is True or
+        `models` is empty.
 
     See Also
     --------
@@ -211,11 +155,21 @@ class Summary(CopyOnRead):
                      Estimate 95% CI Lower 95% CI Upper p-value
     >>> float(s.to_frame().loc["total", "estimate"])
     -0.050522
+
+    A summary of other tables (no effects block):
+
+    >>> from mediationhte.report.stats_table import StatsTable
+    >>> smd = pd.DataFrame({"SMD raw": [0.61, 0.71]}, index=["age", "sex"])
+    >>> b = Summary(title="Covariate balance", models=(StatsTable("SMD", smd),), footer=(("Threshold", "0.1"),))
+    >>> print(b.as_text().splitlines()[1:4])
+    ['Covariate balance', '', 'Threshold: 0.1']
+    >>> b.to_frame().loc["sex", "SMD raw"]   # no effects: the first table
+    np.float64(0.71)
     """
 
-    effects: pd.DataFrame
-    method: str
-    short_form: bool
+    effects: pd.DataFrame | None = None
+    method: str | None = None
+    short_form: bool = False
     alpha: float = 0.05
     n_obs: int = 0
     n_sims: int = 0
@@ -230,6 +184,42 @@ class Summary(CopyOnRead):
 
     def __post_init__(self):
         """Validate the fields and store copies in canonical form."""
+        set_ = object.__setattr__
+        if object.__getattribute__(self, "effects") is None:
+            set_(self, "labels", label_pairs(self.labels, "labels"))
+            self._check_tables_only()
+        else:
+            self._check_effects()
+        if not 0.0 < float(self.alpha) < 1.0:
+            raise ParameterError(f"Parameter alpha must be in (0, 1); got {self.alpha!r}.", parameter="alpha")
+        set_(self, "alpha", float(self.alpha))
+        for name in ("n_obs", "n_sims"):
+            value = getattr(self, name)
+            if int(value) != value or value < 0:
+                msg = f"Parameter {name} must be a non-negative integer; got {value!r}."
+                raise ParameterError(msg, parameter=name)
+            set_(self, name, int(value))
+        if self.p_floor is not None:
+            if not 0.0 < float(self.p_floor) < 1.0:
+                msg = f"Parameter p_floor must be in (0, 1) or None; got {self.p_floor!r}."
+                raise ParameterError(msg, parameter="p_floor")
+            set_(self, "p_floor", float(self.p_floor))
+        set_(self, "conditional", bool(self.conditional))
+        set_(self, "footer", label_pairs(self.footer, "footer"))
+        models = tuple(self.models)
+        bad = [type(m).__name__ for m in models if not isinstance(m, (ModelTable, StatsTable))]
+        if bad:
+            msg = f"Parameter models must hold ModelTable or StatsTable objects; got {', '.join(bad)}."
+            raise ParameterError(msg, parameter="models")
+        if not models and object.__getattribute__(self, "effects") is None:
+            raise ParameterError("Parameter models must hold at least one table when effects is None (a Summary "
+                                 "needs something to show).", parameter="models")
+        set_(self, "models", models)
+        set_(self, "notes", tuple(str(n) for n in self.notes))
+        set_(self, "title", str(self.title))
+
+    def _check_effects(self) -> None:
+        """Validate and canonicalise `effects`, `labels`, `method` and `short_form` (the effects layout)."""
         set_ = object.__setattr__
         eff = numeric_frame(object.__getattribute__(self, "effects"), EFFECT_COLUMNS, "effects", "effects")
         set_(self, "labels", label_pairs(self.labels, "labels"))
@@ -262,30 +252,15 @@ class Summary(CopyOnRead):
                     f"Parameter short_form is True but effects lacks row(s) {', '.join(map(repr, missing))}.",
                     parameter="short_form",
                 )
-        if not 0.0 < float(self.alpha) < 1.0:
-            raise ParameterError(f"Parameter alpha must be in (0, 1); got {self.alpha!r}.", parameter="alpha")
-        set_(self, "alpha", float(self.alpha))
-        for name in ("n_obs", "n_sims"):
-            value = getattr(self, name)
-            if int(value) != value or value < 0:
-                msg = f"Parameter {name} must be a non-negative integer; got {value!r}."
-                raise ParameterError(msg, parameter=name)
-            set_(self, name, int(value))
-        if self.p_floor is not None:
-            if not 0.0 < float(self.p_floor) < 1.0:
-                msg = f"Parameter p_floor must be in (0, 1) or None; got {self.p_floor!r}."
-                raise ParameterError(msg, parameter="p_floor")
-            set_(self, "p_floor", float(self.p_floor))
-        set_(self, "conditional", bool(self.conditional))
-        set_(self, "footer", label_pairs(self.footer, "footer"))
-        models = tuple(self.models)
-        bad = [type(m).__name__ for m in models if not isinstance(m, (ModelTable, StatsTable))]
-        if bad:
-            msg = f"Parameter models must hold ModelTable objects; got {', '.join(bad)}."
-            raise ParameterError(msg, parameter="models")
-        set_(self, "models", models)
-        set_(self, "notes", tuple(str(n) for n in self.notes))
-        set_(self, "title", str(self.title))
+
+    def _check_tables_only(self) -> None:
+        """Without effects there is no CI method to name and no short form to print."""
+        if self.method is not None:
+            raise ParameterError(f"Parameter method names the effects' interval method and must be None when "
+                                 f"effects is None; got {self.method!r}.", parameter="method")
+        if self.short_form:
+            raise ParameterError("Parameter short_form must be False when effects is None.", parameter="short_form")
+        object.__setattr__(self, "short_form", False)
 
     # ------------------------------------------------------------------ helpers
     def _printed(self) -> pd.DataFrame:
@@ -322,8 +297,13 @@ class Summary(CopyOnRead):
             headers.append("")
         return list(tab.index), headers, rows, stars
 
+    @property
+    def has_effects(self) -> bool:
+        """Whether the summary has an effects table (False: it presents `models` tables only)."""
+        return object.__getattribute__(self, "effects") is not None
+
     def _header_lines(self) -> list[str]:
-        lines = [self.title, METHOD_LINES[self.method]]
+        lines = [self.title, METHOD_LINES[self.method]] if self.has_effects else [self.title]
         return lines + [CONDITIONAL_LINE] if self.conditional else lines
 
     def _sims_line(self) -> str:
@@ -336,6 +316,17 @@ class Summary(CopyOnRead):
     def _footer_lines(self) -> list[str]:
         return [f"{k}: {v}" for k, v in self.footer]
 
+    def _info_lines(self) -> list[str]:
+        """Sample size, simulations and footer; without effects the sample size only when it is known (> 0)."""
+        size = [f"Sample Size Used: {self.n_obs}"] if self.has_effects or self.n_obs else []
+        return [*size, *self._sims_lines(), *self._footer_lines()]
+
+    def _tables(self, alpha: float):
+        """(title, headers, labels, rows, info) of every table in `models`, for the renderers."""
+        for model in self.models:
+            labels, rows = model._cells()
+            yield model.title, model._headers(alpha), labels, rows, [f"{k}: {v}" for k, v in model.info]
+
     # ---------------------------------------------------------------- renderers
     def as_text(self) -> str:
         """Render as plain text in the layout of R's ``print.summary.mediate``.
@@ -346,19 +337,24 @@ class Summary(CopyOnRead):
             Right-stripped lines ending in a newline: title, method line,
             optional conditional line, the effects table (with significance
             stars and legend when any p < 0.1), sample size, simulations,
-            footer lines, model tables and notes.
+            footer lines, model tables and notes. Without effects: title,
+            footer lines, tables and notes.
         """
         lines = [""]
         for line in self._header_lines():
             lines += [line, ""]
-        labels, headers, rows, stars = self._effect_cells()
-        columns = [list(c) for c in zip(*rows)]
-        numeric = "r" * (len(headers) - (1 if stars else 0))
-        lines += text_table(labels, headers, columns, numeric + "l" if stars else numeric)
-        if stars:
-            lines += ["---", SIGNIF_LEGEND]
-        lines += ["", f"Sample Size Used: {self.n_obs}", *(["", self._sims_line()] if self.n_sims else []),
-                  *self._footer_lines()]
+        if self.has_effects:
+            labels, headers, rows, stars = self._effect_cells()
+            columns = [list(c) for c in zip(*rows)]
+            numeric = "r" * (len(headers) - (1 if stars else 0))
+            lines += text_table(labels, headers, columns, numeric + "l" if stars else numeric)
+            if stars:
+                lines += ["---", SIGNIF_LEGEND]
+            lines += ["", f"Sample Size Used: {self.n_obs}", *(["", self._sims_line()] if self.n_sims else []),
+                      *self._footer_lines()]
+        else:
+            info = self._info_lines()
+            lines = lines + info if info else lines[:-1]   # the tables below bring their own blank line
         for model in self.models:
             lines += ["", *model._text_lines(self.alpha)]
         if self.notes:
@@ -391,24 +387,24 @@ class Summary(CopyOnRead):
         Returns
         -------
         str
-            The effects table, then one tabular per model, with the title,
-            method, footer, model information and notes as text lines. All
-            labels and cells are escaped with :func:`escape_latex`.
+            The effects table (if any), then one tabular per model, with the
+            title, method, footer, model information and notes as text lines.
+            All labels and cells are escaped with :func:`escape_latex`.
         """
         out = latex_float_head(self._header_lines(), caption, label)
-        labels, headers, rows, stars = self._effect_cells()
-        align = "l" + "r" * (len(headers) - (1 if stars else 0)) + ("l" if stars else "")
-        out += latex_tabular(["", *headers], [[lab, *r] for lab, r in zip(labels, rows)], align)
-        tail = ["Signif. codes: 0 `***' 0.001 `**' 0.01 `*' 0.05 `.' 0.1 ` ' 1"] if stars else []
-        tail += [f"Sample Size Used: {self.n_obs}", *self._sims_lines(), *self._footer_lines()]
-        out += [r"\par\smallskip", r"{\footnotesize " + latex_lines(tail) + r"\par}"]
-        for model in self.models:
-            terms, mrows = model._cells()
-            body = [[t, *r] for t, r in zip(terms, mrows)]
-            out += [r"\bigskip", latex_lines([model.title]) + r"\par", r"\smallskip"]
-            out += latex_tabular(["", *model._headers(self.alpha)], body, "l" + "r" * 6)
-            if model.info:
-                info = [f"{k}: {v}" for k, v in model.info]
+        if self.has_effects:
+            labels, headers, rows, stars = self._effect_cells()
+            align = "l" + "r" * (len(headers) - (1 if stars else 0)) + ("l" if stars else "")
+            out += latex_tabular(["", *headers], [[lab, *r] for lab, r in zip(labels, rows)], align)
+            tail = ["Signif. codes: 0 `***' 0.001 `**' 0.01 `*' 0.05 `.' 0.1 ` ' 1"] if stars else []
+            tail += self._info_lines()
+            out += [r"\par\smallskip", r"{\footnotesize " + latex_lines(tail) + r"\par}"]
+        elif self._info_lines():
+            out += [r"{\footnotesize " + latex_lines(self._info_lines()) + r"\par}"]
+        for title, headers, labels, rows, info in self._tables(self.alpha):
+            out += [r"\bigskip", latex_lines([title]) + r"\par", r"\smallskip"]
+            out += latex_tabular(["", *headers], [[t, *r] for t, r in zip(labels, rows)], "l" + "r" * len(headers))
+            if info:
                 out += [r"\par\smallskip", r"{\footnotesize " + latex_lines(info) + r"\par}"]
         if self.notes:
             notes = ["Notes:", *(f"[{i}] {n}" for i, n in enumerate(self.notes, start=1))]
@@ -434,20 +430,24 @@ class Summary(CopyOnRead):
             return str(tabulate(body, headers=["", *headers], tablefmt="html", disable_numparse=True, colalign=align))
 
         head = self._header_lines()
-        out = ['<div class="mediationhte-summary">', para(head[:1], strong=True), para(head[1:2])]
-        if self.conditional:
-            out.append(para(head[2:]))
-        labels, headers, rows, stars = self._effect_cells()
-        out.append(table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))))
-        if stars:
-            out.append(para([SIGNIF_LEGEND]))
-        out.append(para([f"Sample Size Used: {self.n_obs}", *self._sims_lines(), *self._footer_lines()]))
-        for model in self.models:
-            terms, mrows = model._cells()
-            out.append(para([model.title], strong=True))
-            out.append(table(model._headers(self.alpha), terms, mrows, ("left", *["right"] * 6)))
-            if model.info:
-                out.append(para([f"{k}: {v}" for k, v in model.info]))
+        out = ['<div class="mediationhte-summary">', para(head[:1], strong=True)]
+        if self.has_effects:
+            out.append(para(head[1:2]))
+            if self.conditional:
+                out.append(para(head[2:]))
+            labels, headers, rows, stars = self._effect_cells()
+            out.append(table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))))
+            if stars:
+                out.append(para([SIGNIF_LEGEND]))
+        elif head[1:]:
+            out.append(para(head[1:]))
+        if self._info_lines():
+            out.append(para(self._info_lines()))
+        for title, headers, labels, rows, info in self._tables(self.alpha):
+            out.append(para([title], strong=True))
+            out.append(table(headers, labels, rows, ("left", *["right"] * len(headers))))
+            if info:
+                out.append(para(info))
         if self.notes:
             out.append(para(["Notes:", *(f"[{i}] {n}" for i, n in enumerate(self.notes, start=1))]))
         out.append("</div>")
@@ -473,25 +473,24 @@ class Summary(CopyOnRead):
 
         head = self._header_lines()
         out = [f"## {md(head[0])}", "", *(x for line in head[1:] for x in (md(line), ""))]
-        labels, headers, rows, stars = self._effect_cells()
-        out += [table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))), ""]
-        if stars:
-            out += [md(SIGNIF_LEGEND), ""]
-        out += [f"- {md(s)}" for s in (f"Sample Size Used: {self.n_obs}", *self._sims_lines())]
-        out += [f"- {md(s)}" for s in self._footer_lines()]
-        for model in self.models:
-            terms, mrows = model._cells()
-            out += ["", f"### {md(model.title)}", ""]
-            out.append(table(model._headers(self.alpha), terms, mrows, ("left", *["right"] * 6)))
-            if model.info:
-                out += ["", *(f"- {md(f'{k}: {v}')}" for k, v in model.info)]
+        if self.has_effects:
+            labels, headers, rows, stars = self._effect_cells()
+            out += [table(headers, labels, rows, ("left", *["right"] * 4, *(["left"] if stars else []))), ""]
+            if stars:
+                out += [md(SIGNIF_LEGEND), ""]
+        out += [f"- {md(s)}" for s in self._info_lines()]
+        for title, headers, labels, rows, info in self._tables(self.alpha):
+            out += ["", f"### {md(title)}", ""] if out[-1] else [f"### {md(title)}", ""]
+            out.append(table(headers, labels, rows, ("left", *["right"] * len(headers))))
+            if info:
+                out += ["", *(f"- {md(line)}" for line in info)]
         if self.notes:
             out += ["", "**Notes**", "", *(f"{i}. {md(n)}" for i, n in enumerate(self.notes, start=1))]
         return "\n".join(line.rstrip() for line in out) + "\n"
 
     # ------------------------------------------------------------------- frames
-    def to_frame(self, style: str = "tidy") -> pd.DataFrame:
-        """Return the effects as a new DataFrame of raw floats.
+    def to_frame(self, style: str = "tidy", *, table: str | int | None = None) -> pd.DataFrame:
+        """Return the effects (or another table) as a new DataFrame of raw floats.
 
         Parameters
         ----------
@@ -506,6 +505,13 @@ class Summary(CopyOnRead):
               columns ``Estimate``, ``Lower CI bound``, ``Upper CI bound``, ``P-value``
               (with `labels`: the rows of `effects` under their labels).
 
+            Only ``"tidy"`` applies to the `models` tables.
+        table : "effects", int or str, optional
+            Which table: ``"effects"``, the position of a table in `models`, or
+            its title. Default: the effects, or the first table of `models`
+            when the summary has no effects (a ModelTable gives its
+            coefficients, a StatsTable its table).
+
         Returns
         -------
         pandas.DataFrame
@@ -514,8 +520,20 @@ class Summary(CopyOnRead):
         Raises
         ------
         mediationhte.errors.ParameterError
-            If `style` is not one of the three values above.
+            If `style` is not one of the three values above (or not "tidy" for
+            a `models` table), or `table` names no table of this summary.
         """
+        if table is None:
+            table = "effects" if self.has_effects else 0
+        if isinstance(table, str) and table == "effects":
+            if not self.has_effects:
+                raise ParameterError("Parameter table='effects': this summary has no effects table; pass the "
+                                     "position or title of one of its tables.", parameter="table")
+        elif style != "tidy":
+            raise ParameterError(f"Parameter style must be 'tidy' for a table of models; got {style!r}.",
+                                 parameter="style")
+        else:
+            return self._model_frame(table)
         eff = object.__getattribute__(self, "effects")
         if style == "tidy":
             return eff.copy()
@@ -535,6 +553,19 @@ class Summary(CopyOnRead):
         raise ParameterError(
             f"Parameter style must be one of {', '.join(map(repr, FRAME_STYLES))}; got {style!r}.", parameter="style"
         )
+
+    def _model_frame(self, table) -> pd.DataFrame:
+        """The numbers of one table of `models`, chosen by position or title."""
+        titles = [m.title for m in self.models]
+        if isinstance(table, numbers.Integral) and not isinstance(table, bool) and -len(titles) <= table < len(titles):
+            model = self.models[int(table)]
+        elif isinstance(table, str) and table in titles:
+            model = self.models[titles.index(table)]
+        else:
+            raise ParameterError(f"Parameter table must be {repr('effects') + ', ' if self.has_effects else ''}"
+                                 f"a position in 0..{len(titles) - 1} or one of the titles "
+                                 f"{', '.join(map(repr, titles))}; got {table!r}.", parameter="table")
+        return model.coefficients if isinstance(model, ModelTable) else model.table
 
     def models_frame(self) -> pd.DataFrame:
         """Stack all model coefficient tables in one new DataFrame.

@@ -18,6 +18,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from mediationhte.core import validation as V
+from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.report.formatting import (
     escape_markdown,
     format_columns_r,
@@ -32,7 +33,8 @@ from mediationhte.errors import MediationHTEError, ParameterError
 from mediationhte.subgroups.discover import SubgroupFit
 from mediationhte.core.immutable import CopyOnRead
 from mediationhte.report.plots import pyplot
-from mediationhte.report.summary import EFFECT_LABELS
+from mediationhte.report.stats_table import StatsTable
+from mediationhte.report.summary import EFFECT_LABELS, Summary
 
 __all__ = ["SubgroupResults"]
 
@@ -74,6 +76,9 @@ class SubgroupResults(CopyOnRead):
         Which effect was embedded (e.g. ``"indirect"``), for the header.
     notes : tuple of str
         Notes printed under the tables.
+    seed_used : int or str
+        The seed of the search (``random_state`` of ``subgroups()``, or the
+        entropy drawn when it was None); None for results built by hand.
     """
 
     fit: SubgroupFit = field(repr=False)
@@ -86,6 +91,7 @@ class SubgroupResults(CopyOnRead):
     effect: str = ""
     notes: tuple = ()
     subgroup_fitter: Callable | None = field(repr=False, default=None)
+    seed_used: object = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -177,7 +183,8 @@ class SubgroupResults(CopyOnRead):
                          "calibration='permutation' or 'split' for a valid test.")
         return cls(fit, calibration, alpha, index, frame, unit_cols, tuple(estimands), str(effect), tuple(notes))
 
-    def sensitivity(self, rho=None, effect: str = "indirect", alpha: float | None = None) -> pd.DataFrame:
+    def sensitivity(self, rho=None, effect: str = "indirect", alpha: float | None = None, *,
+                    random_state=None) -> pd.DataFrame:
         """Per-subgroup sensitivity: the exact rho at which each subgroup's ACME (or ADE) is zero.
 
         Each subgroup's linear mediation (the same models and rows as its
@@ -192,7 +199,14 @@ class SubgroupResults(CopyOnRead):
             ``rho_zero`` (exact), ``rho_zero_grid`` (R's report), ``r2_star_zero``,
             ``r2_tilde_zero`` and ``ci_covers_zero`` (the rho ranges where the interval
             covers 0); the attribute ``attrs["results"]`` holds each subgroup's
-            SensitivityResults.
+            SensitivityResults and ``attrs["seed_used"]`` the seed.
+
+        Other Parameters
+        ----------------
+        random_state : None, int or numpy.random.Generator
+            Seeds the coefficient draws of a probit outcome (one child seed per
+            subgroup; a Gaussian outcome needs none). None: fresh entropy,
+            recorded in ``attrs["seed_used"]``.
 
         Examples
         --------
@@ -208,11 +222,14 @@ class SubgroupResults(CopyOnRead):
                                  "does not have (a total-effect analysis, or subgroups built by hand).",
                                  parameter="effect")
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
+        rng, seed_used = resolve_seed(random_state)
         labels = np.asarray(self.fit.labels)
+        rules = object.__getattribute__(self, "frame")["rule"]
+        seeds = spawn_seeds(rng, len(rules))
         rows, results = [], {}
-        for g, rule in enumerate(self.frame["rule"], start=1):
+        for g, rule in enumerate(rules, start=1):
             fit = self.subgroup_fitter(labels == g - 1)
-            sens = fit.sensitivity(rho, effect=effect, alpha=alpha)
+            sens = fit.sensitivity(rho, effect=effect, alpha=alpha, random_state=int(seeds[g - 1]))
             results[g] = sens
             at_zero = sens.table.xs(0.0, level="rho") if 0.0 in sens.table.index.get_level_values("rho") else None
             for key, c in sens.crossings.iterrows():
@@ -224,6 +241,7 @@ class SubgroupResults(CopyOnRead):
                              "ci_covers_zero": c["ci_covers_zero"]})
         out = pd.DataFrame(rows).set_index(["subgroup", "effect"])
         out.attrs["results"] = results
+        out.attrs["seed_used"] = seed_used
         return out
 
     # ------------------------------------------------------------------ accessors
@@ -287,6 +305,57 @@ class SubgroupResults(CopyOnRead):
         within-subgroup mediation estimand ``e``.
         """
         return self.frame
+
+    def summary(self) -> Summary:
+        """The calibrated test, the search over K and the subgroups as a :class:`~mediationhte.report.summary.Summary`.
+
+        ``str()``, :meth:`as_latex` and :meth:`as_html` keep this object's own
+        paper layout (rules wrapped, p_leaf with its magnitude); the Summary
+        gives the same numbers in the package's common layout.
+
+        Returns
+        -------
+        mediationhte.report.summary.Summary
+            Footer: the effect, the calibration, the test line and the seed;
+            tables: the search over K, one row per subgroup and, if computed,
+            the within-subgroup mediation.
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("depress2 ~ treat + econ_hard + age + sex", mh.load_jobs(), learner="t",
+        ...               base_learner="linear", random_state=0)
+        >>> s = fit.subgroups(k=[2], calibration="split", random_state=2).summary()
+        >>> s.to_frame(table="Subgroups")["n"].tolist(), "Held-out p_leaf: 0.082" in str(s)
+        ([381.0, 518.0], True)
+        """
+        footer, notes = [], []
+        for line in self._header_lines()[1:]:
+            label, sep, value = line.partition(": ")
+            (footer.append((label, value)) if sep else notes.append(line))
+        if self.seed_used is not None:
+            footer.append(("Seed", str(self.seed_used)))
+        k = self.k_table.set_index("k").rename(columns={"n_leaves": "Subgroups", "p_leaf_m": RESPONSE_LABELS[
+            "mediator"], "p_leaf_y": RESPONSE_LABELS["outcome"], "cv_error": "CV error"})
+        k.index = [f"K = {int(v)}" for v in k.index]
+        if self.fit.response == "outcome":  # no mediator: drop the empty column
+            k = k.drop(columns=RESPONSE_LABELS["mediator"])
+        frame = object.__getattribute__(self, "frame")
+        ids = [f"{g}: {rule}" for g, rule in zip(frame.index, frame["rule"])]
+        groups = pd.DataFrame({"n": frame["n"], "Treated": frame["n_treated"], "Control": frame["n_control"],
+                               **{f"Mean {UNIT_EFFECT_LABELS.get(c, c)}": frame[f"mean_{c}"]
+                                  for c in self.unit_effect_columns}}).set_axis(ids)
+        tables = [StatsTable("Search over K", k, p_columns=tuple(c for c in k.columns if c.startswith("p_leaf"))),
+                  StatsTable("Subgroups", groups)]
+        if self.estimands:
+            level = format_level(self.alpha)
+            rows = {f"{g}: {EFFECT_LABELS.get(e, e)}": {
+                "Estimate": frame.loc[g, e], f"{level}% CI Lower": frame.loc[g, f"{e}_ci_lower"],
+                f"{level}% CI Upper": frame.loc[g, f"{e}_ci_upper"], "p-value": frame.loc[g, f"{e}_p_value"]}
+                for g in frame.index for e in self.estimands}
+            tables.append(StatsTable("Within-subgroup mediation", pd.DataFrame(rows).T, p_columns=("p-value",)))
+        return Summary(title=TITLE, alpha=self.alpha, n_obs=len(self.index), footer=tuple(footer),
+                       models=tuple(tables), notes=(*notes, *self.notes))
 
     # ------------------------------------------------------------------ cells shared by the renderers
     def _header_lines(self) -> list[str]:

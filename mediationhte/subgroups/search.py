@@ -301,7 +301,7 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
                     p_threshold=p_threshold, n_boot=n_boot, random_state=random_state
                     if not isinstance(random_state, np.random.Generator) else "Generator", seed_used=seed_used)
     return dataclasses.replace(result, fit=dataclasses.replace(result.fit, settings=settings),
-                               notes=result.notes + tuple(notes), subgroup_fitter=fitter)
+                               notes=result.notes + tuple(notes), subgroup_fitter=fitter, seed_used=seed_used)
 
 
 def _split_fit(discovery_fit, rows, covariates: pd.DataFrame, n: int):
