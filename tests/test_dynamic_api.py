@@ -219,3 +219,15 @@ def test_summary_shows_the_standard_errors_in_every_format():
     jobs = mh.mediate("depress2 ~ treat + job_seek + econ_hard", "job_seek ~ treat + econ_hard", mh.load_jobs(),
                       sims=50, random_state=1)
     assert "Std. Error" not in jobs.summary().as_text().split("Sample Size")[0]
+
+
+def test_generator_seed_equals_int_seed():
+    # The package rule (core.random_state.resolve_seed): an int seeds numpy.random.default_rng(int), a Generator is
+    # used as is, so both give the same numbers. Cross-fitting makes the fit depend on the seed (trajectory folds).
+    d = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=8, random_state=2)
+    args = dict(ARGS, learner="linear", n_folds=2)
+    by_int = dynamic_mediation(d, **args, random_state=11)
+    by_generator = dynamic_mediation(d, **args, random_state=np.random.default_rng(11))
+    pd.testing.assert_frame_equal(by_int.to_frame(), by_generator.to_frame(), check_exact=True)
+    assert by_generator.seed_used == "Generator"
+    assert not by_int.to_frame().equals(dynamic_mediation(d, **args, random_state=12).to_frame())
