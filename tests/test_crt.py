@@ -437,3 +437,12 @@ def test_predict_with_bool_and_labelled_treatments(scenario_a, recode):
     # the same model as with the 0/1 column
     ref = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
     np.testing.assert_allclose(fit.effects["cate"], ref.effects["cate"], atol=1e-8)
+
+
+def test_variance_components_returns_a_copy(scenario_a):
+    # Results are immutable: editing the returned table must not change the fit (it used to be the stored frame).
+    fit = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
+    before = fit.variance_components().copy(deep=True)
+    edited = fit.variance_components()
+    edited.loc[:, ["sigma_b2", "sigma2"]] = 1.0
+    pd.testing.assert_frame_equal(fit.variance_components(), before)
