@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit
+from scipy.stats import norm
 
 from mediationhte import BootstrapResults, MediationResults, Summary, load_jobs, mediate
 
@@ -68,13 +70,76 @@ def test_cluster_covariance_by_name_and_by_array():
     assert "Coefficient covariance: cluster" in str(by_name.summary())
 
 
-def test_binary_families_run_and_use_long_form():
+def _jobs_design(data, columns, t):
+    """[1, treat = t, columns...] built by hand from the data (not the package's design matrices)."""
+    return np.column_stack([np.ones(len(data)), np.full(len(data), float(t))] + [data[c].to_numpy(float)
+                                                                                for c in columns])
+
+
+COVARIATES = ("econ_hard", "sex", "age")
+
+
+def _params(model):
+    """The statsmodels result's coefficients, by name (the package hands the fitted statsmodels result out)."""
+    return dict(zip(model.column_names, np.asarray(model.result.params)))
+
+
+def _effects_from_means(mean_y):
+    """The four estimands from mean_y(t, t') = mean over units of E[Y(t, M(t'))] (Imai, Keele & Tingley 2010)."""
+    d0, d1 = mean_y(0, 1) - mean_y(0, 0), mean_y(1, 1) - mean_y(1, 0)
+    z0, z1 = mean_y(1, 0) - mean_y(0, 0), mean_y(1, 1) - mean_y(0, 1)
+    return {"acme_control": d0, "acme_treated": d1, "ade_control": z0, "ade_treated": z1,
+            "total": (d0 + d1 + z0 + z1) / 2}
+
+
+@pytest.mark.parametrize("case", ["logit_outcome_probit_mediator", "probit_outcome_gaussian_mediator",
+                                  "gaussian_outcome_logit_mediator"])
+def test_binary_families_against_closed_forms(case):
+    # References computed from the fitted coefficients (the statsmodels results in .result) and design matrices
+    # built here, independently of the package's effect code; all deterministic, to 1e-10:
+    # * binary mediator: E[Y(t, M(t'))] = sum over m in {0, 1} of P(M = m | t', x) E[Y | t, m, x] (exact two-point sum);
+    # * probit outcome, Gaussian mediator M ~ N(mu, s^2) with s the residual SD: E[Phi(u + v M)] =
+    #   Phi((u + v mu) / sqrt(1 + v^2 s^2)) (exact).
     data = load_jobs().assign(employed=lambda d: (d["work1"] == "psyemp").astype(int))
-    fit = mediate("employed ~ treat + job_dich + econ_hard + sex + age", "job_dich ~ treat + econ_hard + sex + age",
-                  data, outcome_family="logit", mediator_family="probit", sims=100, random_state=2)
+    covs = " + ".join(COVARIATES)
+    if case == "logit_outcome_probit_mediator":
+        fit = mediate(f"employed ~ treat + job_dich + {covs}", f"job_dich ~ treat + {covs}", data,
+                      outcome_family="logit", mediator_family="probit", sims=100, random_state=2)
+        a, b = _params(fit.mediator_model), _params(fit.outcome_model)
+        p1 = {tp: norm.cdf(_jobs_design(data, COVARIATES, tp) @ [a[k] for k in ("Intercept", "treat") + COVARIATES])
+              for tp in (0, 1)}
+
+        def mean_y(t, tp):
+            X = _jobs_design(data, COVARIATES, t)
+            lin = X @ [b[k] for k in ("Intercept", "treat") + COVARIATES]
+            return np.mean(p1[tp] * expit(lin + b["job_dich"]) + (1 - p1[tp]) * expit(lin))
+    elif case == "probit_outcome_gaussian_mediator":
+        fit = mediate(f"employed ~ treat + job_seek + {covs}", f"job_seek ~ treat + {covs}", data,
+                      outcome_family="probit", sims=100, random_state=2)
+        a, b = _params(fit.mediator_model), _params(fit.outcome_model)
+        s = np.sqrt(fit.mediator_model.result.scale)  # residual SD, sqrt(RSS / (n - p)), as R's sigma()
+
+        def mean_y(t, tp):
+            mu = _jobs_design(data, COVARIATES, tp) @ [a[k] for k in ("Intercept", "treat") + COVARIATES]
+            u = _jobs_design(data, COVARIATES, t) @ [b[k] for k in ("Intercept", "treat") + COVARIATES]
+            v = b["job_seek"]
+            return np.mean(norm.cdf((u + v * mu) / np.sqrt(1 + v**2 * s**2)))
+    else:
+        fit = mediate(f"depress2 ~ treat * job_dich + {covs}", f"job_dich ~ treat + {covs}", data,
+                      mediator_family="logit", sims=100, random_state=2)
+        a, b = _params(fit.mediator_model), _params(fit.outcome_model)
+        p1 = {tp: expit(_jobs_design(data, COVARIATES, tp) @ [a[k] for k in ("Intercept", "treat") + COVARIATES])
+              for tp in (0, 1)}
+
+        def mean_y(t, tp):
+            lin = _jobs_design(data, COVARIATES, t) @ [b[k] for k in ("Intercept", "treat") + COVARIATES]
+            return np.mean(lin + p1[tp] * (b["job_dich"] + b["treat:job_dich"] * t))
+    for key, value in _effects_from_means(mean_y).items():
+        assert fit.estimates[key] == pytest.approx(value, abs=1e-10), key
     text = str(fit.summary())
-    assert "ACME (control)" in text and "z value" in text
-    assert np.isfinite(fit.to_frame()["estimate"]).all()
+    assert "ACME (control)" in text  # nonlinear parts or an interaction: R's long form
+    if case != "gaussian_outcome_logit_mediator":
+        assert "z value" in text
 
 
 def test_bootstrap_summary_names_method(fit):

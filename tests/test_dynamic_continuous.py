@@ -86,6 +86,14 @@ def test_cross_fitting_and_its_bootstrap():
     res = mh.dynamic_mediation(d, **ARGS, learner="linear", n_folds=3, n_mc=10, random_state=1)
     plain = mh.dynamic_mediation(d, **ARGS, learner="linear", n_mc=10, random_state=1)
     assert not np.allclose(res.to_frame()["estimate"], plain.to_frame()["estimate"])
+    # Truth: the closed form linear_truth(). With or without cross-fitting (correctly specified linear nuisances),
+    # every MR component is within 4 of its trajectory-cluster SEs of the truth (that SE tracks the replicate SD in
+    # test_linear_gaussian_design_is_recovered).
+    truth = linear_truth()
+    for fit in (res, plain):
+        t = fit.to_frame().loc["MR"]
+        for k in KEYS:
+            assert abs(t.loc[k, "estimate"] - truth[k]) <= 4 * t.loc[k, "std_error"], k
     one = res.bootstrap_ci(n_boot=4, random_state=2)
     two = res.bootstrap_ci(n_boot=4, random_state=2, n_jobs=2)
     pd.testing.assert_frame_equal(one.to_frame(), two.to_frame())

@@ -50,14 +50,72 @@ def test_interaction_closed_form():
     assert fit.interaction and not fit.short_form
 
 
-def test_unit_effects_add_up():
-    df = _sim()
-    fit = mediate("y ~ treat * m + x", "m ~ treat + x", df, sims=20, random_state=1)
+# Heterogeneous linear-Gaussian design for the unit-level effects (made for the next test):
+#   M = 1 + a(x) t + 0.3 x + e_M with a(x) = 0.5 + 0.4 x;  Y = 0.3 + 0.4 t + 0.7 M + 0.25 t M + 0.5 x + e_Y.
+# With c = 0.4, b = 0.7, g = 0.25 and mu_t(x) = E[M | t, x], the unit effects are, in closed form,
+#   cie_treated(x) = (b + g) a(x), cie_control(x) = b a(x), cde_control(x) = c + g mu_0(x), cde_treated(x) = c + g mu_1(x)
+# and te(x) = cie_treated(x) + cde_control(x). Every column is a line in x whose intercept and slope are functions of
+# theta = (a0, a_t, a_x, a_tx, c, b, g) (the mediator coefficients Intercept, treat, x, treat:x and the outcome
+# coefficients treat, m, treat:m): at the DGP's theta they are the truth, at the fitted theta the estimate.
+HET_THETA = np.array([1.0, 0.5, 0.3, 0.4, 0.4, 0.7, 0.25])
+UNIT_COLUMNS = ("cie_treated", "cie_control", "cde_control", "cde_treated", "te")
+
+
+def _het_sim(n=3000, seed=7):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    t = rng.integers(0, 2, size=n)
+    m = 1.0 + (0.5 + 0.4 * x) * t + 0.3 * x + rng.normal(size=n)
+    y = 0.3 + 0.4 * t + 0.7 * m + 0.25 * t * m + 0.5 * x + rng.normal(size=n)
+    return pd.DataFrame({"y": y, "m": m, "treat": t, "x": x})
+
+
+def _unit_lines(theta):
+    """(intercept, slope) in x of each unit-effect column, stacked in UNIT_COLUMNS order: shape (5, 2)."""
+    a0, a_t, a_x, a_tx, c, b, g = theta
+    a = np.array([a_t, a_tx])
+    mu0, mu1 = np.array([a0, a_x]), np.array([a0 + a_t, a_x + a_tx])
+    cie1, cie0 = (b + g) * a, b * a
+    cde0, cde1 = np.array([c, 0.0]) + g * mu0, np.array([c, 0.0]) + g * mu1
+    return np.array([cie1, cie0, cde0, cde1, cie1 + cde0])
+
+
+def _ols(y, X):
+    """OLS coefficients and their classical covariance, by numpy least squares (independent of the package)."""
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    resid = y - X @ beta
+    return beta, resid @ resid / (len(y) - X.shape[1]) * np.linalg.inv(X.T @ X)
+
+
+def test_unit_effects_against_closed_form_and_simulated_truth():
+    df = _het_sim()
+    fit = mediate("y ~ treat * m + x", "m ~ treat * x", df, sims=20, random_state=1)
     u = fit.effects
+    assert list(u.columns) == list(UNIT_COLUMNS) and u.index.equals(df.index)
+    # (1) Algebra: the unit effects are the closed-form lines at coefficients refitted here by least squares.
+    n, t, x, m = len(df), df["treat"].to_numpy(), df["x"].to_numpy(), df["m"].to_numpy()
+    alpha, cov_a = _ols(m, np.column_stack([np.ones(n), t, x, t * x]))
+    beta, cov_b = _ols(df["y"].to_numpy(), np.column_stack([np.ones(n), t, m, t * m, x]))
+    theta = np.r_[alpha, beta[1:4]]
+    lines = _unit_lines(theta)
+    expected = lines[:, :1] + lines[:, 1:] * x  # (5, n)
+    np.testing.assert_allclose(u[list(UNIT_COLUMNS)].to_numpy().T, expected, rtol=0, atol=1e-9)
+    assert u["cie_treated"].mean() == pytest.approx(fit.estimates["acme_treated"], abs=1e-12)
+    # (2) Truth: each line's intercept and slope within 4 delta-method SEs of the DGP's. The two regressions'
+    # estimates are uncorrelated (the outcome errors are independent of the mediator's), so cov(theta) is
+    # block-diagonal; the Jacobian of _unit_lines is taken by central differences (it is polynomial, so exact).
+    cov = np.zeros((7, 7))
+    cov[:4, :4], cov[4:, 4:] = cov_a, cov_b[1:4, 1:4]
+    h = 1e-6
+    jac = np.stack([(_unit_lines(theta + h * e) - _unit_lines(theta - h * e)) / (2 * h) for e in np.eye(7)], axis=-1)
+    se = np.sqrt(np.einsum("cpi,ij,cpj->cp", jac, cov, jac))
+    truth = _unit_lines(HET_THETA)
+    assert np.all(np.abs(lines - truth) < 4 * se), (lines, truth, se)
+    # a constant (no heterogeneity) would be far off: the true slopes of cie_treated and cie_control are 0.38, 0.28
+    assert truth[0, 1] / se[0, 1] > 8 and truth[1, 1] / se[1, 1] > 8
+    # Guard: the identities te = cie(1) + cde(0) = cie(0) + cde(1) hold per unit.
     np.testing.assert_allclose(u["te"], u["cie_treated"] + u["cde_control"], atol=1e-12)
     np.testing.assert_allclose(u["te"], u["cie_control"] + u["cde_treated"], atol=1e-12)
-    assert u.index.equals(df.index)
-    assert u["cie_treated"].mean() == pytest.approx(fit.estimates["acme_treated"], abs=1e-12)
 
 
 def test_binary_mediator_two_point_sum():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mediationhte.core import validation as V
-from mediationhte.core.random_state import resolve_seed, spawn_seeds
+from mediationhte.core.random_state import resolve_seed
 from mediationhte.dynamic.bases import is_discrete
 from mediationhte.dynamic.data import (
     DynamicRoles, PolicyContrast, as_columns, check_policy_output, state_policy, transitions,
@@ -142,15 +142,15 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
     config = DynamicConfig(target=target, known_propensity=known, learner=learner, q_basis=q_basis,
                            ratio_features=ratio_features, n_mc=n_mc, ridge=float(ridge), clip=clip,
                            decomposition=decomposition, n_folds=n_folds, n_jobs=V.check_n_jobs(n_jobs))
+    # an int (or the entropy drawn for None) seeds numpy.random.default_rng; a Generator is used as is, so
+    # random_state=s and random_state=np.random.default_rng(s) give the same numbers (as in every other fit)
     rng, seed_used = resolve_seed(random_state)
-    # an int (or the entropy drawn for None) seeds the fit itself; a Generator gives a child seed
-    seed = seed_used if isinstance(seed_used, int) else int(spawn_seeds(rng, 1)[0])
     roles = DynamicRoles(id=id, time=time, state=tuple(as_columns(state, "state")), action=action,
                          mediator=tuple(as_columns(mediator, "mediator")), reward=reward)
     call = (f"dynamic_mediation(data=<DataFrame {data.shape[0]}x{data.shape[1]}>, id={id!r}, time={time!r}, "
             f"state={state!r}, action={action!r}, mediator={mediator!r}, reward={reward!r}, "
             f"decomposition={decomposition!r}, learner={learner!r}, n_folds={n_folds!r}, random_state="
             f"{random_state if not isinstance(random_state, np.random.Generator) else 'Generator'!r})")
-    return fit_dynamic(rows, config, estimators=names, seed=seed, roles=roles,
+    return fit_dynamic(rows, config, estimators=names, seed=rng, roles=roles,
                        contrast=PolicyContrast(target=target_policy, control_action=control_action), alpha=alpha,
                        seed_used=seed_used, call=call)

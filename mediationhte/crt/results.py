@@ -160,7 +160,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         >>> fit.variance_components().columns.tolist()
         ['sigma_b2', 'sigma2', 'icc', 'slope_variance']
         """
-        comp = self.fit.components
+        comp = self.fit.components.copy()  # a copy: editing the returned frame must not change the results
         ref = self.fit.lmm.sigma_b2
         for model, row in comp.iterrows():
             if "reference" in str(model):

@@ -12,9 +12,12 @@ from mediationhte.dynamic.pipeline import DynamicConfig, point_estimates
 from mediationhte.dynamic.results import DynamicMediationResults
 
 
-def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed: int, roles, contrast, alpha: float,
+def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed, roles, contrast, alpha: float,
                 seed_used, call: str) -> DynamicMediationResults:
-    """Every estimator on the validated transitions, their effects table and the results."""
+    """Every estimator on the validated transitions, their effects table and the results.
+
+    ``seed`` is an int or a numpy Generator (see :func:`point_estimates`).
+    """
     out = point_estimates(rows, config, seed)
     table = effects_table(out, rows.traj, estimators, alpha)
     etas = pd.DataFrame(out["etas"], index=list(out["eta_labels"]))

@@ -37,9 +37,12 @@ class DynamicConfig:
     n_jobs: int = 1
 
 
-def point_estimates(rows: Transitions, config: DynamicConfig, seed: int) -> dict:
-    """Fit the nuisances and the bases on ``rows``, then every estimator (estimate_effects)."""
-    rng = np.random.default_rng(seed)
+def point_estimates(rows: Transitions, config: DynamicConfig, seed) -> dict:
+    """Fit the nuisances and the bases on ``rows``, then every estimator (estimate_effects).
+
+    ``seed`` is an int (seeding ``numpy.random.default_rng``) or a Generator, used as is.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     nuisance_seed, draw_seed, feature_seed = (int(v) for v in rng.integers(0, 2**31 - 1, size=3))
     if config.known_propensity is not None:
         prop = config.known_propensity(rows.S)
