@@ -298,6 +298,27 @@ def test_shrunk_lmm_matches_statsmodels_variance_components():
     assert ours.sigma2 == pytest.approx(ref.scale, rel=1e-4)
 
 
+def test_the_two_reml_engines_agree_on_the_plain_random_intercept_model(fits):
+    # fit_variance_components without extra blocks fits the model of fit_random_intercept_lmm (statsmodels MixedLM):
+    # the same REML optimum, BLUPs and conditional covariance of beta (measured here: llf 2e-10 apart, sigma_b^2
+    # 4e-6, beta 4e-7, cov 4e-6 relative). They differ by where each optimiser stops, which is why the package
+    # keeps both (see the top of mediationhte/crt/mixed_models.py).
+    from mediationhte.crt.mixed_models import _RandomIntercept
+    from mediationhte.crt.penalized_lmm import fit_variance_components
+
+    d, lmm = fits["lmm"].design, fits["lmm"].fit.lmm
+    vc = fit_variance_components(d.y, d.X_fixed, (), groups=d.groups)
+    codes = np.unique(d.groups, return_inverse=True)[1]
+    reml = _RandomIntercept(d.y, d.X_fixed, codes, int(codes.max()) + 1)   # one llf convention for both
+    assert reml.llf(vc.variances[0] / vc.sigma2) == pytest.approx(lmm.llf, abs=1e-6)
+    assert vc.variances[0] == pytest.approx(lmm.sigma_b2, rel=1e-4)
+    assert vc.sigma2 == pytest.approx(lmm.sigma2, rel=1e-5)
+    np.testing.assert_allclose(vc.beta, lmm.beta, rtol=1e-5)
+    np.testing.assert_allclose(vc.u[0], lmm.blups, rtol=0, atol=1e-5)
+    p = len(lmm.beta)
+    np.testing.assert_allclose(vc.sigma2 * vc.precision_inverse[:p, :p], lmm.cov_beta, rtol=1e-4)
+
+
 def test_default_learner_shows_no_spurious_heterogeneity():
     # Check 3 in small (the R = 20 version is in the slow study): constant effect tau = 1, ICC 0.3, seven candidate
     # modifiers. The default (lmm_shrink) keeps SD(tau-hat) on the test grid far below the plain LMM's.

@@ -1,16 +1,24 @@
-"""Random-intercept REML mixed models and cluster-robust (CR0/CR1/CR2) OLS for cluster-randomised trials.
+"""The random-intercept REML linear mixed model of cluster-randomised trials.
 
-Two engines the CRT methods build on (specs/crt.md sections 3.5, 3.7, 7 and 9):
-
-* :func:`fit_random_intercept_lmm`: REML fit of y = X beta + b_group + e, the warm start of the
-  mixed-effects learners (fixed part -> offset; BLUPs, variance components -> starting values)
-  and the ``method="lmm"`` reference sigma_b^2.
-* :func:`cluster_robust_ols`: OLS with CR0/CR1/CR2 covariance, G - 1 and (CR2) Satterthwaite
-  degrees of freedom, for the BLP/GATES projections and cluster-robust ATE intervals.
-
-Both work on cluster-sorted copies of the data, so every per-cluster sum is one
-``np.add.reduceat`` call and no N x N matrix is ever formed.
+:func:`fit_random_intercept_lmm` fits y = X beta + b_group + e by REML (specs/crt.md sections 3.7 and 9): the warm
+start of the mixed-effects learners (fixed part -> offset; BLUPs, variance components -> starting values), the
+``learner="lmm"`` CATE and the reference sigma_b^2 every CRT fit reports. statsmodels' ``MixedLM`` optimises; the
+answer is then recomputed in closed form from cluster sums (one ``np.add.reduceat`` per sum, no N x N matrix).
+Models with more variance components (``"lmm_shrink"``, ``"gamm"``) use :mod:`mediationhte.crt.penalized_lmm`;
+cluster-robust OLS is in :mod:`mediationhte.inference.cluster_robust`.
 """
+
+# Why two REML engines, when fit_variance_components (penalized_lmm) with no extra block fits this same model?
+# Measured by benchmarks/bench_reml_engines.py (simulate_crt scenarios A, B, N, seeds 1-4; 36 plain fits):
+# * It would change the numbers. statsmodels' bfgs stops up to 3.3e-4 (relative) short of the REML optimum in
+#   sigma_b^2, the other engine within 4.7e-6, so every "lmm" CATE and reference sigma_b^2 would move, sigma_b^2 by
+#   up to 3.3e-4 (2.9e-3 when it is near 0). On the data of tests/test_mixed_models.py, which holds sigma_b^2 to
+#   statsmodels' to 1e-6, the two differ by 3.0e-5.
+# * It has no exact boundary: without a cluster effect (icc=0, N4) it reported sigma_b^2 = 1.3e-7 with a REML
+#   log-likelihood 1.2e-5 lower, where the score test here returns 0 and the OLS fit.
+# * It is faster (3.9 s against 10.7 s for the 36 fits; at the boundary statsmodels' retries cost ~0.8 s a fit),
+#   which alone does not justify new numbers. Both engines reach the same optimum to the optimisers' tolerance
+#   (tests/test_crt.py checks it).
 
 from __future__ import annotations
 
@@ -299,6 +307,3 @@ def fit_random_intercept_lmm(y, X, groups, *, names=None, offset=None) -> LMMFit
         optimizer=optimizer, boundary=bool(boundary), llf=float(llf),
         attempts=tuple(f"{a.optimizer}: {'clean' if a.clean else 'not clean'} ({a.note})" for a in attempts),
         n_groups=len(group_ids), n_obs=n)
-
-
-# --------------------------------------------------------------------------- cluster-robust OLS

@@ -133,6 +133,12 @@ def _quantile7(sorted_x: np.ndarray, m: np.ndarray, q) -> np.ndarray:
     ``index = 1 + (m - 1) q``, ``lo = floor``, ``hi = ceiling`` and
     ``(1 - h) x[lo] + h x[hi]`` only where ``index > lo`` and ``x[hi] != x[lo]``.
     """
+    # Not numpy.nanquantile(method="linear"), for three measured reasons. (1) Its lerp is a + t (b - a), or
+    # b - (1 - t) (b - a) for t >= 0.5, not R's (1 - h) a + h b: on 17,756 random quantiles (NaNs, ties, per-column
+    # levels) 21% differ from R's arithmetic in the last bits (max relative 8.7e-15, absolute 1.8e-12 at scale
+    # 1e3), and tests/test_inference.py asserts R's values exactly. (2) It takes one set of levels for every column,
+    # so BCa's per-column levels need a loop over columns (47 ms against 14 ms here for 1000 x 500 draws). (3) It
+    # raises on a NaN level (a BCa column without valid draws) and warns on an all-NaN column.
     k = sorted_x.shape[1]
     q = np.asarray(q, dtype=np.float64)
     shape = np.broadcast_shapes(q.shape, (k,))
