@@ -125,10 +125,19 @@ def test_every_result_is_frozen(everything):
                 setattr(obj, f.name, None)
         with pytest.raises(dataclasses.FrozenInstanceError):
             obj.new_attribute = 1
-        for f in dataclasses.fields(obj):  # array attributes are read-only copies
-            value = getattr(obj, f.name)
-            if isinstance(value, np.ndarray):
-                assert not value.flags.writeable, (type(obj).__name__, f.name)
+        for path, value in _arrays(obj):  # array attributes, also of the fit objects inside, are read-only
+            assert not value.flags.writeable, path
+
+
+def _arrays(obj, path="", depth=0):
+    """(path, array) for every ndarray reachable through dataclass fields, two levels deep."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        here = f"{path or type(obj).__name__}.{f.name}"
+        if isinstance(value, np.ndarray):
+            yield here, value
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type) and depth < 2:
+            yield from _arrays(value, here, depth + 1)
 
 
 def test_every_returned_frame_is_a_copy(everything):

@@ -26,6 +26,7 @@ from mediationhte.cate.matching import match_on_score, matching_estimates
 from mediationhte.cate.metalearners import crossfit_outcomes, draw_seeds, fit_meta_learners
 from mediationhte.cate.propensity import PropensityFit, fit_propensity
 from mediationhte.core.learners import crossfit_folds
+from mediationhte.core.immutable import freeze_arrays
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class CateFit:
     unit_effects: dict = field(repr=False)
     estimates: dict = field(repr=False)
     matches: object = field(repr=False, default=None)
+
+    def __post_init__(self):
+        freeze_arrays(self)
 
 
 def logit(e: np.ndarray) -> np.ndarray:

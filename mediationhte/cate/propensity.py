@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from mediationhte.core.immutable import CopyOnRead, readonly
+from mediationhte.core.immutable import CopyOnRead, freeze_arrays, readonly
 from mediationhte.core.learners import crossfit_folds, seeded_clone
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.errors import DroppedRowsWarning, ParameterError
@@ -90,6 +90,9 @@ class PropensityFit:
     design: np.ndarray | None = field(repr=False, default=None)
     hessian_inverse: np.ndarray | None = field(repr=False, default=None)
     penalty: np.ndarray | None = field(repr=False, default=None)
+
+    def __post_init__(self):
+        freeze_arrays(self)
 
     def coefficient_influence(self, t: np.ndarray) -> np.ndarray | None:
         """Influence function (n, p) of the logistic coefficients, or None for a model other than the default."""

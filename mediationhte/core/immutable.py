@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+from dataclasses import fields
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +16,21 @@ def readonly(a, dtype=None) -> np.ndarray | None:
     out = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
+
+
+def freeze_arrays(obj) -> None:
+    """Replace each ndarray field of the frozen dataclass ``obj`` (and arrays in its dict fields) by a read-only copy.
+
+    Call it from ``__post_init__``: internal fit objects handed out with results
+    (design arrays, nuisance predictions) then cannot be edited through them.
+    """
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            object.__setattr__(obj, f.name, readonly(value))
+        elif isinstance(value, dict) and any(isinstance(v, np.ndarray) for v in value.values()):
+            object.__setattr__(obj, f.name, types.MappingProxyType(
+                {k: readonly(v) if isinstance(v, np.ndarray) else v for k, v in value.items()}))
 
 
 class CopyOnRead:

@@ -18,6 +18,7 @@ from mediationhte.mediation import batched
 from mediationhte.mediation.effects import CounterfactualDesign, average_effects, counterfactual_means
 from mediationhte.mediation.models import FittedModel
 from mediationhte.report.summary import EFFECT_KEYS
+from mediationhte.core.immutable import freeze_arrays
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class FitData:
     m: np.ndarray
     X_outcome: np.ndarray
     X_mediator: np.ndarray
+
+    def __post_init__(self):
+        freeze_arrays(self)
 
 
 def point_estimates(cf: CounterfactualDesign, mediator: FittedModel, outcome: FittedModel):

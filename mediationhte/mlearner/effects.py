@@ -34,6 +34,7 @@ from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.mediation.effects import compose_estimands
 from mediationhte.report.summary import EFFECT_KEYS
+from mediationhte.core.immutable import freeze_arrays
 
 #: Propensity-type probabilities are clipped to this range in the influence function.
 PROBABILITY_CLIP = (0.01, 0.99)
@@ -67,6 +68,9 @@ class NuisanceFit:
     propensity: np.ndarray = field(repr=False)
     treatment_given_mediator: np.ndarray = field(repr=False)
     folds: np.ndarray = field(repr=False)
+
+    def __post_init__(self):
+        freeze_arrays(self)
 
 
 _MU_INDEX = {(0, 0): 0, (0, 1): 1, (1, 0): 2, (1, 1): 3}

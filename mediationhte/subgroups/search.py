@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
+from mediationhte.core.immutable import freeze_arrays
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.subgroups.calibration import CALIBRATIONS, calibrate_permutation, calibrate_split, calibrate_threshold
 from mediationhte.errors import ParameterError
@@ -80,6 +81,9 @@ class SearchInputs:
     mediation: Callable | None = field(repr=False, default=None)
     prefer: str = "processes"
     groups: np.ndarray | None = field(repr=False, default=None)
+
+    def __post_init__(self):
+        freeze_arrays(self)
 
 
 def _effect_columns(effect, available) -> tuple[tuple[str, ...], str]:
