@@ -160,12 +160,15 @@ def test_continuous_treatment_rejected_for_ml():
 
 
 @pytest.fixture(scope="module")
-def forest_step_one():
-    """A forest fit and the full step-1 rerun the partial reruns are compared with (fitted once)."""
+def boosting_step_one():
+    """A boosting fit and the full step-1 rerun the partial reruns are compared with (fitted once).
+
+    The property is learner-agnostic (each model keeps its own child seed); boosting keeps it quick.
+    """
     from mediationhte.mlearner.effects import step_one
 
     d = simulate("complex_all", n=300, noise_sd=0.5, random_state=8)
-    fit = mediate(OUT, MED, d, learner="forest", n_folds=3, random_state=4)
+    fit = mediate(OUT, MED, d, learner="boosting", n_folds=3, random_state=4)
     data, s = fit.data, dict(fit.settings, n_jobs=1)
     full = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11))[3]
     return fit, s, full
@@ -173,12 +176,12 @@ def forest_step_one():
 
 @pytest.mark.parametrize("columns", [("cie_treated",), ("cie_control",), ("cde_control",), ("te",),
                                      ("cie_treated", "te")])
-def test_reruns_fit_only_the_models_their_columns_need(forest_step_one, columns):
+def test_reruns_fit_only_the_models_their_columns_need(boosting_step_one, columns):
     # The subgroup search's reruns ask for one or two columns; skipping the other arm models (and the
     # treatment models) must leave those columns identical to a full run with the same seed.
     from mediationhte.mlearner.effects import step_one
 
-    fit, s, full = forest_step_one
+    fit, s, full = boosting_step_one
     data = fit.data
     part = step_one(data.X, data.t, data.m, data.y, fit.learners, s, np.random.default_rng(11), effects_only=True,
                     columns=columns)[3]
