@@ -22,7 +22,7 @@ JOBS_M = "job_seek ~ treat + econ_hard + sex + age"
 JOBS_M_HET = "job_seek ~ treat * econ_hard + sex + age"
 DYNAMIC_ARGS = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward",
                     target_policy=0.8)
-SUBGROUPS = dict(k=[2], embedding="none", calibration="permutation", n_permutations=2)
+SUBGROUPS = dict(k=[2], embedding="none", calibration="permutation", n_permutations=2, alpha=0.5)  # 1/(B+1) < alpha
 
 
 def _parallel_data() -> pd.DataFrame:

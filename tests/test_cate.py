@@ -261,21 +261,23 @@ def _permutation_p(result):
     return (1 + np.sum(null <= result.p_leaf)) / (1 + len(null))
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_subgroups_permutation_reruns_the_learner_identically_for_any_n_jobs(data):
     fit = cate("y ~ t + x1 + x2", data.iloc[:500], learner="t", base_learner="linear", random_state=2)
-    a = fit.subgroups(k=[2], embedding="none", n_permutations=4, random_state=1)
-    b = fit.subgroups(k=[2], embedding="none", n_permutations=4, random_state=1, n_jobs=2)
+    a = fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=4, random_state=1)
+    b = fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=4, random_state=1, n_jobs=2)
     assert a.p_value == b.p_value and a.p_leaf == b.p_leaf
     np.testing.assert_array_equal(a.calibration_result.null_p, b.calibration_result.null_p)
     assert len(a.calibration_result.null_p) == 4 and a.p_value == pytest.approx(_permutation_p(a), abs=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_subgroups_permutation_p_value_has_power_and_size(data):
     # Power: tau(x) = 1 + x1 (strong planted heterogeneity, n = 500). The observed minimum p_leaf (about 1e-12) is
     # below every one of B = 9 null values (the smallest of 19 was about 0.1), so p is the floor 1 / (1 + B) = 0.1
     # exactly, matching the formula applied to the stored null distribution.
     fit = cate("y ~ t + x1 + x2", data.iloc[:500], learner="t", base_learner="linear", random_state=2)
-    strong = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1)
+    strong = fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=9, random_state=1)
     assert strong.p_leaf < 1e-10 < 1e-3 < strong.calibration_result.null_p.min()
     assert strong.p_value == pytest.approx(1 / 10, abs=1e-15) == _permutation_p(strong)
     # Size: a randomised design with no effect at all, so permuting the treatment is exact and the p-value is
@@ -286,7 +288,7 @@ def test_subgroups_permutation_p_value_has_power_and_size(data):
     t = rng.permutation(np.repeat([0, 1], 250))
     null_data = pd.DataFrame({"y": 1 + x1 + x2 + rng.normal(scale=0.5, size=500), "t": t, "x1": x1, "x2": x2})
     null_fit = cate("y ~ t + x1 + x2", null_data, learner="t", base_learner="linear", random_state=0)
-    null = null_fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=0)
+    null = null_fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=9, random_state=0)
     assert null.p_value == pytest.approx(_permutation_p(null), abs=1e-15)
     assert null.p_value > 0.2 and not null.heterogeneous
 

@@ -66,7 +66,7 @@ def test_default_runs_jobs_example(tmp_path):
     sub = out[out.index("Calibrated subgroups (M-learner)"):]
     assert "Calibration: sample splitting (profile found on 450 units, p_leaf on the other 449)" in sub
     assert re.search(r"^Held-out p_leaf: \d\.\d{3} \((<|>=) alpha = 0\.05\): heterogeneity", sub, flags=re.MULTILINE)
-    assert "Within-subgroup mediation" in sub and "ACME (average)" in sub
+    assert "Within-subgroup effects" in sub and "ACME (average)" in sub
 
 
 def test_jobs_with_smaller_bootstrap(tmp_path):

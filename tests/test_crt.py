@@ -267,12 +267,13 @@ def test_cluster_permutations_keep_clusters_in_one_arm(scenario_a):
     assert not set(g[a]) & set(g[b]) and len(a) + len(b) == len(t)
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_crt_subgroups_permutation_and_split(scenario_a):
     fit = cate("y ~ treat * (x1 + x2) + (1 | cluster)", scenario_a, learner="lmm")
     split = fit.subgroups(k=[2, 3], calibration="split", random_state=2)
     assert split.to_frame()["n"].sum() == fit.n_obs
-    perm = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1)
-    again = fit.subgroups(k=[2], embedding="none", n_permutations=9, random_state=1, n_jobs=2)
+    perm = fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=9, random_state=1)
+    again = fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=9, random_state=1, n_jobs=2)
     assert perm.p_value == again.p_value and perm.p_value >= 0.1
 
 

@@ -24,7 +24,7 @@ from mediationhte import ParameterError, simulate
 from mediationhte.datasets.mediation import SCENARIOS, scenario_kind
 
 MEDIATOR_SCENARIOS = ["simple_all", "simple_part", "complex_all", "complex_part", "simple_null1", "simple_null2",
-                      "global"]
+                      "global", "global_nonlinear", "direct_only", "outcome_path"]
 TOTAL_SCENARIOS = ["total_simple", "total_complex", "total_global", "total_null"]
 X_COLUMNS = [f"x{j}" for j in range(1, 11)]
 EFFECTS = ["cie", "cde", "te", "cie_control", "cde_treated"]
@@ -49,7 +49,7 @@ def _h(d: pd.DataFrame) -> np.ndarray:
 def test_scenario_names_and_kinds():
     assert list(SCENARIOS) == MEDIATOR_SCENARIOS + TOTAL_SCENARIOS
     assert all(isinstance(v, str) and "\n" not in v for v in SCENARIOS.values())
-    assert [scenario_kind(s) for s in MEDIATOR_SCENARIOS] == ["mediator"] * 7
+    assert [scenario_kind(s) for s in MEDIATOR_SCENARIOS] == ["mediator"] * 10
     assert [scenario_kind(s.upper()) for s in TOTAL_SCENARIOS] == ["total"] * 4
 
 
@@ -168,6 +168,30 @@ def test_global_truth():
     np.testing.assert_array_equal(d["te"], 1.0)
 
 
+def test_validity_design_truths_from_potential_outcomes():
+    # The three designs of the heterogeneity test's validity table, checked against potential outcomes written
+    # out here from their structural equations (not the module's code): CIE = Y(1, M(1)) - Y(1, M(0)) and
+    # CDE = Y(1, M(0)) - Y(0, M(0)) at noise 0, where the model is linear in m so the truth is exact.
+    for scenario in ("global_nonlinear", "direct_only", "outcome_path"):
+        d = simulate(scenario, n=1000, noise_sd=0.0, random_state=5)
+        x1, x2, x3, x4, x5, x6 = (d[f"x{j}"].to_numpy() for j in range(1, 7))
+        h = _h(d)
+        b_m = x3 + x4 + 0.5 * x1 + 0.5 * x2
+        if scenario == "global_nonlinear":
+            b_m = b_m + np.sin(np.pi * x5) + x6**2 / 2
+
+        def y_of(t, m):
+            slope = 1 + h if scenario == "outcome_path" else 1.0
+            extra = np.abs(x6) + np.cos(np.pi * x5) if scenario == "global_nonlinear" else 0.0
+            return 1 + slope * m + 0.5 * x3 + 0.5 * x4 + extra + (t * h if scenario == "direct_only" else 0.0)
+
+        m0, m1 = b_m, b_m + 1.0
+        np.testing.assert_allclose(d["cie"], y_of(1, m1) - y_of(1, m0), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(d["cde"], y_of(1, m0) - y_of(0, m0), rtol=0, atol=1e-12)
+    assert simulate("outcome_path", n=1000, random_state=1)["cie"].std() > 0.5       # heterogeneous CIE
+    assert simulate("direct_only", n=1000, random_state=1)["cie"].std() == 0.0       # constant CIE
+
+
 def test_total_linear_truths():
     np.testing.assert_array_equal(simulate("total_simple", n=500, random_state=1)["te"],
                                   _h(simulate("total_simple", n=500, random_state=1)))
@@ -201,12 +225,17 @@ def _structural(d: pd.DataFrame, scenario: str) -> tuple[np.ndarray | None, np.n
                "total_global": 1 + t + x3 + x4,
                "total_null": 1 + x3 + x4 + 0.5 * x1 + 0.5 * x2}[scenario]
         return None, (expit(-lin) if scenario == "total_complex" else lin)
-    m_mean = {"simple_null1": b_m, "simple_null2": b_m, "global": b_m + t}.get(scenario, b_m + t * h)
+    x5, x6 = d["x5"].to_numpy(), d["x6"].to_numpy()
+    b_nl = b_m + np.sin(np.pi * x5) + x6**2 / 2   # global_nonlinear's prognostic terms (written out here)
+    m_mean = {"simple_null1": b_m, "simple_null2": b_m, "global": b_m + t, "direct_only": b_m + t,
+              "outcome_path": b_m + t, "global_nonlinear": b_nl + t}.get(scenario, b_m + t * h)
     m = d["m"].to_numpy()  # Y uses the realised M
     base = 1 + 0.5 * x3 + 0.5 * x4
     lin = {"simple_all": base + m, "simple_part": base + m + t * h, "complex_all": base + m,
            "complex_part": base + m + t * h, "simple_null1": base + m + t * h,
-           "simple_null2": base + 0 * m + t * h, "global": base + m}[scenario]
+           "simple_null2": base + 0 * m + t * h, "global": base + m, "direct_only": base + m + t * h,
+           "outcome_path": base + (1 + h) * m,
+           "global_nonlinear": base + m + np.abs(x6) + np.cos(np.pi * x5)}[scenario]
     return m_mean, (expit(-lin) if scenario.startswith("complex") else lin)
 
 

@@ -111,7 +111,7 @@ def test_text_rendering(results):
     assert "Effect: indirect (cie_treated)" in lines
     assert any(line.startswith("Calibration: permutation of the treatment (199 permutations") for line in lines)
     assert "Calibrated p-value: 0.005 (< alpha = 0.05): heterogeneity declared" in lines
-    for heading in ("Search over K", "Subgroups", "Within-subgroup mediation", "Notes:"):
+    for heading in ("Search over K", "Subgroups", "Within-subgroup effects", "Notes:"):
         assert heading in lines
     assert "ACME (average)" in text and "Mean CIE (treated)" in text and results.rules[0] in text
     assert text == text.rstrip() + "\n" and all(line == line.rstrip() for line in lines)

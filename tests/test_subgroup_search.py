@@ -99,6 +99,7 @@ def test_split_mediation_uses_the_held_out_half_only(planted):
     assert any("held-out half" in note for note in sub.notes)
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_permutation_is_identical_for_any_n_jobs_and_follows_its_formula(planted):
     _, fit = planted
     kwargs = dict(k=[2], embedding="none", calibration="permutation", n_permutations=3, n_boot=0, random_state=11)
@@ -162,6 +163,7 @@ def test_same_random_state_same_subgroups(planted):
     pd.testing.assert_series_equal(a.labels, b.labels)
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_progress_bar(planted, capsys):
     _, fit = planted
     fit.subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=2, n_boot=0, random_state=1,
@@ -268,6 +270,7 @@ def test_linear_rerun_is_a_refit_of_the_users_models(linear_planted):
     pd.testing.assert_frame_equal(units, refit.effects, rtol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_linear_permutation_runs_in_threads_identically_for_any_n_jobs(linear_planted):
     _, fit = linear_planted
     kwargs = dict(k=[2], embedding="none", calibration="permutation", n_permutations=4, n_boot=0, random_state=2)

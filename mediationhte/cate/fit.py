@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from mediationhte.cate.estimation import CateSettings, fit_cate, unit_effects_frame
 from mediationhte.cate.propensity import fit_propensity, trim_rows, warn_trimmed
@@ -52,12 +53,12 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
     units = unit_effects_frame(fit.unit_effects, frame.index)
     return CateResults(
         settings=settings, data=cate_data, fit=fit, unit_level=units, trimmed_index=trimmed, trim_bounds=trim_bounds,
-        search_inputs=_search_inputs(cate_data, settings, units), roles=roles, contrast=contrast,
+        search_inputs=_search_inputs(cate_data, settings, units, fit.pseudo_outcome), roles=roles, contrast=contrast,
         rows_used=frame.index, dropped_index=dropped, alpha=settings.alpha, seed_used=seed_used, call=call,
     )
 
 
-def _search_inputs(d: CateData, settings: CateSettings, units) -> SearchInputs:
+def _search_inputs(d: CateData, settings: CateSettings, units, pseudo: np.ndarray) -> SearchInputs:
     """The learner(s) the search embeds, refitted on permuted or subsampled rows (no mediator: total effects)."""
     rerun_settings = dataclasses.replace(settings, n_jobs=1)  # the permutations are the parallel level
 
@@ -65,8 +66,11 @@ def _search_inputs(d: CateData, settings: CateSettings, units) -> SearchInputs:
         fit = fit_cate(d.X[rows], t, d.y[rows], rerun_settings, rng, learners=tuple(columns), averages=False)
         return unit_effects_frame(fit.unit_effects)
 
+    # every learner estimates the total effect: the AIPW pseudo-outcome serves each column
+    pseudo_outcomes = pd.DataFrame({column: pseudo for column in units.columns})
     return SearchInputs(unit_effects=units, covariates=d.covariates, treatment=d.t, mediator=None, outcome=d.y,
-                        index=units.index, rerun=rerun, mediation=None)
+                        index=units.index, rerun=rerun, mediation=None, pseudo_outcomes=pseudo_outcomes,
+                        features=d.X)
 
 
 def _check_arms(t: np.ndarray, n_folds: int, treatment: str) -> None:

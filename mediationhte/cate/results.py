@@ -327,7 +327,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
                              n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))
 
     # --------------------------------------------------------------- subgroups
-    def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+    def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit tau-hat: the M-learner's steps 2-4 without a mediator.

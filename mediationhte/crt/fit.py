@@ -91,9 +91,12 @@ def _search_inputs(d: CrtDesign, settings: CrtSettings, fit, covariates: pd.Data
         sub = dataclasses.replace(d.subset(rows), X_fixed=X_fixed, t=np.asarray(t))
         return pd.DataFrame({"cate": fit_crt(sub, rerun_settings, rng).cate})
 
+    share = d.t.mean()   # the treated share, known by design in a cluster-randomised trial
+    pseudo = fit.mu1 - fit.mu0 + d.t * (d.y - fit.mu1) / share - (1 - d.t) * (d.y - fit.mu0) / (1 - share)
     return SearchInputs(unit_effects=pd.DataFrame({"cate": fit.cate}, index=covariates.index), covariates=covariates,
                         treatment=d.t, mediator=None, outcome=d.y, index=covariates.index, rerun=rerun,
-                        mediation=None, groups=d.groups)
+                        mediation=None, groups=d.groups, pseudo_outcomes=pd.DataFrame({"cate": pseudo}),
+                        features=d.features)
 
 
 def _check_cluster_randomised(t: np.ndarray, groups: np.ndarray, roles, frame: pd.DataFrame) -> None:

@@ -292,7 +292,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                                ("Seed", str(self.seed_used))),
                        models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
 
-    def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+    def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.

@@ -2,7 +2,8 @@
 
 The data-generating processes (DGPs) are those of the authors' simulation scripts
 (``simulations/Experiment{1..7}_rf.R`` and ``Experiment{1..4}_no_mediator.R`` in
-``1996lixingyu1996/M-learner``): seven scenarios with a mediator and four without one.
+``1996lixingyu1996/M-learner``): seven scenarios with a mediator and four without one, plus three
+mediator designs of our own for the heterogeneity test's validity table.
 Only the random number streams differ (numpy instead of R), so a given seed does not
 reproduce the authors' data sets draw for draw.
 
@@ -38,6 +39,11 @@ SCENARIOS: dict[str, str] = {
     "simple_null1": "Simple-Null1 (Exp5): M = b_M (no T), Y = 1 + M + 0.5x3 + 0.5x4 + T*h; CIE = 0, CDE = h.",
     "simple_null2": "Simple-Null2 (Exp6): as Simple-Null1 but Y does not depend on M; CIE = 0, CDE = h.",
     "global": "Simple-Global (Exp7): M = b_M + T, Y = 1 + M + 0.5x3 + 0.5x4; CIE = 1 for everyone, CDE = 0.",
+    "global_nonlinear": "Constant indirect effect with nonlinear prognostic terms in M and Y; CIE = 1, CDE = 0.",
+    "direct_only": "Heterogeneous direct effect, constant indirect: M = b_M + T, Y = 1 + M + ... + T*h; CIE = 1, "
+                   "CDE = h.",
+    "outcome_path": "Heterogeneity only in the mediator -> outcome slope: M = b_M + T, Y = 1 + (1 + h) M + ...; "
+                    "CIE = 1 + h, CDE = 0.",
     "total_simple": "No mediator, Simple: Y = 1 + x3 + x4 + 0.5x1 + 0.5x2 + T*h; CATE = h.",
     "total_complex": "No mediator, Complex: Y = 1/(1+exp(1 + x3 + x4 + 0.5x1 + 0.5x2 + T*h)); CATE < 0 in S.",
     "total_global": "No mediator, Global: Y = 1 + T + x3 + x4; CATE = 1 for everyone.",
@@ -55,6 +61,11 @@ _MEDIATOR_DGP: dict[str, dict] = {
     "simple_null1": {"a": "zero", "beta": 1.0, "c": "h", "sigmoid": False},
     "simple_null2": {"a": "zero", "beta": 0.0, "c": "h", "sigmoid": False},
     "global": {"a": "one", "beta": 1.0, "c": "zero", "sigmoid": False},
+    # designs the paper lacks (the heterogeneity test's validity table): a constant non-zero indirect effect with
+    # nonlinear prognostic terms, a heterogeneous direct effect only, heterogeneity in the M -> Y slope only
+    "global_nonlinear": {"a": "one", "beta": 1.0, "c": "zero", "sigmoid": False, "prognostic": "nonlinear"},
+    "direct_only": {"a": "one", "beta": 1.0, "c": "h", "sigmoid": False},
+    "outcome_path": {"a": "one", "beta": "1+h", "c": "zero", "sigmoid": False},
 }
 
 # No-mediator scenarios: Y(t) = link(base(x) + t*c(x) + e_Y).
@@ -111,7 +122,7 @@ def scenario_kind(name: str) -> str:
     Returns
     -------
     str
-        ``"mediator"`` for the seven mediator scenarios, ``"total"`` for the four
+        ``"mediator"`` for the ten mediator scenarios, ``"total"`` for the four
         no-mediator scenarios.
 
     Raises
@@ -165,19 +176,24 @@ def _mediator_frame(spec: dict, X, treat, h, rng, noise_sd) -> dict[str, np.ndar
     x1, x2, x3, x4 = X[:, 0], X[:, 1], X[:, 2], X[:, 3]
     a = _term(spec["a"], h)
     c = _term(spec["c"], h)
-    beta = spec["beta"]
+    beta = 1.0 + h if spec["beta"] == "1+h" else spec["beta"]
     b_m = x3 + x4 + 0.5 * x1 + 0.5 * x2
+    b_y = 0.5 * x3 + 0.5 * x4
+    if spec.get("prognostic") == "nonlinear":
+        x5, x6 = X[:, 4], X[:, 5]
+        b_m = b_m + np.sin(np.pi * x5) + 0.5 * x6**2
+        b_y = b_y + np.abs(x6) + np.cos(np.pi * x5)
     e_m = rng.normal(0.0, noise_sd, size=len(treat))
     e_y = rng.normal(0.0, noise_sd, size=len(treat))
 
     m = b_m + treat * a + e_m
-    eta = 1.0 + beta * m + 0.5 * x3 + 0.5 * x4 + treat * c + e_y
+    eta = 1.0 + beta * m + b_y + treat * c + e_y
     y = expit(-eta) if spec["sigmoid"] else eta
 
     if spec["sigmoid"]:
         # Y(t, M(t')) = 1/(1+exp(L)), L ~ N(1 + beta*(b_M + t'a) + 0.5x3 + 0.5x4 + t*c, (beta^2 + 1) sd^2).
         var = (beta**2 + 1.0) * noise_sd**2
-        base = 1.0 + beta * b_m + 0.5 * x3 + 0.5 * x4
+        base = 1.0 + beta * b_m + b_y
         mu = {(t, tm): _expected_sigmoid(base + beta * tm * a + t * c, var) for t in (0, 1) for tm in (0, 1)}
         cie = mu[1, 1] - mu[1, 0]
         cde = mu[1, 0] - mu[0, 0]
@@ -186,8 +202,8 @@ def _mediator_frame(spec: dict, X, treat, h, rng, noise_sd) -> dict[str, np.ndar
         te = mu[1, 1] - mu[0, 0]
     else:
         # Linear in (t, m) without interaction: every version of each effect coincides.
-        cie = cie_control = beta * a
-        cde = cde_treated = c
+        cie = cie_control = beta * a + np.zeros_like(h)
+        cde = cde_treated = c + np.zeros_like(h)
         te = cie + cde
     return {"m": m, "y": y, "cie": cie, "cde": cde, "te": te,
             "cie_control": cie_control, "cde_treated": cde_treated}
@@ -271,7 +287,16 @@ def simulate(scenario: str, n: int = 1000, *, noise_sd: float = 0.01, random_sta
     simple_null1    b_M + e_M        L = 1 + m + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
     simple_null2    b_M + e_M        L = 1 + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
     global          b_M + t + e_M    L = 1 + m + 0.5 x3 + 0.5 x4 + e_Y; Y = L
+    global_nonlin.  b'_M + t + e_M   L = 1 + m + 0.5 x3 + 0.5 x4 + |x6| + cos(pi x5) + e_Y
+    direct_only     b_M + t + e_M    L = 1 + m + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
+    outcome_path    b_M + t + e_M    L = 1 + (1 + h) m + 0.5 x3 + 0.5 x4 + e_Y; Y = L
     ==============  ===============  ====================================================
+
+    with b'_M = b_M + sin(pi x5) + x6^2 / 2 (``global_nonlinear``). The last three are
+    not in the paper: they are the validity table's designs for the heterogeneity test
+    (a constant non-zero indirect effect with nonlinear prognostic terms; a heterogeneous
+    direct effect with a constant indirect effect; heterogeneity in the M -> Y slope
+    only, where the treatment's effect on M is the same for everyone).
 
     and the no-mediator scenarios are Y(t) = 1 + x3 + x4 + 0.5 x1 + 0.5 x2 + t h + e_Y
     (``total_simple``), its image under 1 / (1 + exp(.)) (``total_complex``),

@@ -16,7 +16,7 @@ from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
 from mediationhte.errors import ParameterError
 from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
-from mediationhte.mlearner.effects import step_one
+from mediationhte.mlearner.effects import influence_values, step_one
 from mediationhte.mlearner.results import MLData, MLMediationResults
 from mediationhte.subgroups.search import SearchInputs
 
@@ -68,13 +68,14 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
                   covariates=covariates)
     return MLMediationResults(
         learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
-        unit_level=units, settings=settings, search_inputs=_search_inputs(data, learners, settings, units, roles),
+        unit_level=units, settings=settings, search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance),
         roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=rows.dropped, alpha=alpha,
         seed_used=seed_used, call=call,
     )
 
 
-def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.DataFrame, roles) -> SearchInputs:
+def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.DataFrame, roles,
+                   nuisance) -> SearchInputs:
     """Step 1 rerun on permuted or subsampled rows (only the columns the search embeds), and subgroup mediation."""
     rerun_settings = dict(settings, n_jobs=1)  # the permutations are the parallel level
 
@@ -82,7 +83,14 @@ def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.D
         return step_one(d.X[rows], t, d.m[rows], d.y[rows], learners, rerun_settings, rng, effects_only=True,
                         columns=columns)[3]
 
+    pseudo_outcomes = None
+    if settings["estimator"] != "plugin":  # the plug-in has no treatment models, so no influence function
+        phi = influence_values(nuisance, d.t, d.y)
+        pseudo_outcomes = pd.DataFrame({"cie_treated": phi[:, 3] - phi[:, 2], "cie_control": phi[:, 1] - phi[:, 0],
+                                        "cde_control": phi[:, 2] - phi[:, 0], "cde_treated": phi[:, 3] - phi[:, 1],
+                                        "te": phi[:, 3] - phi[:, 0]})
     work = d.covariates.assign(**{roles.treatment: d.t, roles.mediator: d.m, roles.outcome: d.y})
     families = {"mediator_family": settings["mediator_family"], "outcome_family": settings["outcome_family"]}
     return SearchInputs(unit_effects=units, covariates=d.covariates, treatment=d.t, mediator=d.m, outcome=d.y,
-                        index=units.index, rerun=rerun, mediation=subgroup_mediation(work, roles, families))
+                        index=units.index, rerun=rerun, mediation=subgroup_mediation(work, roles, families),
+                        pseudo_outcomes=pseudo_outcomes, features=d.X)

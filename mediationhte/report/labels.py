@@ -35,6 +35,7 @@ EFFECT_LABELS = {
     "acme_average": "ACME (average)",
     "ade_average": "ADE (average)",
     "prop_mediated_average": "Prop. Mediated (average)",
+    "subgroup_effect": "Effect searched (held-out)",
 }
 
 #: Rows and labels of R's short (4-row) form: linear outcome, no treatment x mediator interaction.

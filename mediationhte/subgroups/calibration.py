@@ -17,11 +17,22 @@ simulated null scenario, which does not carry over to real data (spec
   it was not chosen. Honest and fast; less powerful (half the data each).
 * ``"threshold"`` (:func:`calibrate_threshold`): the paper's rule, p_leaf < p*.
   No calibration; the Type I error is whatever p* gives on these data.
+* ``"blp"`` (:func:`calibrate_blp`, the default): the null is "the effect does
+  not vary with X", not "there is no effect". One random half (stratified by
+  treatment) discovers: the profile is searched on its step-1 unit effects and a
+  DR-learner proxy is learned from its pseudo-outcomes. The other half tests: the
+  best linear predictor test of
+  :func:`mediationhte.inference.heterogeneity.calibration_test` on the
+  cross-fitted pseudo-outcome of the effect itself (so heterogeneity in the
+  mediator -> outcome path counts), and the found subgroups' effects (mean
+  pseudo-outcome per subgroup). Costs one small regression and a search on half
+  the units: no step-1 refit.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,20 +44,24 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import check_seed, spawn_seeds
-from mediationhte.errors import ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.inference.heterogeneity import HeterogeneityTest, calibration_test, group_effects
 from mediationhte.subgroups.cluster_tests import permute_clusters, split_clusters
 from mediationhte.subgroups.discover import Profile, check_arms, leaf_pvalue
 
 __all__ = [
     "CALIBRATIONS",
     "Calibration",
+    "blp_heterogeneity",
+    "calibrate_blp",
     "calibrate_permutation",
     "calibrate_split",
     "calibrate_threshold",
     "split_rows",
 ]
 
-CALIBRATIONS = ("permutation", "split", "threshold")
+CALIBRATIONS = ("blp", "permutation", "split", "threshold")
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,13 +70,14 @@ class Calibration:
 
     Attributes
     ----------
-    method : {"permutation", "split", "threshold"}
+    method : {"blp", "permutation", "split", "threshold"}
     p_value : float
-        The calibrated p-value: the permutation p-value, the held-out p_leaf
-        (split), or the uncalibrated p_leaf itself (threshold).
+        The calibrated p-value: the BLP test's p-value (blp), the permutation
+        p-value, the held-out p_leaf (split), or the uncalibrated p_leaf itself
+        (threshold).
     p_leaf : float
-        The p_leaf it was computed from: the observed minimum p_leaf on the full
-        sample (permutation, threshold) or the held-out p_leaf (split).
+        The p_leaf: the observed minimum p_leaf on the full sample (permutation,
+        threshold) or the held-out p_leaf (split, blp).
     threshold : float
         What ``p_value`` is compared with: ``alpha``, or the user's
         ``p_threshold`` in threshold mode.
@@ -70,8 +86,15 @@ class Calibration:
     discovery_rows, test_rows : ndarray or None
         Split mode: row positions of the two halves.
     profile : Profile or None
-        Split mode: the profile discovered on the first half.
+        Split and blp modes: the profile discovered on the first half.
     seed : int or None
+    heterogeneity : HeterogeneityTest or None
+        BLP mode: the BLP test and the GATES.
+    subgroup_effects : pandas.DataFrame or None
+        BLP mode: per subgroup (1..L) on the held-out half, ``n, estimate, std_error,
+        ci_lower, ci_upper`` of the mean pseudo-outcome.
+    p_subgroups : float
+        BLP mode: Wald test that the subgroups' effects are equal, on the held-out half.
     """
 
     method: str
@@ -83,6 +106,9 @@ class Calibration:
     test_rows: np.ndarray | None = field(default=None, repr=False)
     profile: Profile | None = field(default=None, repr=False)
     seed: int | None = None
+    heterogeneity: HeterogeneityTest | None = field(default=None, repr=False)
+    subgroup_effects: pd.DataFrame | None = field(default=None, repr=False)
+    p_subgroups: float = float("nan")
 
     def __post_init__(self):
         object.__setattr__(self, "null_p", readonly(self.null_p, float))
@@ -109,6 +135,10 @@ class Calibration:
         if self.method == "permutation":
             return (f"permutation of the treatment ({self.n_permutations} permutations; "
                     "p = (1 + #{null min p_leaf <= observed}) / (1 + B))")
+        if self.method == "blp":
+            return (f"best linear predictor of the {self.heterogeneity.effect} pseudo-outcome on an out-of-fold "
+                    f"proxy (H0: the effect does not vary with the covariates); subgroups found on "
+                    f"{len(self.discovery_rows)} units, their effects compared on the other {len(self.test_rows)}")
         if self.method == "split":
             return (f"sample splitting (profile found on {len(self.discovery_rows)} units, "
                     f"p_leaf on the other {len(self.test_rows)})")
@@ -186,6 +216,98 @@ def calibrate_permutation(observed_min_p: float, rerun: Callable[[np.ndarray, in
                                    desc="permutations", prefer=prefer), dtype=float)
     p = (1.0 + np.sum(null <= observed)) / (1.0 + n_permutations)
     return Calibration("permutation", float(p), observed, alpha, null_p=null, seed=int(seed))
+
+
+def warn_unreachable_alpha(n_permutations: int, alpha: float) -> None:
+    """Warn when B permutations cannot give p < alpha (the smallest p-value is 1 / (B + 1))."""
+    floor = 1.0 / (n_permutations + 1)
+    if floor >= alpha:
+        warnings.warn(
+            f"Parameter n_permutations={n_permutations}: the smallest attainable permutation p-value is "
+            f"1/(B + 1) = {floor:.3g} >= alpha = {alpha:g}, so heterogeneity can never be declared. Use "
+            f"n_permutations >= {int(np.ceil(1 / alpha))} (200 or more for a stable p-value).",
+            AssumptionWarning, stacklevel=4)
+
+
+def _blp_seeds(seed: int) -> tuple[int, int, int]:
+    """(reserved, proxy regression, split) seeds of the BLP calibration."""
+    return tuple(int(s) for s in spawn_seeds(np.random.default_rng(check_seed(seed)), 3))
+
+
+def blp_split(treatment, seed: int, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """(discovery rows, held-out rows) of the BLP calibration: halves stratified by arm, or whole clusters."""
+    split_seed = _blp_seeds(seed)[2]
+    if groups is None:
+        return split_rows(treatment, split_seed)
+    return split_clusters(treatment, groups, split_seed, 0.5)
+
+
+def blp_heterogeneity(pseudo, features, treatment, *, effect: str, seed: int, alpha: float = 0.05, groups=None,
+                      n_groups: int = 5) -> HeterogeneityTest:
+    """The BLP test on the held-out half, the proxy learned on the discovery half (both drawn from ``seed``)."""
+    t = np.asarray(treatment)
+    discovery, _ = blp_split(t, seed, groups)
+    train = np.zeros(len(t), dtype=bool)
+    train[discovery] = True
+    return calibration_test(pseudo, features, train, effect=effect, seed=_blp_seeds(seed)[1], clusters=groups,
+                            alpha=alpha, n_groups=n_groups)
+
+
+def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile | None], covariates: pd.DataFrame,
+                  treatment, response, *, effect: str, seed: int, alpha: float = 0.05,
+                  groups=None) -> Calibration:
+    """The BLP test of heterogeneity of the effect itself, and the subgroups' effects on a held-out half.
+
+    Parameters
+    ----------
+    pseudo : array_like (n,)
+        Cross-fitted pseudo-outcomes of the effect searched (E[Gamma_i | X_i] = tau(X_i)).
+    features : array_like (n, p)
+        Numeric covariates for the proxy regressions.
+    discover_on : callable ``(rows) -> Profile or None``
+        The search (embedding, clustering, CART) on the step-1 unit effects of the
+        given rows; nothing is refitted.
+    covariates : pandas.DataFrame
+        All n rows (the profile assigns the held-out rows to leaves).
+    treatment : array_like of 0/1
+    response : array_like
+        The mediator (or the outcome): the a-path p_leaf on the held-out half, kept as an extra.
+    effect : str
+        Label of the effect.
+    seed : int
+        Seed of the folds, the proxy regressions and the split.
+    alpha : float, default 0.05
+    groups : array_like, optional
+        Cluster ids: cluster-robust (CR2) tests, whole clusters in folds and halves.
+
+    Returns
+    -------
+    Calibration
+        ``p_value`` is the BLP test's one-sided p-value; ``subgroup_effects``
+        and ``p_subgroups`` compare the found subgroups' effects on the half that
+        did not choose them.
+    """
+    n = len(covariates)
+    t = check_arms(treatment, n)
+    alpha = V.check_alpha(alpha)
+    gamma = np.asarray(pseudo, dtype=float)
+    groups = None if groups is None else np.asarray(groups)
+    test = blp_heterogeneity(gamma, features, t, effect=effect, seed=seed, alpha=alpha, groups=groups)
+    discovery, held = blp_split(t, seed, groups)
+    profile = discover_on(discovery.copy())
+    effects, p_groups, p_leaf = None, 1.0, 1.0
+    if profile is not None:
+        leaf = np.asarray(profile.tree.apply(covariates.iloc[held]))
+        g_held = None if groups is None else groups[held]
+        effects, p_groups = group_effects(gamma[held], leaf, clusters=g_held, alpha=alpha)
+        effects = effects.reindex(range(len(profile.rules)))
+        effects.index = pd.Index(np.arange(1, len(profile.rules) + 1), name="subgroup")
+        p_leaf = leaf_pvalue(leaf, t[held], np.asarray(response, dtype=float)[held], g_held)
+        p_groups = float(p_groups) if np.isfinite(p_groups) else 1.0
+        p_leaf = float(p_leaf) if np.isfinite(p_leaf) else 1.0
+    return Calibration("blp", test.p_value, p_leaf, alpha, discovery_rows=discovery, test_rows=held,
+                       profile=profile, seed=int(seed), heterogeneity=test, subgroup_effects=effects,
+                       p_subgroups=p_groups)
 
 
 def split_rows(treatment, seed: int, fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from tabulate import tabulate
 
 from mediationhte.core import validation as V
@@ -156,6 +157,18 @@ class SubgroupResults(CopyOnRead):
                 frame[f"mean_{col}"] = means[col].reindex(range(len(rules))).to_numpy(dtype=float)
         estimands: list[str] = []
         notes = []
+        if calibration.subgroup_effects is not None:
+            estimands.append("subgroup_effect")
+            held = calibration.subgroup_effects
+            z = held["estimate"].to_numpy(dtype=float) / held["std_error"].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                p_zero = 2 * stats.norm.sf(np.abs(z))
+            for col, values in (("", held["estimate"]), ("_ci_lower", held["ci_lower"]),
+                                ("_ci_upper", held["ci_upper"]), ("_p_value", p_zero)):
+                frame["subgroup_effect" + col] = np.asarray(values, dtype=float)
+            notes.append("Effect searched (held-out): the subgroup's mean pseudo-outcome of the searched effect on "
+                         "the half that did not choose the subgroups, with a robust interval; the test that the "
+                         f"subgroups' effects are all equal gives p = {calibration.p_subgroups:.4g}.")
         if subgroup_mediation is not None:
             results = {}
             for g in range(len(rules)):
@@ -252,8 +265,18 @@ class SubgroupResults(CopyOnRead):
 
     @property
     def p_value(self) -> float:
-        """The calibrated p-value (the uncalibrated p_leaf in threshold mode)."""
+        """The calibrated p-value: the BLP test's (blp), permutation, held-out p_leaf (split) or raw p_leaf."""
         return self.calibration_result.p_value
+
+    @property
+    def heterogeneity_test(self):
+        """The BLP test and GATES (:class:`~mediationhte.inference.heterogeneity.HeterogeneityTest`), blp mode only."""
+        return self.calibration_result.heterogeneity
+
+    @property
+    def p_subgroups(self) -> float:
+        """blp mode: held-out Wald test that the subgroups' effects are equal (NaN in the other modes)."""
+        return self.calibration_result.p_subgroups
 
     @property
     def p_leaf(self) -> float:
@@ -277,7 +300,7 @@ class SubgroupResults(CopyOnRead):
 
     @property
     def calibration(self) -> str:
-        """Calibration method: ``"permutation"``, ``"split"`` or ``"threshold"``."""
+        """Calibration method: ``"blp"``, ``"permutation"``, ``"split"`` or ``"threshold"``."""
         return self.calibration_result.method
 
     @property
@@ -353,7 +376,7 @@ class SubgroupResults(CopyOnRead):
                 "Estimate": frame.loc[g, e], f"{level}% CI Lower": frame.loc[g, f"{e}_ci_lower"],
                 f"{level}% CI Upper": frame.loc[g, f"{e}_ci_upper"], "p-value": frame.loc[g, f"{e}_p_value"]}
                 for g in frame.index for e in self.estimands}
-            tables.append(StatsTable("Within-subgroup mediation", pd.DataFrame(rows).T, p_columns=("p-value",)))
+            tables.append(StatsTable("Within-subgroup effects", pd.DataFrame(rows).T, p_columns=("p-value",)))
         return Summary(title=TITLE, alpha=self.alpha, n_obs=len(self.index), footer=tuple(footer),
                        models=tuple(tables), notes=(*notes, *self.notes))
 
@@ -369,6 +392,13 @@ class SubgroupResults(CopyOnRead):
             verdict = "declared" if self.heterogeneous else "not declared"
             lines.append(f"p_leaf ({response}) = {_format_p_leaf(self.p_value)} vs p* = {cal.threshold:g}: "
                          f"heterogeneity {verdict} (uncalibrated)")
+        elif self.calibration == "blp":
+            sign = "<" if self.heterogeneous else ">="
+            verdict = "declared" if self.heterogeneous else "not declared"
+            lines.append(f"Heterogeneity test (BLP, null of one common effect): "
+                         f"{format_pvalue(self.p_value)} ({sign} alpha = {self.alpha:g}): heterogeneity {verdict}")
+            lines.append(f"Subgroup effects differ (held-out Wald test): {format_pvalue(cal.p_subgroups)}")
+            lines.append(f"Held-out p_leaf ({response}): {_format_p_leaf(cal.p_leaf)}")
         else:
             label = "Calibrated p-value" if self.calibration == "permutation" else "Held-out p_leaf"
             sign = "<" if self.heterogeneous else ">="
@@ -423,7 +453,7 @@ class SubgroupResults(CopyOnRead):
     def _tables(self) -> list[tuple[str, tuple]]:
         out = [("Search over K", self._k_cells()), ("Subgroups", self._subgroup_cells())]
         if self.estimands:
-            out.append(("Within-subgroup mediation", self._mediation_cells()))
+            out.append(("Within-subgroup effects", self._mediation_cells()))
         return out
 
     def _note_lines(self) -> list[str]:

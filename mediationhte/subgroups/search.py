@@ -23,7 +23,8 @@ import pandas as pd
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import freeze_arrays
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
-from mediationhte.subgroups.calibration import CALIBRATIONS, calibrate_permutation, calibrate_split, calibrate_threshold
+from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation, calibrate_split,
+                                                calibrate_threshold, warn_unreachable_alpha)
 from mediationhte.errors import ParameterError
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.discover import EMBEDDINGS, PROFILES, discover
@@ -69,6 +70,12 @@ class SearchInputs:
         Mediation within the units selected by the boolean ``mask``, with
         ``n_boot`` bootstrap resamples at level 1 - ``alpha``: a frame indexed by
         estimand with ``estimate, ci_lower, ci_upper, p_value``.
+    pseudo_outcomes : pandas.DataFrame or None
+        Cross-fitted pseudo-outcomes, one column per unit-effect column (the
+        efficient influence function contrast whose conditional mean is that
+        effect), for the BLP calibration; None if the fit has none.
+    features : ndarray (n, p) or None
+        Numeric covariates for the BLP proxy regressions.
     """
 
     unit_effects: pd.DataFrame = field(repr=False)
@@ -81,6 +88,8 @@ class SearchInputs:
     mediation: Callable | None = field(repr=False, default=None)
     prefer: str = "processes"
     groups: np.ndarray | None = field(repr=False, default=None)
+    pseudo_outcomes: pd.DataFrame | None = field(repr=False, default=None)
+    features: np.ndarray | None = field(repr=False, default=None)
 
     def __post_init__(self):
         freeze_arrays(self)
@@ -113,7 +122,7 @@ class SubgroupSearchMixin:
     subsampled rows) and hands it to its results, so this mixin only passes it on.
     """
 
-    def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str = "permutation",
+    def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
                   progress: bool = False):
@@ -126,8 +135,14 @@ class SubgroupSearchMixin:
         Embeds the unit effects (t-SNE), clusters the embedding (K-means for every
         K), describes each clustering by a CART profile on the covariates, picks
         K* by the smallest p_leaf (F-test of leaf x treatment on the mediator for
-        the indirect effect, on the outcome otherwise), and calibrates that
-        minimum so the test of heterogeneity has its nominal Type I error.
+        the indirect effect, on the outcome otherwise), and tests heterogeneity.
+
+        The default test (``calibration="blp"``) asks whether the effect itself
+        varies with the covariates (H0: the same effect for everyone, whatever
+        its size): the best linear predictor test on the cross-fitted
+        pseudo-outcome of the effect (:meth:`test_heterogeneity` gives it alone,
+        with the GATES); the subgroups are found on one half and their effects
+        compared on the other.
 
         Parameters
         ----------
@@ -142,9 +157,19 @@ class SubgroupSearchMixin:
             openTSNE 2-D embedding (nearest-neighbour affinities, linear memory;
             above 50,000 units a subsample is embedded and the rest placed with
             ``transform``), or cluster the standardised effects directly.
-        calibration : {"permutation", "split", "threshold"}, default "permutation"
+        calibration : {"blp", "permutation", "split", "threshold"}, optional
+            Default ``"blp"`` on fits with cross-fitted pseudo-outcomes (ML
+            learners, ``cate()``, cluster-randomised fits); ``"permutation"`` on
+            linear fits and ``estimator="plugin"``, which have none.
+            ``"blp"``: the BLP test of the effect's heterogeneity (one-sided p of
+            the slope on the out-of-fold proxy, HC3 or cluster-robust CR2); the
+            profile is searched on a random half (stratified by treatment) and
+            each subgroup's effect (mean pseudo-outcome, robust interval) and a
+            Wald test of their equality come from the other half. No refit.
             ``"permutation"``: rerun step 1 and the search on data sets with the
             treatment permuted; p = (1 + #{null min p_leaf <= observed}) / (1 + B).
+            Its null is "no treatment effect at all", so with an effect that
+            exists but is the same for everyone it is conservative.
             ``"split"``: refit step 1 and search on a random half (stratified by
             treatment), test the profile's p_leaf on the other half.
             ``"threshold"``: the paper's rule p_leaf < ``p_threshold``
@@ -191,6 +216,71 @@ class SubgroupSearchMixin:
                       n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, progress=progress)
 
 
+    def test_heterogeneity(self, effect="indirect", *, alpha: float | None = None, n_groups: int = 5,
+                           random_state=None):
+        """Test whether the effect varies with the covariates: the BLP test and the GATES.
+
+        H0: the conditional effect tau(x) is the same for every x (whatever its size;
+        not "there is no effect"). The cross-fitted pseudo-outcome of the effect
+        (the uncentred efficient influence function contrast, whose conditional mean
+        is tau(x)) is regressed on an intercept and an out-of-fold proxy of tau
+        (a regression of the other folds' pseudo-outcomes on the covariates);
+        the one-sided test of the slope is the test of heterogeneity (HC3, or
+        cluster-robust CR2 in a cluster-randomised trial). This is the global test
+        behind ``subgroups(calibration="blp")``: the same ``random_state`` gives
+        the same test.
+
+        Parameters
+        ----------
+        effect : str, default "indirect"
+            ``"indirect"``, ``"direct"``, ``"total"`` or a unit-effect column (see
+            :meth:`subgroups`); cate() and cluster fits test their total effect.
+        alpha : float, optional
+            Level of the intervals and of the decision; default the fit's alpha.
+        n_groups : int, default 5
+            GATES quantile groups of the proxy.
+        random_state : None, int or numpy.random.Generator
+            Folds and seeds of the proxy regressions.
+
+        Returns
+        -------
+        mediationhte.inference.heterogeneity.HeterogeneityTest
+            ``.p_value``, ``.heterogeneous``, ``.blp``, ``.gates``, ``.gates_tests``;
+            ``summary()``, ``to_frame()``, ``plot()`` (the GATES).
+
+        Examples
+        --------
+        >>> import mediationhte as mh
+        >>> fit = mh.mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+        ...                  "job_seek ~ treat + econ_hard + sex + age", data=mh.load_jobs(),
+        ...                  learner="boosting", n_folds=3, random_state=1)
+        >>> test = fit.test_heterogeneity(random_state=2)
+        >>> list(test.to_frame().index)
+        ['ate', 'heterogeneity']
+        """
+        inputs = self._search_inputs()
+        if inputs.pseudo_outcomes is None or inputs.features is None:
+            raise ParameterError("test_heterogeneity() needs the fit's cross-fitted pseudo-outcomes, which this fit "
+                                 "does not have (a linear fit or estimator='plugin'); refit with an ML learner and "
+                                 "estimator='crossfit'.", parameter="effect")
+        if effect == "indirect" and inputs.mediator is None:
+            effect = tuple(inputs.unit_effects.columns)[0]   # no mediator: the total effect the fit estimates
+        columns, label = _effect_columns(effect, tuple(inputs.unit_effects.columns))
+        if len(columns) != 1:
+            raise ParameterError(f"Parameter effect must name one effect; got {effect!r}.", parameter="effect")
+        alpha = V.check_alpha(self.alpha if alpha is None else alpha)
+        calibration_seed = _search_seeds(random_state)[1][1]
+        return blp_heterogeneity(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
+                                 inputs.treatment, effect=label, seed=calibration_seed, alpha=alpha,
+                                 groups=inputs.groups,
+                                 n_groups=V.check_positive_int("n_groups", n_groups, minimum=2))
+
+
+def _search_seeds(random_state) -> tuple[object, tuple[int, int, int]]:
+    """(seed_used, (search, calibration, mediation) seeds) from the user's random_state."""
+    rng, seed_used = resolve_seed(random_state)
+    return seed_used, tuple(int(s) for s in spawn_seeds(rng, 3))
+
 
 def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, profile, n_boot):
     V.check_option("embedding", embedding, EMBEDDINGS)
@@ -212,7 +302,7 @@ def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, p
 
 
 def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding: str = "tsne",
-           calibration: str = "permutation", n_permutations: int = 200, alpha: float = 0.05, p_threshold=None,
+           calibration: str | None = None, n_permutations: int = 200, alpha: float = 0.05, p_threshold=None,
            profile: str = "smallest", n_boot: int = 1000, random_state=None, n_jobs: int = 1,
            progress: bool = False) -> SubgroupResults:
     """Steps 2-4 of the M-learner with a calibrated test; see ``MLMediationResults.subgroups`` for the options.
@@ -222,12 +312,13 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
     within-subgroup bootstraps. The same ``random_state`` gives identical
     results for any ``n_jobs``.
     """
+    if calibration is None:
+        calibration = "permutation" if inputs.pseudo_outcomes is None else "blp"
     n_permutations, alpha, n_boot = _check_options(embedding, calibration, n_permutations, alpha, p_threshold,
                                                    profile, n_boot)
     n_jobs = V.check_n_jobs(n_jobs)
     columns, label = _effect_columns(effect, tuple(inputs.unit_effects.columns))
-    rng, seed_used = resolve_seed(random_state)
-    search_seed, calibration_seed, mediation_seed = (int(s) for s in spawn_seeds(rng, 3))
+    seed_used, (search_seed, calibration_seed, mediation_seed) = _search_seeds(random_state)
     cov, t, y = inputs.covariates, np.asarray(inputs.treatment), np.asarray(inputs.outcome)
     # The indirect effect runs through the a-path, so K* is chosen by p_leaf on the mediator (the authors'
     # statistic); direct and total effects are chosen by p_leaf on the outcome.
@@ -244,7 +335,24 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
 
     every = np.arange(n)
     test_rows = None
-    if calibration == "split":
+    if calibration == "blp":
+        if inputs.pseudo_outcomes is None or inputs.features is None:
+            raise ParameterError("Parameter calibration='blp' needs the fit's cross-fitted pseudo-outcomes, which "
+                                 "this fit does not have; use calibration='permutation' or 'split'.",
+                                 parameter="calibration")
+        found = {}
+
+        def discover_on(rows):
+            found["fit"] = run(inputs.unit_effects.iloc[rows], rows, t[rows], search_seed)
+            found["rows"] = rows
+            return found["fit"].profile
+
+        cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features, discover_on,
+                            cov, t, y if m is None else m, effect=label, seed=calibration_seed, alpha=alpha,
+                            groups=groups)
+        fit = _split_fit(found["fit"], found["rows"], cov, n)
+        test_rows = cal.test_rows
+    elif calibration == "split":
         found = {}
 
         def discover_on(rows):
@@ -261,6 +369,8 @@ def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding:
     else:
         fit = run(inputs.unit_effects, every, t, search_seed)
         if calibration == "permutation":
+            warn_unreachable_alpha(n_permutations, alpha)
+
             def rerun(t_perm, seed):
                 local = np.random.default_rng(seed)
                 units = inputs.rerun(t_perm, every, local, columns)

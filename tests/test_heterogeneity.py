@@ -1,0 +1,237 @@
+"""The heterogeneity test (mediationhte.inference.heterogeneity): BLP, GATES, group effects, and their wiring.
+
+References used here, all outside the code under test:
+- closed forms of the best linear predictor for a known tau(x) and proxy (population regression algebra);
+- the HC3 covariance written out from MacKinnon & White (1985): (X'X)^-1 X' diag(e_i^2 / (1 - h_ii)^2) X (X'X)^-1;
+- simulations whose truth is fixed by construction (a constant effect: H0 holds exactly), where the rejection
+  rate must stay within alpha + 3 Monte Carlo SEs and the p-values must pass a KS test against U(0, 1).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import mediationhte as mh
+from mediationhte import ParameterError
+from mediationhte.errors import AssumptionWarning
+from mediationhte.inference.heterogeneity import blp_test, calibration_test, dr_proxy, group_effects
+
+COVS = " + ".join(f"x{i}" for i in range(1, 11))
+
+
+def _hc3(y, X):
+    beta = np.linalg.solve(X.T @ X, X.T @ y)
+    e = y - X @ beta
+    bread = np.linalg.inv(X.T @ X)
+    h = np.einsum("ij,jk,ik->i", X, bread, X)
+    meat = X.T @ (X * (e**2 / (1 - h) ** 2)[:, None])
+    return beta, bread @ meat @ bread
+
+
+def test_blp_coefficients_and_hc3_match_the_formulas():
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=n)
+    gamma = 1.0 + 0.5 * x + rng.normal(scale=1 + np.abs(x), size=n)   # heteroskedastic pseudo-outcomes
+    proxy = x + rng.normal(scale=0.5, size=n)
+    test = blp_test(gamma, proxy)
+    beta, cov = _hc3(gamma, np.column_stack([np.ones(n), proxy - proxy.mean()]))
+    np.testing.assert_allclose(test.blp["estimate"], beta, rtol=1e-10)
+    np.testing.assert_allclose(test.blp["std_error"], np.sqrt(np.diag(cov)), rtol=1e-10)
+    z = beta[1] / np.sqrt(cov[1, 1])
+    assert test.p_value == pytest.approx(stats.t.sf(z, n - 2), rel=1e-10)   # one-sided
+    assert test.cov_type == "HC3" and test.n_obs == n
+
+
+def test_blp_estimates_the_population_loading():
+    # tau(x) = 1 + 0.5 x, proxy S = x + N(0, 0.5^2): beta1 = E[tau] = 1 and beta2 = cov(tau, S) / var(S)
+    # = 0.5 / 1.25 = 0.4 (population algebra). n = 20000, so both within 4 SE.
+    rng = np.random.default_rng(4)
+    n = 20_000
+    x = rng.normal(size=n)
+    test = blp_test(1.0 + 0.5 * x + rng.normal(size=n), x + rng.normal(scale=0.5, size=n))
+    est, se = test.blp["estimate"], test.blp["std_error"]
+    assert abs(est["ate"] - 1.0) < 4 * se["ate"]
+    assert abs(est["heterogeneity"] - 0.4) < 4 * se["heterogeneity"]
+
+
+def test_gates_are_the_group_means_of_the_pseudo_outcomes():
+    rng = np.random.default_rng(5)
+    n = 503
+    proxy = rng.normal(size=n)
+    gamma = proxy + rng.normal(size=n)
+    test = blp_test(gamma, proxy, n_groups=4)
+    order = np.argsort(proxy, kind="stable")
+    groups = np.empty(n, dtype=int)
+    groups[order] = (np.arange(n) * 4) // n
+    for g in range(4):
+        assert test.gates.loc[g + 1, "estimate"] == pytest.approx(gamma[groups == g].mean(), rel=1e-12)
+        assert test.gates.loc[g + 1, "n"] == np.sum(groups == g)
+    diff = test.gates_tests.loc["top - bottom", "estimate"]
+    assert diff == pytest.approx(gamma[groups == 3].mean() - gamma[groups == 0].mean(), rel=1e-12)
+    assert test.gates_tests.loc["all equal", "p_value"] < 1e-6
+
+
+def test_group_effects_wald_test_matches_the_hand_computation():
+    rng = np.random.default_rng(6)
+    labels = rng.integers(0, 3, size=300)
+    gamma = np.array([0.0, 0.3, 0.6])[labels] + rng.normal(size=300)
+    table, p = group_effects(gamma, labels)
+    D = (labels[:, None] == np.arange(3)).astype(float)
+    beta, cov = _hc3(gamma, D)
+    np.testing.assert_allclose(table["estimate"], beta, rtol=1e-12)
+    R = np.array([[1.0, -1.0, 0.0], [1.0, 0.0, -1.0]])
+    wald = float((R @ beta) @ np.linalg.solve(R @ cov @ R.T, R @ beta))
+    assert p == pytest.approx(stats.f.sf(wald / 2, 2, 300 - 3), rel=1e-10)
+
+
+def test_cluster_robust_path_uses_cr2_and_cluster_degrees_of_freedom():
+    rng = np.random.default_rng(7)
+    clusters = np.repeat(np.arange(40), 10)
+    x = rng.normal(size=400)
+    gamma = 1 + x + rng.normal(size=40)[clusters] + rng.normal(size=400)
+    test = blp_test(gamma, x, clusters=clusters)
+    assert test.cov_type == "CR2"
+    z = test.blp.loc["heterogeneity", "estimate"] / test.blp.loc["heterogeneity", "std_error"]
+    assert test.p_value == pytest.approx(stats.t.sf(z, 39), rel=1e-10)
+
+
+def test_constant_proxy_gives_p_one_with_a_note():
+    test = blp_test(np.random.default_rng(1).normal(size=50), np.ones(50))
+    assert test.p_value == 1.0 and "does not vary" in test.note
+
+
+def test_bad_inputs_name_the_parameter():
+    with pytest.raises(ParameterError, match="proxy"):
+        blp_test(np.zeros(10), np.zeros(9))
+    with pytest.raises(ParameterError, match="finite"):
+        blp_test(np.r_[np.nan, np.zeros(9)], np.arange(10.0))
+    with pytest.raises(ParameterError, match="clusters"):
+        blp_test(np.zeros(10), np.arange(10.0), clusters=np.zeros(3))
+    with pytest.raises(ParameterError, match="train"):
+        dr_proxy(np.zeros(10), np.zeros((10, 2)), np.ones(10, dtype=bool), seed=1)
+
+
+def test_blp_level_and_uniform_p_values_under_a_constant_nonzero_effect():
+    # H0 with an effect that exists (tau = 2 for everyone), heteroskedastic noise, and a proxy that is a fixed
+    # function of X (what an out-of-fold proxy is, given the other folds): 2000 replicates.
+    rng = np.random.default_rng(8)
+    reps, n = 2000, 300
+    p = np.empty(reps)
+    for r in range(reps):
+        x = rng.normal(size=n)
+        p[r] = blp_test(2.0 + rng.normal(scale=np.exp(x / 2), size=n), np.sin(x) + x).p_value
+    alpha, mcse = 0.05, np.sqrt(0.05 * 0.95 / reps)
+    assert np.mean(p < alpha) <= alpha + 3 * mcse
+    assert stats.kstest(p, "uniform").pvalue > 0.01
+
+
+def test_calibration_test_level_with_the_split_proxy():
+    # The whole construction (DR-learner proxy on one half, BLP on the other) under H0: 300 replicates, n = 400.
+    # (A 5-fold cross-fitted proxy pooled into one regression rejected 16% of 150 such replicates: see the Notes
+    # of calibration_test.)
+    rng = np.random.default_rng(9)
+    reps = 300
+    p = np.empty(reps)
+    for r in range(reps):
+        X = rng.normal(size=(400, 3))
+        gamma = 1.0 + rng.normal(scale=2.0, size=400)
+        p[r] = calibration_test(gamma, X, np.arange(400) % 2 == 0, seed=r).p_value
+    assert np.mean(p < 0.05) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / reps)
+    assert stats.kstest(p, "uniform").pvalue > 0.01
+
+
+def test_calibration_test_has_power():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(1000, 3))
+    gamma = np.where(X[:, 0] > 0, 1.5, 0.5) + rng.normal(scale=2.0, size=1000)
+    assert calibration_test(gamma, X, np.arange(1000) % 2 == 0, seed=1).p_value < 0.01
+
+
+# ----------------------------------------------------------------------------- wiring into the fits
+
+
+@pytest.fixture(scope="module")
+def outcome_path_fit():
+    # Heterogeneity only in the mediator -> outcome slope (CIE = 1 + h, the T -> M effect is 1 for everyone).
+    d = mh.simulate("outcome_path", 1000, noise_sd=0.01, random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mh.mediate(f"y ~ treat + m + {COVS}", f"m ~ treat + {COVS}", d, learner="boosting", n_folds=5,
+                         random_state=2)
+    return d, fit
+
+
+def test_ml_fit_detects_outcome_path_heterogeneity_and_matches_subgroups(outcome_path_fit):
+    _, fit = outcome_path_fit
+    test = fit.test_heterogeneity(random_state=3)
+    # one data set at noise 0.01 (the mediator separates the arms, so the pseudo-outcomes are noisy): the
+    # validity table (benchmarks/bench_mlearner_calibration.py) gives the power over replicates
+    assert test.p_value < 0.05 and test.heterogeneous
+    # beta1 estimates the average indirect effect E[1 + h] (about 1.37, the truth's mean in this sample)
+    truth = float(outcome_path_fit[0]["cie"].mean())
+    assert abs(test.blp.loc["ate", "estimate"] - truth) < 4 * test.blp.loc["ate", "std_error"]
+    sub = fit.subgroups(k=[2, 3], embedding="none", n_boot=0, random_state=3)
+    assert sub.calibration == "blp" and sub.p_value == test.p_value
+    assert sub.heterogeneity_test.p_value == test.p_value
+    frame = sub.to_frame()
+    assert {"subgroup_effect", "subgroup_effect_ci_lower", "subgroup_effect_ci_upper"} <= set(frame.columns)
+    assert "Heterogeneity test (BLP" in str(sub) and 0 <= sub.p_subgroups <= 1
+    # the direct effect is 0 for everyone here: its test gives an ordinary p-value, not a rejection by design
+    assert fit.test_heterogeneity("direct", random_state=3).effect.startswith("direct")
+
+
+def test_summary_and_plot_of_the_test(outcome_path_fit):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    test = outcome_path_fit[1].test_heterogeneity(random_state=1)
+    text = str(test)
+    assert "Best linear predictor" in text and "GATES" in text
+    ax = test.plot()
+    assert len(ax.lines) >= 2
+    assert test.to_frame().index.tolist() == ["ate", "heterogeneity"]
+
+
+def test_cate_and_linear_fits():
+    d = mh.simulate("total_simple", 800, noise_sd=0.5, random_state=4)
+    fit = mh.cate(f"y ~ treat + {COVS}", d, learner="t", random_state=4)
+    test = fit.test_heterogeneity(random_state=1)
+    assert test.p_value < 0.01 and test.effect == "t"
+    sub = fit.subgroups(k=[2], embedding="none", random_state=1)
+    assert sub.calibration == "blp"
+    jobs = mh.load_jobs()
+    linear = mh.mediate("depress2 ~ treat + job_seek + econ_hard", "job_seek ~ treat + econ_hard", jobs)
+    with pytest.raises(ParameterError, match="pseudo-outcomes"):
+        linear.test_heterogeneity()
+
+
+def test_crt_fit_uses_cluster_robust_errors():
+    d = mh.simulate_crt("A", n_clusters=40, cluster_size=(10, 20), random_state=5)
+    fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm")
+    test = fit.test_heterogeneity(random_state=1)
+    assert test.cov_type == "CR2" and test.effect == "cate"
+    sub = fit.subgroups(k=[2], embedding="none", random_state=1)
+    assert sub.calibration == "blp" and sub.p_value == test.p_value
+
+
+def test_too_few_permutations_warn(outcome_path_fit):
+    with pytest.warns(AssumptionWarning, match="n_permutations=9"):
+        outcome_path_fit[1].subgroups(k=[2], embedding="none", calibration="permutation", n_permutations=9,
+                                      n_boot=0, random_state=1)
+
+
+def test_test_heterogeneity_is_reproducible_and_checks_effect(outcome_path_fit):
+    fit = outcome_path_fit[1]
+    a, b = fit.test_heterogeneity(random_state=7), fit.test_heterogeneity(random_state=7)
+    pd.testing.assert_frame_equal(a.blp, b.blp)
+    with pytest.raises(ParameterError, match="effect"):
+        fit.test_heterogeneity(("indirect", "direct"))
+    with pytest.raises(ParameterError, match="effect"):
+        fit.test_heterogeneity("nonsense")
