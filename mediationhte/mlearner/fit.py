@@ -68,7 +68,8 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
                   covariates=covariates)
     return MLMediationResults(
         learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
-        unit_level=units, settings=settings, search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance),
+        unit_level=units, settings=settings,
+        search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance),
         roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=rows.dropped, alpha=alpha,
         seed_used=seed_used, call=call,
     )

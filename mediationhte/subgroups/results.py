@@ -275,7 +275,7 @@ class SubgroupResults(CopyOnRead):
 
     @property
     def p_subgroups(self) -> float:
-        """blp mode: held-out Wald test that the subgroups' effects are equal (NaN in the other modes)."""
+        """calibration="blp": held-out Wald test that the subgroups' effects are equal (NaN otherwise)."""
         return self.calibration_result.p_subgroups
 
     @property

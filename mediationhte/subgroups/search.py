@@ -23,8 +23,8 @@ import pandas as pd
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import freeze_arrays
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
-from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation, calibrate_split,
-                                                calibrate_threshold, warn_unreachable_alpha)
+from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation,
+                                                calibrate_split, calibrate_threshold, warn_unreachable_alpha)
 from mediationhte.errors import ParameterError
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.discover import EMBEDDINGS, PROFILES, discover
