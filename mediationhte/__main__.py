@@ -46,8 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--boot-method", default="percentile", choices=("percentile", "bca", "bca_r"))
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=JOBS_SEED, help=f"random_state (default {JOBS_SEED})")
-    p.add_argument("--subgroups", default=None, choices=("none", "split", "permutation", "threshold"),
-                   help="M-learner subgroup search and its calibration (default: split for Jobs II, none for --data)")
+    p.add_argument("--subgroups", default=None, choices=("none", "blp", "split", "permutation", "threshold"),
+                   help="M-learner subgroup search and its test (default: blp, the test of heterogeneity of the "
+                        "indirect effect, for Jobs II; none for --data)")
     p.add_argument("--learner", default="boosting", help="step-1 learner for --subgroups (default boosting)")
     p.add_argument("--permutations", type=int, default=200, metavar="B",
                    help="permutations for --subgroups permutation (default 200)")
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
             parser.error("--outcome and --mediator need --data FILE.csv")
         data, outcome, mediator = load_jobs(), JOBS_OUTCOME, JOBS_MEDIATOR
         boot = 1000 if args.boot is None else args.boot
-        subgroups = args.subgroups or "split"
+        subgroups = args.subgroups or "blp"
     else:
         if not (args.outcome and args.mediator):
             parser.error("--data needs both --outcome and --mediator formulas")

@@ -235,3 +235,23 @@ def test_test_heterogeneity_is_reproducible_and_checks_effect(outcome_path_fit):
         fit.test_heterogeneity(("indirect", "direct"))
     with pytest.raises(ParameterError, match="effect"):
         fit.test_heterogeneity("nonsense")
+
+
+def test_held_out_subgroup_effects_survive_the_within_subgroup_bootstrap():
+    # Regression: the within-subgroup bootstrap used to overwrite the held-out effect columns with NaN.
+    fit = mh.mediate("depress2 ~ treat + job_seek + econ_hard + sex + age", "job_seek ~ treat + econ_hard + sex + age",
+                     mh.load_jobs(), learner="boosting", n_folds=3, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sub = fit.subgroups(k=[2], embedding="none", n_boot=20, random_state=2)
+    frame = sub.to_frame()
+    assert frame["subgroup_effect"].notna().all()
+    held = sub.calibration_result.subgroup_effects
+    np.testing.assert_array_equal(frame["subgroup_effect"].to_numpy(), held["estimate"].to_numpy())
+
+
+def test_percentile_interval_without_any_draws_is_nan():
+    from mediationhte.inference.intervals import percentile_interval
+
+    lo, hi = percentile_interval(np.empty((0, 3)), alpha=0.05)
+    assert np.isnan(lo).all() and np.isnan(hi).all()

@@ -332,10 +332,13 @@ class CateResults(FitResults, SubgroupSearchMixin):
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit tau-hat: the M-learner's steps 2-4 without a mediator.
 
-        ``effect`` names a learner column (default: the first learner fitted);
-        p_leaf tests the leaf x treatment interaction on the outcome; the
-        permutation calibration refits that learner on data with the treatment
-        permuted. Other options as :meth:`MLMediationResults.subgroups`.
+        ``effect`` names a learner column (default: the first learner fitted).
+        The default test (``calibration="blp"``) is :meth:`test_heterogeneity` on
+        the AIPW pseudo-outcome of the total effect, and each subgroup's effect is
+        its mean AIPW pseudo-outcome on the held-out half; p_leaf tests the leaf x
+        treatment interaction on the outcome; the permutation calibration refits
+        that learner on data with the treatment permuted. Other options as
+        :meth:`MLMediationResults.subgroups`.
 
         Returns
         -------

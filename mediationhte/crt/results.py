@@ -297,7 +297,9 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
         """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
 
-        As :meth:`CateResults.subgroups`, except that p_leaf is a CR2 cluster-robust
+        As :meth:`CateResults.subgroups`, except that the default test
+        (``calibration="blp"``) uses the doubly robust score with the design's
+        treated share, CR2 standard errors and whole clusters in each half; p_leaf is a CR2 cluster-robust
         Wald test of the leaf x treatment interaction on the outcome (Hotelling-scaled
         F reference, :func:`mediationhte.inference.cluster_robust.hotelling_pvalue`),
         the permutation calibration swaps whole clusters' arms (the trial's own

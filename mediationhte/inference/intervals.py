@@ -142,6 +142,8 @@ def _quantile7(sorted_x: np.ndarray, m: np.ndarray, q) -> np.ndarray:
     k = sorted_x.shape[1]
     q = np.asarray(q, dtype=np.float64)
     shape = np.broadcast_shapes(q.shape, (k,))
+    if sorted_x.shape[0] == 0:   # no draws at all (every resample failed): no interval
+        return np.full(shape, np.nan)
     q = np.broadcast_to(q, shape)
     m = np.broadcast_to(m, shape)
     invalid = np.isnan(q) | (m == 0)

@@ -181,6 +181,8 @@ class SubgroupResults(CopyOnRead):
                     if str(e) not in estimands:
                         estimands.append(str(e))
             for e in estimands:
+                if e == "subgroup_effect":   # filled above from the calibration, not by the mediation fits
+                    continue
                 for col, suffix in (("estimate", ""), ("ci_lower", "_ci_lower"), ("ci_upper", "_ci_upper"),
                                     ("p_value", "_p_value")):
                     frame[e + suffix] = [
