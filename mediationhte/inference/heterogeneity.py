@@ -4,7 +4,8 @@ The question is H0: the conditional effect tau(x) is the same for every x (not "
 is no effect"). Every test here works on a doubly (multiply) robust pseudo-outcome
 Gamma_i whose conditional mean given X_i is tau(X_i) (the uncentred efficient
 influence function of the effect, cross-fitted), and a proxy S_i of tau(X_i)
-predicted out of fold, from models that never saw unit i:
+learned on other units (:func:`calibration_test`: a random half learns it, the
+other half is tested):
 
 * :func:`blp_test` (Chernozhukov, Demirer, Duflo & Fernandez-Val; grf's
   ``test_calibration``): OLS of Gamma on 1 and S - mean(S) with HC3 (or CR2
@@ -119,8 +120,8 @@ class HeterogeneityTest(CopyOnRead):
                   ("Covariance", self.cov_type))
         notes = ("beta1 is the average effect; beta2 = 1 if the proxy is the conditional effect, 0 if it carries "
                  "no information about it (Chernozhukov, Demirer, Duflo & Fernandez-Val). GATES: the mean "
-                 "pseudo-outcome in each quantile group of the out-of-fold proxy.",) + ((self.note,) if self.note
-                                                                                        else ())
+                 "pseudo-outcome in each quantile group of the proxy (learned on units the test does not use).",)
+        notes = notes + ((self.note,) if self.note else ())
         return Summary(title="Test of effect heterogeneity (best linear predictor)", alpha=self.alpha,
                        n_obs=self.n_obs, footer=footer, notes=notes,
                        models=(StatsTable("Best linear predictor", blp, p_columns=("p-value",)),

@@ -136,9 +136,9 @@ class Calibration:
             return (f"permutation of the treatment ({self.n_permutations} permutations; "
                     "p = (1 + #{null min p_leaf <= observed}) / (1 + B))")
         if self.method == "blp":
-            return (f"best linear predictor of the {self.heterogeneity.effect} pseudo-outcome on an out-of-fold "
-                    f"proxy (H0: the effect does not vary with the covariates); subgroups found on "
-                    f"{len(self.discovery_rows)} units, their effects compared on the other {len(self.test_rows)}")
+            return (f"best linear predictor of the {self.heterogeneity.effect} pseudo-outcome (H0: the effect "
+                    f"does not vary with the covariates); proxy and subgroups learned on {len(self.discovery_rows)} "
+                    f"units, tested on the other {len(self.test_rows)}")
         if self.method == "split":
             return (f"sample splitting (profile found on {len(self.discovery_rows)} units, "
                     f"p_leaf on the other {len(self.test_rows)})")

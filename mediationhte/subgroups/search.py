@@ -162,10 +162,11 @@ class SubgroupSearchMixin:
             learners, ``cate()``, cluster-randomised fits); ``"permutation"`` on
             linear fits and ``estimator="plugin"``, which have none.
             ``"blp"``: the BLP test of the effect's heterogeneity (one-sided p of
-            the slope on the out-of-fold proxy, HC3 or cluster-robust CR2); the
-            profile is searched on a random half (stratified by treatment) and
-            each subgroup's effect (mean pseudo-outcome, robust interval) and a
-            Wald test of their equality come from the other half. No refit.
+            the slope on a proxy of the effect, HC3 or cluster-robust CR2); the
+            proxy is learned and the profile searched on a random half
+            (stratified by treatment), and the test, each subgroup's effect
+            (mean pseudo-outcome, robust interval) and a Wald test of their
+            equality come from the other half. No refit of step 1.
             ``"permutation"``: rerun step 1 and the search on data sets with the
             treatment permuted; p = (1 + #{null min p_leaf <= observed}) / (1 + B).
             Its null is "no treatment effect at all", so with an effect that
@@ -223,9 +224,11 @@ class SubgroupSearchMixin:
         H0: the conditional effect tau(x) is the same for every x (whatever its size;
         not "there is no effect"). The cross-fitted pseudo-outcome of the effect
         (the uncentred efficient influence function contrast, whose conditional mean
-        is tau(x)) is regressed on an intercept and an out-of-fold proxy of tau
-        (a regression of the other folds' pseudo-outcomes on the covariates);
-        the one-sided test of the slope is the test of heterogeneity (HC3, or
+        is tau(x)) of a random half of the units (stratified by treatment) is
+        regressed on an intercept and a proxy of tau learned from the other
+        half (a shallow boosting regression of its pseudo-outcomes on the
+        covariates); the one-sided test of the slope is the test of
+        heterogeneity (HC3, or
         cluster-robust CR2 in a cluster-randomised trial). This is the global test
         behind ``subgroups(calibration="blp")``: the same ``random_state`` gives
         the same test.
