@@ -22,7 +22,8 @@ JOBS_M = "job_seek ~ treat + econ_hard + sex + age"
 JOBS_M_HET = "job_seek ~ treat * econ_hard + sex + age"
 DYNAMIC_ARGS = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward",
                     target_policy=0.8)
-SUBGROUPS = dict(k=[2], embedding="none", calibration="permutation", n_permutations=2, alpha=0.5)  # 1/(B+1) < alpha
+# The default calibration: "permutation" for the linear fit (B = 2, so alpha = 0.5 > 1/(B+1)), "blp" for the others.
+SUBGROUPS = dict(k=[2], embedding="none", n_permutations=2, alpha=0.5)
 
 
 def _parallel_data() -> pd.DataFrame:
@@ -55,9 +56,16 @@ def boot_numbers(boot) -> dict:
 
 def sub_numbers(sub) -> dict:
     """Every number of a SubgroupResults."""
-    return {"to_frame": sub.to_frame(), "labels": sub.labels, "k_table": sub.k_table,
-            "p": pd.Series([sub.p_value, sub.p_leaf]),
-            "null_p": pd.Series(np.asarray(sub.calibration_result.null_p, dtype=float))}
+    out = {"to_frame": sub.to_frame(), "labels": sub.labels, "k_table": sub.k_table,
+           "p": pd.Series([sub.p_value, sub.p_leaf, sub.p_subgroups])}
+    cal = sub.calibration_result
+    if cal.null_p is not None:
+        out["null_p"] = pd.Series(np.asarray(cal.null_p, dtype=float))
+    if cal.heterogeneity is not None:
+        out.update(blp=cal.heterogeneity.blp, gates=cal.heterogeneity.gates)
+    if cal.subgroup_effects is not None:
+        out["subgroup_effects"] = cal.subgroup_effects
+    return out
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ import pandas as pd
 from joblib import delayed
 
 from mediationhte.core import validation as V
-from mediationhte.core.immutable import readonly
+from mediationhte.core.immutable import CopyOnRead, readonly
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import check_seed, spawn_seeds
 from mediationhte.errors import AssumptionWarning, ParameterError
@@ -65,7 +65,7 @@ CALIBRATIONS = ("blp", "permutation", "split", "threshold")
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
+class Calibration(CopyOnRead):
     """Outcome of one calibration mode (immutable; arrays read-only).
 
     Attributes
