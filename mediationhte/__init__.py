@@ -27,6 +27,7 @@ from mediationhte.datasets.mediation import simulate
 from mediationhte.dynamic.results import DynamicMediationResults
 from mediationhte.errors import (
     AssumptionWarning,
+    ContrastWarning,
     ConvergenceWarning,
     DataError,
     DroppedRowsWarning,
@@ -48,6 +49,7 @@ from mediationhte.subgroups.results import SubgroupResults
 __all__ = [
     "__version__",
     "AssumptionWarning",
+    "ContrastWarning",
     "ConvergenceWarning",
     "DataError",
     "DroppedRowsWarning",

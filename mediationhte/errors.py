@@ -61,3 +61,7 @@ class ConvergenceWarning(RuntimeWarning):
 
 class AssumptionWarning(UserWarning):
     """A modelling assumption (for example sequential ignorability) looks doubtful."""
+
+
+class ContrastWarning(UserWarning):
+    """The package chose which treatment value is the treated arm (text labels without treat_value)."""

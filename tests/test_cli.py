@@ -62,11 +62,12 @@ def test_default_runs_jobs_example(tmp_path):
     assert re.search(r"^ACME\s+-0\.0137335\s", out, flags=re.MULTILINE), out
     assert "Sample Size Used: 899" in out
     assert out.count("Simulations: 1000") == 2  # 1000 draws and 1000 resamples
-    # The M-learner subgroup table follows, calibrated by sample splitting (the main job's default).
+    # The M-learner subgroup table follows with the heterogeneity test of the indirect effect (the default).
     sub = out[out.index("Calibrated subgroups (M-learner)"):]
-    assert "Calibration: sample splitting (profile found on 450 units, p_leaf on the other 449)" in sub
-    assert re.search(r"^Held-out p_leaf: \d\.\d{3} \((<|>=) alpha = 0\.05\): heterogeneity", sub, flags=re.MULTILINE)
-    assert "Within-subgroup effects" in sub and "ACME (average)" in sub
+    assert "proxy and subgroups learned on 450 units, tested on the other 449" in sub
+    assert re.search(r"^Heterogeneity test \(BLP, null of one common effect\): \d\.\d{3} \((<|>=) alpha = 0\.05\): "
+                     r"heterogeneity", sub, flags=re.MULTILINE)
+    assert "Effect searched (held-out)" in sub and "ACME (average)" in sub
 
 
 def test_jobs_with_smaller_bootstrap(tmp_path):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mediationhte.errors import DataError, DroppedRowsWarning, ParameterError
+from mediationhte.errors import ContrastWarning, DataError, DroppedRowsWarning, ParameterError
 
 
 def check_option(name: str, value, allowed: Sequence[str]) -> str:
@@ -189,8 +189,20 @@ def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str],
     return _numpy_backed(frame), dropped
 
 
+#: Magnitudes above this overflow double precision in squares and cross-products (the largest double is 1.8e308).
+MAX_MAGNITUDE = 1e150
+#: Integers above 2**53 are not all representable as doubles: differences between such values are lost.
+EXACT_INTEGER_LIMIT = 2.0**53
+
+
 def check_finite(frame: pd.DataFrame, roles: dict[str, str]) -> None:
-    """Raise a DataError naming the first numeric column that holds +/-inf."""
+    """Raise a DataError naming the first used column whose values no model can use as given.
+
+    Every entry point calls it on the rows it will fit: +/-inf; magnitudes whose
+    products overflow; values so large and so close that double precision cannot
+    tell them apart (e.g. ``age + 2**62``); numbers stored as text, which would
+    otherwise become a factor with one level per distinct value.
+    """
     for column, role in roles.items():
         series = frame[column]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
@@ -205,6 +217,48 @@ def check_finite(frame: pd.DataFrame, roles: dict[str, str]) -> None:
                     column=column,
                     role=role,
                 )
+            _check_scale(values[~np.isnan(values)], column, role)
+        elif _is_text(series):
+            _check_text_numbers(series, column, role)
+
+
+def _check_scale(values: np.ndarray, column, role) -> None:
+    if not values.size:
+        return
+    largest = float(np.max(np.abs(values)))
+    if largest > MAX_MAGNITUDE:
+        raise DataError(
+            f"Column {column!r} ({role}) has values as large as {largest:.3g} in magnitude; the model's squares and "
+            "cross-products of such values overflow double precision. Rescale the column (e.g. divide it by a "
+            "power of 10) and interpret the effects on the new scale.",
+            column=column, role=role)
+    spread = float(np.ptp(values))
+    if largest >= EXACT_INTEGER_LIMIT and spread < largest * 2.0**-40:
+        differ = "are all equal" if spread == 0 else f"differ by at most {spread:.3g}"
+        raise DataError(
+            f"Column {column!r} ({role}) has values around {largest:.6g} that {differ} in double precision: at "
+            "that size it cannot represent the differences between them (they are below its resolution). "
+            f"Subtract a constant first (e.g. data[{column!r}] - data[{column!r}].min()).",
+            column=column, role=role)
+
+
+def _is_text(series: pd.Series) -> bool:
+    return (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)) and not isinstance(
+        series.dtype, pd.CategoricalDtype)
+
+
+def _check_text_numbers(series: pd.Series, column, role) -> None:
+    present = series.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present):
+        return
+    parsed = pd.to_numeric(present, errors="coerce")
+    if parsed.notna().all():
+        levels = present.nunique()
+        raise DataError(
+            f"Column {column!r} ({role}) holds numbers stored as text (e.g. {present.iloc[0]!r}); used as it is, "
+            f"it would become a factor with {levels} levels. Convert it with pd.to_numeric(data[{column!r}]), or "
+            f"with data[{column!r}].astype('category') if the numbers are codes of categories.",
+            column=column, role=role)
 
 
 @dataclass(frozen=True)
@@ -301,6 +355,15 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
                         parameter=pname,
                     )
             binary = len(distinct) == 2 and {float(treat_value), float(control_value)} == set(distinct.tolist())
+            if len(distinct) == 2 and not binary:
+                outside = [f"{p}={v!r}" for p, v in (("treat_value", treat_value), ("control_value", control_value))
+                           if float(v) not in set(distinct.tolist())]
+                raise ParameterError(
+                    f"Parameter {outside[0].split('=')[0]}: the treatment column {name!r} takes only the values "
+                    f"{distinct[0]:g} and {distinct[1]:g}, so {' and '.join(outside)} would extrapolate the "
+                    f"models to a treatment never observed. Use treat_value={distinct[1]:g}, "
+                    f"control_value={distinct[0]:g} (or leave both out for a 0/1 treatment).",
+                    parameter=outside[0].split("=")[0])
             contrast = TreatmentContrast("binary" if binary else "continuous", control_value, treat_value)
     else:
         levels = _levels(series)
@@ -318,6 +381,13 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
                     role="treatment",
                 )
             control_value, treat_value = levels
+            if _is_text(series):
+                warnings.warn(
+                    f"Column {name!r} (treatment) has the text labels {control_value!r} and {treat_value!r}; the "
+                    f"contrast is treated = {treat_value!r} against control = {control_value!r} (the second "
+                    "label in sorted order is the treated arm). Pass treat_value= and control_value= to choose "
+                    "(this also silences the warning).",
+                    ContrastWarning, stacklevel=5)
         for pname, value in (("treat_value", treat_value), ("control_value", control_value)):
             if value not in levels:
                 raise ParameterError(

@@ -1,0 +1,113 @@
+"""Bad or awkward input at every entry point: the package's own error naming the culprit, never a silent wrong answer.
+
+Table-driven (issue 15). Each case is (id, call, expected): ``call(data)`` runs on a fresh copy of the Jobs II
+data (or the case's own frame) and ``expected`` is an error class with a fragment the message must contain (the
+culprit's name), or a warning class with a fragment, or a callable checking the right answer. Every case also
+checks that the input frame is unchanged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mediationhte as mh
+from mediationhte import ContrastWarning, DataError, MediationHTEError, ParameterError
+
+Y = "depress2 ~ treat + job_seek + econ_hard + sex + age"
+M = "job_seek ~ treat + econ_hard + sex + age"
+JOBS = mh.load_jobs()
+TEXT_TREAT = JOBS.assign(treat=np.where(JOBS["treat"] == 1, "active", "control"))
+# the right answer for the text-label cases: R-parity linear ACME on the 0/1 coding (tests/test_vs_r.py)
+ACME = mh.mediate(Y, M, JOBS).estimates["acme_average"]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    data: pd.DataFrame
+    call: Callable
+    error: type | None = None
+    fragment: str = ""
+    warning: type | None = None
+    check: Callable | None = None
+
+
+CASES = [
+    # numbers stored as text become factors with one level per value: refuse, naming the column
+    Case("covariate numbers as text", JOBS.assign(age=JOBS["age"].astype(str)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'age'"),
+    Case("outcome numbers as text", JOBS.assign(depress2=JOBS["depress2"].astype(str)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'depress2'"),
+    Case("treatment 0/1 as text", JOBS.assign(treat=JOBS["treat"].astype(str)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'treat'"),
+    Case("cate covariate numbers as text", JOBS.assign(age=JOBS["age"].astype(str)),
+         lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"), DataError, "'age'"),
+    Case("text codes as category work", JOBS.assign(sex=JOBS["sex"].astype(str).astype("category")),
+         lambda d: mh.mediate(Y, M, d), check=lambda r: np.isfinite(r.estimates["acme_average"])),
+    # a contrast outside the observed values of a 0/1 treatment
+    Case("treat_value outside 0/1", JOBS, lambda d: mh.mediate(Y, M, d, treat_value=5, control_value=0),
+         ParameterError, "treat_value=5"),
+    Case("control_value outside 0/1", JOBS, lambda d: mh.mediate(Y, M, d, treat_value=1, control_value=-1),
+         ParameterError, "control_value=-1"),
+    Case("treat_value and control_value on 0/1 work", JOBS,
+         lambda d: mh.mediate(Y, M, d, treat_value=1, control_value=0),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("reversed 0/1 contrast flips the sign", JOBS,
+         lambda d: mh.mediate(Y, M, d, treat_value=0, control_value=1),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(-ACME, rel=1e-6)),
+    # text labels: the contrast chosen is announced, or chosen by the user
+    Case("text treatment labels warn naming the contrast", TEXT_TREAT, lambda d: mh.mediate(Y, M, d),
+         warning=ContrastWarning, fragment="treated = 'control'"),
+    Case("text treatment labels with treat_value give the right sign", TEXT_TREAT,
+         lambda d: mh.mediate(Y, M, d, treat_value="active", control_value="control"),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    # scales double precision cannot hold
+    Case("outcome times 1e300", JOBS.assign(depress2=JOBS["depress2"] * 1e300), lambda d: mh.mediate(Y, M, d),
+         DataError, "'depress2'"),
+    Case("covariate times 1e300", JOBS.assign(age=JOBS["age"] * 1e300), lambda d: mh.mediate(Y, M, d),
+         DataError, "'age'"),
+    Case("covariate plus 2**62", JOBS.assign(age=JOBS["age"] + 2**62), lambda d: mh.mediate(Y, M, d),
+         DataError, "'age'"),
+    Case("mediator times 1e200", JOBS.assign(job_seek=JOBS["job_seek"] * 1e200), lambda d: mh.mediate(Y, M, d),
+         DataError, "'job_seek'"),
+    Case("cate outcome times 1e300", JOBS.assign(depress2=JOBS["depress2"] * 1e300),
+         lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"), DataError, "'depress2'"),
+    Case("large but representable scale works", JOBS.assign(age=JOBS["age"] * 1e6), lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-6)),
+    # infinities (existing behaviour, kept)
+    Case("infinite covariate", JOBS.assign(age=JOBS["age"].where(JOBS.index != 3, np.inf)),
+         lambda d: mh.mediate(Y, M, d), DataError, "'age'"),
+    Case("infinite outcome in cate", JOBS.assign(depress2=JOBS["depress2"].where(JOBS.index != 3, -np.inf)),
+         lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"), DataError, "'depress2'"),
+    # misspelled columns and bad options
+    Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
+         "agee"),
+    Case("bad learner name", JOBS, lambda d: mh.mediate(Y, M, d, learner="boost"), ParameterError, "learner"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input(case):
+    data = case.data.copy(deep=True)
+    before = data.copy(deep=True)
+    if case.error is not None:
+        with pytest.raises(case.error) as info:
+            case.call(data)
+        assert case.fragment in str(info.value)
+        assert "Traceback" not in str(info.value)
+    elif case.warning is not None:
+        with pytest.warns(case.warning, match=None) as record:
+            case.call(data)
+        assert any(case.fragment in str(w.message) for w in record if issubclass(w.category, case.warning))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", mh.DroppedRowsWarning)
+            result = case.call(data)
+        assert case.check(result)
+    pd.testing.assert_frame_equal(data, before, check_exact=True)
