@@ -85,6 +85,14 @@ CASES = [
          lambda d: mh.mediate(Y, M, d), DataError, "'age'"),
     Case("infinite outcome in cate", JOBS.assign(depress2=JOBS["depress2"].where(JOBS.index != 3, -np.inf)),
          lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"), DataError, "'depress2'"),
+    # unit effects that do not vary (a linear fit without treatment x covariate interactions): no subgroups
+    Case("subgroups on constant unit effects (split)", JOBS,
+         lambda d: mh.mediate(Y, M, d).subgroups(calibration="split", n_boot=0, random_state=1),
+         check=lambda r: len(r.rules) == 1 and r.p_value == 1.0 and not r.heterogeneous
+         and any("do not vary" in note for note in r.notes)),
+    Case("subgroups on constant unit effects (permutation)", JOBS,
+         lambda d: mh.mediate(Y, M, d).subgroups(k=[2], n_permutations=19, alpha=0.1, n_boot=0, random_state=1),
+         check=lambda r: len(r.rules) == 1 and r.p_value == 1.0),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

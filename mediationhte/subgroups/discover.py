@@ -502,6 +502,17 @@ def _response(values, n: int, name: str) -> np.ndarray | None:
     return v
 
 
+#: Unit effects whose spread is below this share of their size (and of 1) are constant up to rounding.
+CONSTANT_EFFECTS = 1e-10
+
+
+def constant_effects(x: np.ndarray) -> bool:
+    """True when every column of the unit effects is constant up to floating-point rounding."""
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    scale = np.maximum(1.0, np.nanmax(np.abs(x), axis=0))
+    return bool(np.all(np.nanstd(x, axis=0) <= CONSTANT_EFFECTS * scale))
+
+
 def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *, k=range(2, 6),
              embedding: str = "tsne", profile: str = "smallest", seed: int, perplexity: float = 30.0,
              n_iter: int = 500, initialization: str = "random", cart_seed: int = 1234, groups=None) -> SubgroupFit:
@@ -549,6 +560,17 @@ def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *,
         raise ParameterError("Parameter outcome is required.", parameter="outcome")
     ks = _check_k(k, n)
     V.check_option("profile", profile, PROFILES)
+    settings = dict(embedding=embedding, perplexity=perplexity, n_iter=n_iter, initialization=initialization,
+                    profile=profile, seed=seed, cart_seed=cart_seed, k=ks)
+    if constant_effects(x):
+        # e.g. a linear fit without treatment x covariate interactions: the "differences" are rounding noise, and
+        # clustering them would report subgroups built on it
+        table = pd.DataFrame({"k": list(ks), "n_leaves": 1, "p_leaf_m": np.nan, "p_leaf_y": np.nan,
+                              "cv_error": np.nan})
+        return SubgroupFit(k=None, labels=np.zeros(n, dtype=int), p_leaf=1.0,
+                           response="mediator" if m is not None else "outcome", profile=None,
+                           embedding=np.zeros((n, 1)), k_table=table, profiles={}, clusters={},
+                           settings=dict(settings, constant_effects=True))
     rng = np.random.default_rng(check_seed(seed))
     tsne_seed, kmeans_seed = (int(s) for s in spawn_seeds(rng, 2))
     emb = embed_effects(x, method=embedding, seed=tsne_seed, perplexity=perplexity, n_iter=n_iter,
@@ -571,8 +593,6 @@ def discover(effects, covariates: pd.DataFrame, treatment, mediator, outcome, *,
             best_k, best_p = kk, float(pk)
     chosen = profiles[best_k] if best_k is not None else None
     labels = chosen.leaf if chosen is not None else np.zeros(n, dtype=int)
-    settings = dict(embedding=embedding, perplexity=perplexity, n_iter=n_iter, initialization=initialization,
-                    profile=profile, seed=seed, cart_seed=cart_seed, k=ks)
     return SubgroupFit(k=best_k, labels=labels, p_leaf=best_p, response="mediator" if m is not None else "outcome",
                        profile=chosen, embedding=emb, k_table=table, profiles=profiles, clusters=clusters,
                        settings=settings)

@@ -189,6 +189,10 @@ class SubgroupResults(CopyOnRead):
                         float(results[g].loc[e, col]) if g in results and e in results[g].index
                         and col in results[g].columns else np.nan for g in range(len(rules))
                     ]
+        if fit.settings.get("constant_effects"):
+            notes.append("The unit effects do not vary (their spread is floating-point rounding): the models have "
+                         "no treatment x covariate interaction or the learner found none, so there are no "
+                         "subgroups to find and none are reported.")
         if fit.response == "mediator":
             notes.insert(0, "p_leaf (mediator) tests whether the treatment effect on the mediator differs between "
                             "the subgroups (the a-path), not the indirect effect itself.")
