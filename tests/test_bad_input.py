@@ -93,6 +93,15 @@ CASES = [
     Case("subgroups on constant unit effects (permutation)", JOBS,
          lambda d: mh.mediate(Y, M, d).subgroups(k=[2], n_permutations=19, alpha=0.1, n_boot=0, random_state=1),
          check=lambda r: len(r.rules) == 1 and r.p_value == 1.0),
+    # a frame given back to a result method must match the fit's rows
+    Case("by() with duplicate index labels", JOBS.set_axis(np.zeros(len(JOBS), dtype=int)),
+         lambda d: mh.mediate(Y.replace(" + sex", " * sex"), M, JOBS, sims=20).by("occp", data=d), DataError,
+         "duplicate index labels"),
+    Case("by() with a frame lacking the fit's rows", JOBS.iloc[:100],
+         lambda d: mh.mediate(Y.replace(" + sex", " * sex"), M, JOBS, sims=20).by("occp", data=d), DataError,
+         "lacks 799 rows"),
+    Case("by() with a column not in data", JOBS,
+         lambda d: mh.mediate(Y, M, JOBS, sims=20).by("occupation", data=d), ParameterError, "'occupation'"),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

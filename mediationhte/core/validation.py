@@ -80,6 +80,29 @@ def check_dataframe(data) -> pd.DataFrame:
     return data
 
 
+def column_for_rows(data, column, rows_used: pd.Index, parameter: str = "data") -> pd.Series:
+    """``data[column]`` at the fit's rows, checked: a DataFrame whose unique index holds every row the fit used.
+
+    Used by result methods that take the user's frame again (``by(column, data=...)``):
+    a frame with duplicate labels or other rows would silently misalign.
+    """
+    check_dataframe(data)
+    if column not in data.columns:
+        raise ParameterError(f"Parameter column {column!r} is not a column of {parameter}; columns are "
+                             f"{', '.join(map(repr, list(data.columns)[:8]))}{', ...' if data.shape[1] > 8 else ''}.",
+                             parameter="column")
+    if not data.index.is_unique:
+        dup = data.index[data.index.duplicated()].unique()
+        raise DataError(f"Parameter {parameter} has duplicate index labels ({len(dup)}, e.g. {_plain(dup[0])!r}); "
+                        "rows cannot be matched to the fit's rows. Pass the DataFrame given to the fit, or "
+                        "reset_index(drop=True) on both.", column=str(column))
+    missing = rows_used.difference(data.index)
+    if len(missing):
+        raise DataError(f"Parameter {parameter} lacks {_plural(len(missing), 'row')} the fit used (e.g. index label "
+                        f"{_plain(missing[0])!r}); pass the DataFrame given to the fit.", column=str(column))
+    return data.loc[rows_used, column]
+
+
 def suggest_columns(name: str, available: Sequence[str], n: int = 3) -> list[str]:
     """Columns of ``available`` that ``name`` was probably meant to be, best first.
 

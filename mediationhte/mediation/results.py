@@ -360,8 +360,8 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         frame = self.counterfactual.frame
         if column in frame.columns:
             values = frame[column]
-        elif data is not None and column in data.columns:
-            values = data.loc[self.rows_used, column]
+        elif data is not None:
+            values = V.column_for_rows(data, column, self.rows_used)
         else:
             raise ParameterError(f"Parameter column {column!r} is not in the models; pass data= (the DataFrame given "
                                  "to mediate()) to use a column outside the formulas.", parameter="column")
