@@ -102,6 +102,14 @@ CASES = [
          "lacks 799 rows"),
     Case("by() with a column not in data", JOBS,
          lambda d: mh.mediate(Y, M, JOBS, sims=20).by("occupation", data=d), ParameterError, "'occupation'"),
+    # column labels formulas cannot name
+    Case("integer column labels", JOBS[["depress2", "treat", "job_seek", "age"]].set_axis([0, 1, 2, 3], axis=1),
+         lambda d: mh.mediate("0 ~ 1 + 2", "2 ~ 1", d), DataError, "not strings"),
+    Case("MultiIndex columns", JOBS[["depress2", "treat", "job_seek"]].set_axis(
+        pd.MultiIndex.from_tuples([("y", "a"), ("t", "a"), ("m", "a")]), axis=1),
+         lambda d: mh.mediate("y ~ t + m", "m ~ t", d), DataError, "MultiIndex"),
+    Case("integer labels in cate", JOBS[["depress2", "treat", "age"]].set_axis([0, 1, 2], axis=1),
+         lambda d: mh.cate("0 ~ 1 + 2", d), DataError, "not strings"),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

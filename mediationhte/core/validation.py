@@ -71,6 +71,15 @@ def check_dataframe(data) -> pd.DataFrame:
         )
     if data.shape[0] == 0:
         raise DataError("Parameter data has no rows; pass a DataFrame with at least one row per unit.")
+    if isinstance(data.columns, pd.MultiIndex):
+        raise DataError("Parameter data has MultiIndex (hierarchical) column labels; formulas name flat columns. "
+                        "Flatten them first, e.g. data.columns = ['_'.join(map(str, c)) for c in data.columns].",
+                        column=str(data.columns[0]))
+    not_text = [c for c in data.columns if not isinstance(c, str)]
+    if not_text:
+        raise DataError(f"Parameter data has column labels that are not strings ({len(not_text)}, e.g. "
+                        f"{not_text[0]!r} of type {type(not_text[0]).__name__}); formulas name columns by text. "
+                        "Rename them, e.g. data.columns = [f'x{c}' for c in data.columns].", column=str(not_text[0]))
     duplicated = data.columns[data.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(
