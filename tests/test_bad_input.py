@@ -27,6 +27,12 @@ TEXT_TREAT = JOBS.assign(treat=np.where(JOBS["treat"] == 1, "active", "control")
 ACME = mh.mediate(Y, M, JOBS).estimates["acme_average"]
 
 
+def _quiet(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mh.AssumptionWarning)
+        return call()
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -110,6 +116,16 @@ CASES = [
          lambda d: mh.mediate("y ~ t + m", "m ~ t", d), DataError, "MultiIndex"),
     Case("integer labels in cate", JOBS[["depress2", "treat", "age"]].set_axis([0, 1, 2], axis=1),
          lambda d: mh.cate("0 ~ 1 + 2", d), DataError, "not strings"),
+    # no overlap: the treatment is a threshold of a covariate in the model
+    Case("cate without overlap warns", JOBS.assign(treat=(JOBS["age"] > JOBS["age"].median()).astype(int)),
+         lambda d: mh.cate("depress2 ~ treat + age + econ_hard", d, learner="t"), warning=mh.AssumptionWarning,
+         fragment="Overlap fails"),
+    Case("cate without overlap flags the summary", JOBS.assign(treat=(JOBS["age"] > JOBS["age"].median()).astype(int)),
+         lambda d: _quiet(lambda: mh.cate("depress2 ~ treat + age + econ_hard", d, learner="t")),
+         check=lambda r: "Overlap fails" in str(r.summary())),
+    Case("cate with overlap does not warn", JOBS, lambda d: mh.cate("depress2 ~ treat + age + econ_hard", d,
+                                                                    learner="t"),
+         check=lambda r: r.overlap_note == ""),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

@@ -9,17 +9,18 @@ embedded learner refitted on permuted or subsampled rows).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from mediationhte.cate.estimation import CateSettings, fit_cate, unit_effects_frame
-from mediationhte.cate.propensity import fit_propensity, trim_rows, warn_trimmed
+from mediationhte.cate.propensity import fit_propensity, overlap_problem, trim_rows, warn_trimmed
 from mediationhte.cate.results import CateData, CateResults
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import feature_matrix
-from mediationhte.errors import DataError, ParameterError
+from mediationhte.errors import AssumptionWarning, DataError, ParameterError
 from mediationhte.subgroups.search import SearchInputs
 
 
@@ -48,6 +49,9 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
         frame, covariates, X, t, y = frame.loc[keep], covariates.loc[keep], X[keep], t[keep], y[keep]
         _check_arms(t, n_folds, roles.treatment)
     fit = fit_cate(X, t, y, settings, rng)
+    overlap = overlap_problem(t, fit.propensity, settings.clip)
+    if overlap:
+        warnings.warn(overlap, AssumptionWarning, stacklevel=5)
     cate_data = CateData(X=readonly(X), feature_names=feature_names, t=readonly(t), y=readonly(y),
                          covariates=covariates)
     units = unit_effects_frame(fit.unit_effects, frame.index)
@@ -55,6 +59,7 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
         settings=settings, data=cate_data, fit=fit, unit_level=units, trimmed_index=trimmed, trim_bounds=trim_bounds,
         search_inputs=_search_inputs(cate_data, settings, units, fit.pseudo_outcome), roles=roles, contrast=contrast,
         rows_used=frame.index, dropped_index=dropped, alpha=settings.alpha, seed_used=seed_used, call=call,
+        overlap_note=overlap,
     )
 
 

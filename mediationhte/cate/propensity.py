@@ -211,6 +211,30 @@ def warn_trimmed(n_dropped: int, n: int, bounds) -> None:
         )
 
 
+#: Overlap is flagged when more than this share of units has an in-sample propensity outside the clip range ...
+OVERLAP_SHARE = 0.05
+#: ... or the out-of-fold propensity separates the arms this well (ROC AUC).
+OVERLAP_AUC = 0.95
+
+
+def overlap_problem(t: np.ndarray, ps: PropensityFit, clip) -> str:
+    """A sentence describing failed overlap ("" when overlap looks adequate).
+
+    Overlap fails when many units have propensities outside the clip range (their
+    weights are clipped, so IPTW/AIPW rest on extrapolation) or when the propensity
+    model separates the arms (AUC near 1: matched pairs are far apart).
+    """
+    lo, hi = clip
+    outside = int(np.sum((ps.scores < lo) | (ps.scores > hi)))
+    area = auc(t, ps.crossfit)
+    if outside <= OVERLAP_SHARE * len(t) and area <= OVERLAP_AUC:
+        return ""
+    return (f"Overlap fails: {outside} of {len(t)} units ({outside / len(t):.0%}) have a propensity score outside "
+            f"[{lo:g}, {hi:g}] and the out-of-fold propensity separates the arms with AUC {area:.3f}. The IPTW, AIPW, "
+            "matching and DR-learner estimates then rest on extrapolation between arms that share few covariate "
+            "values; see propensity() and consider trim= or a narrower population.")
+
+
 def auc(t: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve of the scores for the treatment (0.5: no confounding signal)."""
     from sklearn.metrics import roc_auc_score

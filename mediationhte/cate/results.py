@@ -69,6 +69,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
     trimmed_index: pd.Index = field(repr=False)
     trim_bounds: tuple | None
     search_inputs: SearchInputs | None = field(repr=False, default=None)
+    overlap_note: str = field(repr=False, default="")
 
     def __repr__(self) -> str:
         """Short description with the call."""
@@ -153,7 +154,8 @@ class CateResults(FitResults, SubgroupSearchMixin):
                   ("Cross-fitting folds", str(self.settings.n_folds)),
                   ("Propensity clip", f"[{self.settings.clip[0]:g}, {self.settings.clip[1]:g}]"),
                   ("Seed", str(self.seed_used))]
-        notes = ["Difference in means is descriptive unless the treatment was randomised.",
+        notes = ([f"WARNING: {self.overlap_note}"] if self.overlap_note else []) + [
+                 "Difference in means is descriptive unless the treatment was randomised.",
                  "Regression adjustment: OLS per arm averaged over all units (Lin 2013), influence-function SE."]
         if self.fit.propensity.design is not None:
             notes.append("IPTW and AIPW standard errors account for the estimated logistic propensity score "
