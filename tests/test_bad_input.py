@@ -126,6 +126,10 @@ CASES = [
     Case("cate with overlap does not warn", JOBS, lambda d: mh.cate("depress2 ~ treat + age + econ_hard", d,
                                                                     learner="t"),
          check=lambda r: r.overlap_note == ""),
+    # a cluster-randomised fit whose clusters are single units: variance components not identified
+    Case("CRT with one unit per cluster", mh.simulate_crt("A", n_clusters=60, cluster_size=(1, 1), random_state=3),
+         lambda d: mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm"), DataError,
+         "single unit"),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

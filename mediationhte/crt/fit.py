@@ -113,6 +113,13 @@ def _check_cluster_randomised(t: np.ndarray, groups: np.ndarray, roles, frame: p
     if arms.min() < 2:
         raise DataError(f"Column {roles.cluster!r} (cluster): each arm needs at least two clusters; found "
                         f"{arms[0]} control and {arms[1]} treated cluster(s).", column=roles.cluster, role="cluster")
+    sizes = np.bincount(codes)
+    if sizes.max() < 2:
+        raise DataError(f"Column {roles.cluster!r} (cluster): every one of the {len(ids)} clusters has a single "
+                        "unit, so the cluster variance cannot be told apart from the residual variance (the "
+                        "variance components and the ICC are not identified). With one unit per cluster the "
+                        "trial is individually randomised: drop the (1 | cluster) term.",
+                        column=roles.cluster, role="cluster")
 
 
 def _cluster_level_covariates(frame: pd.DataFrame, roles) -> tuple[str, ...]:
