@@ -25,6 +25,8 @@ JOBS = mh.load_jobs()
 TEXT_TREAT = JOBS.assign(treat=np.where(JOBS["treat"] == 1, "active", "control"))
 # the right answer for the text-label cases: R-parity linear ACME on the 0/1 coding (tests/test_vs_r.py)
 ACME = mh.mediate(Y, M, JOBS).estimates["acme_average"]
+TOY = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=10, random_state=1)
+DYN = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward")
 
 
 def _quiet(call):
@@ -130,6 +132,19 @@ CASES = [
     Case("CRT with one unit per cluster", mh.simulate_crt("A", n_clusters=60, cluster_size=(1, 1), random_state=3),
          lambda d: mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", d, learner="lmm"), DataError,
          "single unit"),
+    # dynamic mediation: positivity of the compared policies, and the behaviour policy
+    Case("dynamic: no treated step but a target policy that treats", TOY.assign(action=0),
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "'action'"),
+    Case("dynamic: no control step", TOY.assign(action=1),
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "control action"),
+    Case("dynamic: propensity 0", TOY, lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=0.0),
+         ParameterError, "propensity"),
+    Case("dynamic: propensity callable returning 1", TOY,
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=lambda s: np.ones(len(s))),
+         ParameterError, "propensity"),
+    Case("dynamic: a valid constant propensity works", TOY,
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=0.5),
+         check=lambda r: np.isfinite(r.to_frame()["estimate"]).all()),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

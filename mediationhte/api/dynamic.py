@@ -20,7 +20,7 @@ from mediationhte.dynamic.data import (
 from mediationhte.dynamic.fit import fit_dynamic
 from mediationhte.dynamic.pipeline import DynamicConfig
 from mediationhte.dynamic.results import DynamicMediationResults
-from mediationhte.errors import ParameterError
+from mediationhte.errors import DataError, ParameterError
 
 ESTIMATORS = ("MR", "DM", "MIS", "baseline")
 Q_BASES = ("spline", "polynomial", "tabular")
@@ -119,6 +119,7 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
     flip = control_action == 1
     target = state_policy(target_policy, "target_policy", flip)
     check_policy_output(target, np.unique(np.vstack([rows.S, rows.S_next]), axis=0), "target_policy")
+    _check_positivity(rows, target, action, control_action)
     known = None
     if propensity is not None and column is None:
         known = state_policy(propensity, "propensity", flip)
@@ -154,3 +155,18 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
     return fit_dynamic(rows, config, estimators=names, seed=rng, roles=roles,
                        contrast=PolicyContrast(target=target_policy, control_action=control_action), alpha=alpha,
                        seed_used=seed_used, call=call)
+
+
+def _check_positivity(rows, target, action: str, control_action: int) -> None:
+    """Both compared policies must only take actions the data contain (the estimators divide by their frequency)."""
+    observed = set(np.unique(rows.A).astype(int).tolist())   # coded 0 = control action, 1 = the other
+    treated_value = 1 - control_action
+    if 0 not in observed:
+        raise DataError(f"Column {action!r} (action) never takes the control action {control_action} in the data; "
+                        "the effects compare the target policy with always taking it, which the data cannot "
+                        "evaluate (positivity). Check control_action= or the data.", column=action, role="action")
+    if 1 not in observed and np.any(np.asarray(target(np.unique(rows.S, axis=0))) > 0):
+        raise DataError(f"Column {action!r} (action) never takes the value {treated_value} in the data, but the "
+                        f"target policy gives it a positive probability: no observed step can tell what it does "
+                        "(positivity fails; the estimates would be extrapolation). Use data with both actions, or a "
+                        f"target policy that never takes action {treated_value}.", column=action, role="action")

@@ -164,6 +164,11 @@ def state_policy(value, name: str, flip: bool) -> StatePolicy:
         if not 0.0 <= float(value) <= 1.0:
             raise ParameterError(f"Parameter {name} as a constant must be a probability in [0, 1]; got {value}.",
                                  parameter=name)
+        if name == "propensity" and float(value) in (0.0, 1.0):
+            raise ParameterError(f"Parameter propensity={value}: the behaviour policy must give both actions a "
+                                 "positive probability (the estimators divide by P(A = a | S)); a constant "
+                                 f"{value} says action {1 - int(value)} never happens. Pass a probability strictly "
+                                 "between 0 and 1, or leave propensity=None to estimate it.", parameter=name)
         return StatePolicy(float(value), flip)
     if not callable(value):
         raise ParameterError(f"Parameter {name} must be a callable state array -> P(A = 1 | s), or a constant; "
@@ -183,3 +188,7 @@ def check_policy_output(policy: StatePolicy, states: np.ndarray, name: str) -> N
         bad = out[(out < 0) | (out > 1)][0]
         raise ParameterError(f"Parameter {name} returned values outside [0, 1] (e.g. {bad:g}); it must return "
                              "P(A = 1 | s).", parameter=name)
+    if name == "propensity" and not np.all((out > 0) & (out < 1)):
+        raise ParameterError(f"Parameter propensity returned 0 or 1 for {int(np.sum((out <= 0) | (out >= 1)))} "
+                             "observed state(s); the behaviour policy must give both actions a positive "
+                             "probability there (the estimators divide by P(A = a | S)).", parameter=name)
