@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import mediationhte as mh
-from mediationhte import ContrastWarning, DataError, MediationHTEError, ParameterError
+from mediationhte import ContrastWarning, DataError, FormulaError, MediationHTEError, ParameterError
 
 Y = "depress2 ~ treat + job_seek + econ_hard + sex + age"
 M = "job_seek ~ treat + econ_hard + sex + age"
@@ -25,6 +25,8 @@ JOBS = mh.load_jobs()
 TEXT_TREAT = JOBS.assign(treat=np.where(JOBS["treat"] == 1, "active", "control"))
 # the right answer for the text-label cases: R-parity linear ACME on the 0/1 coding (tests/test_vs_r.py)
 ACME = mh.mediate(Y, M, JOBS).estimates["acme_average"]
+SPACED = JOBS.rename(columns={"job_seek": "job seek", "age": "class"})
+ACME_AGE = mh.mediate("depress2 ~ treat + job_seek + age", "job_seek ~ treat + age", JOBS).estimates["acme_average"]
 TOY = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=10, random_state=1)
 DYN = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward")
 
@@ -145,6 +147,23 @@ CASES = [
     Case("dynamic: a valid constant propensity works", TOY,
          lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=0.5),
          check=lambda r: np.isfinite(r.to_frame()["estimate"]).all()),
+    # column names that are not Python names: a clear message, Q("...") in every role, R's backticks
+    Case("bare name with a space", SPACED, lambda d: mh.mediate("depress2 ~ treat + job seek + class",
+                                                                "job seek ~ treat + class", d),
+         FormulaError, 'Q("job seek")'),
+    Case("bare keyword column", SPACED.rename(columns={"job seek": "job_seek"}),
+         lambda d: mh.mediate("depress2 ~ treat + job_seek + class", "job_seek ~ treat + class", d),
+         FormulaError, 'Q("class")'),
+    Case("Q() mediator and keyword covariate", SPACED,
+         lambda d: mh.mediate('depress2 ~ treat + Q("job seek") + Q("class")', 'Q("job seek") ~ treat + Q("class")',
+                              d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME_AGE, rel=1e-12)),
+    Case("R backticks in every role", SPACED,
+         lambda d: mh.mediate("depress2 ~ treat + `job seek` + `class`", "`job seek` ~ treat + `class`", d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME_AGE, rel=1e-12)),
+    Case("R backticks in cate", SPACED, lambda d: mh.cate("depress2 ~ treat + `class`", d, learner="t",
+                                                          random_state=1),
+         check=lambda r: r.effects.shape == (899, 1)),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

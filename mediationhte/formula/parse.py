@@ -9,6 +9,8 @@ counterfactual frame would re-learn factor levels and stateful transforms such a
 from __future__ import annotations
 
 import ast
+import re
+import json
 import builtins
 import sys
 from dataclasses import dataclass, field
@@ -92,12 +94,20 @@ def term_codes(terms) -> list[list[str]]:
     return [[factor.name() for factor in term.factors] for term in terms]
 
 
+def quote_backticks(formula):
+    """R's backtick quoting of a non-syntactic name, `job seek`, as patsy's Q("job seek") (other input unchanged)."""
+    if not isinstance(formula, str):
+        return formula
+    return re.sub(r"`([^`]+)`", lambda match: f"Q({json.dumps(match.group(1))})", formula)
+
+
 def parse_formula(formula, parameter: str) -> patsy.ModelDesc:
     """``formula`` as a patsy ModelDesc; a FormulaError names ``parameter`` when it is not a parsable formula."""
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(
             f"Parameter {parameter} must be a formula string such as 'y ~ treat + x'; got {formula!r}."
         )
+    formula = quote_backticks(formula)
     try:
         return patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
@@ -131,6 +141,7 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
     first right-hand term of ``mediator_formula``) is on both right-hand sides;
     the outcome is on no right-hand side.
     """
+    outcome_formula, mediator_formula = quote_backticks(outcome_formula), quote_backticks(mediator_formula)
     out_desc = parse_formula(outcome_formula, "outcome_formula")
     med_desc = parse_formula(mediator_formula, "mediator_formula")
     columns = {str(c) for c in data.columns}
@@ -154,6 +165,9 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
                 _check_names(code, data, parameter, namespace=namespace)
 
     mediator_code = med_lhs_codes[0][0].strip()
+    quoted = names_in_code(mediator_code, columns)
+    if mediator_code not in columns and len(quoted) == 1 and re.fullmatch(r"Q\((['\"]).*\1\)", mediator_code):
+        mediator_code = quoted[0]   # Q("job seek"): the column itself
     if mediator_code not in columns:
         raise FormulaError(
             f"The left-hand side of mediator_formula must be a data column (the mediator); got {mediator_code!r}. "
@@ -284,7 +298,11 @@ def _check_names(code: str, data: pd.DataFrame, parameter: str, *, role: str | N
     try:
         tree = ast.parse(code.strip(), mode="eval")
     except SyntaxError:
-        return
+        name = code.strip()
+        raise FormulaError(
+            f"Parameter {parameter}: the term {name!r} is not a valid name. A column whose name has spaces or "
+            f"other symbols, or is a Python keyword (class, lambda, ...), must be quoted: Q({json.dumps(name)}) or "
+            f"R's backticks `{name}`.") from None
     if namespace is None:
         namespace = _CallerNamespace.find()
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
@@ -434,6 +452,7 @@ def parse_cate_roles(formula: str, data: pd.DataFrame, treatment: str | None) ->
     Every other variable on the right-hand side is a covariate, used as its raw
     column (the learners find nonlinearities and interactions themselves).
     """
+    formula = quote_backticks(formula)
     desc = parse_formula(formula, "formula")
     columns = {str(c) for c in data.columns}
     lhs, rhs = term_codes(desc.lhs_termlist), term_codes(desc.rhs_termlist)
