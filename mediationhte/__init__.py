@@ -36,6 +36,7 @@ from mediationhte.errors import (
     ParameterError,
 )
 from mediationhte.inference.bootstrap_results import BootstrapResults
+from mediationhte.inference.heterogeneity import HeterogeneityTest
 from mediationhte.mediation.effect_tests import EffectDifference, EffectDifferences, EffectsByLevel
 from mediationhte.mediation.parallel import ParallelMediationResults
 from mediationhte.mediation.results import MediationResults
@@ -66,6 +67,7 @@ __all__ = [
     "simulate_dynamic",
     "BalanceResults",
     "BootstrapResults",
+    "HeterogeneityTest",
     "CateResults",
     "CrtResults",
     "DynamicMediationResults",

@@ -451,6 +451,7 @@ def test_pointwise_cate_intervals_cover(fits, bcf_fits, scenario_a):
         fits["merf"].cate_intervals()
 
 
+@pytest.mark.filterwarnings("ignore::mediationhte.errors.ContrastWarning")  # text labels on purpose
 @pytest.mark.parametrize("recode", [lambda t: t.astype(bool), lambda t: t.map({0: "ctl", 1: "trt"})])
 def test_predict_with_bool_and_labelled_treatments(scenario_a, recode):
     d = scenario_a.assign(treat=recode(scenario_a["treat"]))

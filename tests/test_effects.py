@@ -187,6 +187,7 @@ def test_continuous_treatment_contrast():
     assert fit.estimates["acme_average"] == pytest.approx(a * 1.5 * b, abs=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::mediationhte.errors.ContrastWarning")  # text labels on purpose
 @pytest.mark.parametrize("recode", ["bool", "string", "categorical", "C()"])
 def test_treatment_codings_agree(recode):
     df = _sim()

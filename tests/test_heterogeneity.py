@@ -170,6 +170,7 @@ def outcome_path_fit():
 def test_ml_fit_detects_outcome_path_heterogeneity_and_matches_subgroups(outcome_path_fit):
     _, fit = outcome_path_fit
     test = fit.test_heterogeneity(random_state=3)
+    assert type(test).__name__ in mh.__all__ and isinstance(test, mh.HeterogeneityTest)   # an exported class
     # one data set at noise 0.01 (the mediator separates the arms, so the pseudo-outcomes are noisy): the
     # validity table (benchmarks/bench_mlearner_calibration.py) gives the power over replicates
     assert test.p_value < 0.05 and test.heterogeneous

@@ -155,8 +155,9 @@ def test_every_public_method_returns_an_exported_class_or_a_plain_type(objects):
             required = [p for p in list(inspect.signature(member).parameters.values())[1:]
                         if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
             if required or attr in ("bootstrap_ci", "subgroups", "refute", "sensitivity", "by", "predict",
-                                    "test_moderation", "cate_intervals", "subgroup_effects", "test_interaction"):
-                continue   # needs arguments or is slow; called in the fixture or the tests below
+                                    "test_moderation", "cate_intervals", "subgroup_effects", "test_interaction",
+                                    "test_heterogeneity"):
+                continue   # needs arguments or is slow (test_heterogeneity: tests/test_heterogeneity.py checks it)
             out = getattr(obj, attr)()
             ok = isinstance(out, plain) or (type(out).__module__.startswith("mediationhte")
                                             and type(out).__name__ in mh.__all__)
