@@ -179,7 +179,6 @@ def test_bad_input(case):
         with pytest.raises(case.error) as info:
             case.call(data)
         assert case.fragment in str(info.value)
-        assert "Traceback" not in str(info.value)
     elif case.warning is not None:
         with pytest.warns(case.warning, match=None) as record:
             case.call(data)

@@ -39,7 +39,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from statsmodels.regression.linear_model import OLS
 
 from mediationhte.core import validation as V
-from mediationhte.core.immutable import CopyOnRead, readonly
+from mediationhte.core.immutable import CopyOnRead
 from mediationhte.errors import ParameterError
 from mediationhte.inference.cluster_robust import cluster_robust_ols
 from mediationhte.report.formatting import format_level
@@ -79,6 +79,16 @@ class HeterogeneityTest(CopyOnRead):
         ``"HC3"`` or ``"CR2"`` (clusters).
     note : str
         Why the test is degenerate, if it is ("" otherwise).
+
+    Examples
+    --------
+    >>> import mediationhte as mh
+    >>> fit = mh.mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
+    ...                  "job_seek ~ treat + econ_hard + sex + age", data=mh.load_jobs(),
+    ...                  learner="boosting", n_folds=3, random_state=1)
+    >>> test = fit.test_heterogeneity(random_state=2)      # a HeterogeneityTest
+    >>> test.gates.shape[0], test.cov_type
+    (5, 'HC3')
     """
 
     effect: str
@@ -315,10 +325,6 @@ def group_effects(pseudo, labels, *, clusters=None, alpha: float = 0.05):
     table.index = pd.Index(np.unique(lab), name="group")
     return table, p
 
-
-def frozen_pseudo(values) -> np.ndarray:
-    """A read-only float copy of pseudo-outcomes or proxies (for the fit objects that hold them)."""
-    return readonly(np.asarray(values, dtype=float))
 
 
 def proxy_learner(seed: int) -> HistGradientBoostingRegressor:
