@@ -28,6 +28,7 @@ from mediationhte.dynamic.results import DynamicMediationResults
 from mediationhte.errors import (
     AssumptionWarning,
     ContrastWarning,
+    FormulaWarning,
     ConvergenceWarning,
     DataError,
     DroppedRowsWarning,
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "AssumptionWarning",
     "ContrastWarning",
+    "FormulaWarning",
     "ConvergenceWarning",
     "DataError",
     "DroppedRowsWarning",

@@ -65,3 +65,7 @@ class AssumptionWarning(UserWarning):
 
 class ContrastWarning(UserWarning):
     """The package chose which treatment value is the treated arm (text labels without treat_value)."""
+
+
+class FormulaWarning(UserWarning):
+    """A formula term is not used as written (ML learners see raw covariate columns)."""

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 import mediationhte as mh
-from mediationhte import ContrastWarning, DataError, FormulaError, MediationHTEError, ParameterError
+from mediationhte import (ContrastWarning, DataError, FormulaError, FormulaWarning, MediationHTEError,
+                          ParameterError)
 
 Y = "depress2 ~ treat + job_seek + econ_hard + sex + age"
 M = "job_seek ~ treat + econ_hard + sex + age"
@@ -34,6 +35,12 @@ DYN = dict(id="id", time="time", state="state", action="action", mediator="media
 def _quiet(call):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mh.AssumptionWarning)
+        return call()
+
+
+def _no_warning(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         return call()
 
 
@@ -144,6 +151,10 @@ CASES = [
     Case("dynamic: propensity callable returning 1", TOY,
          lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=lambda s: np.ones(len(s))),
          ParameterError, "propensity"),
+    Case("dynamic: one row is too few rows, not a constant mediator", TOY.iloc[:1],
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "at least 2 trajectories"),
+    Case("dynamic: one trajectory", TOY[TOY["id"] == TOY["id"].iloc[0]],
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "'id'"),
     Case("dynamic: a valid constant propensity works", TOY,
          lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8, propensity=0.5),
          check=lambda r: np.isfinite(r.to_frame()["estimate"]).all()),
@@ -164,6 +175,23 @@ CASES = [
     Case("R backticks in cate", SPACED, lambda d: mh.cate("depress2 ~ treat + `class`", d, learner="t",
                                                           random_state=1),
          check=lambda r: r.effects.shape == (899, 1)),
+    # ML learners see raw covariate columns: a transform or product term in the formula is named in a warning
+    Case("ML mediate with np.log and a product term", JOBS,
+         lambda d: mh.mediate("depress2 ~ treat + job_seek + np.log(age) + age:sex", "job_seek ~ treat + np.log(age)",
+                              d, learner="boosting", n_folds=2, random_state=1),
+         warning=FormulaWarning, fragment="np.log(age), age:sex"),
+    Case("cate with I() and C()", JOBS,
+         lambda d: mh.cate("depress2 ~ treat + I(econ_hard**2) + C(age > 40)", d, learner="t", random_state=1),
+         warning=FormulaWarning, fragment="I(econ_hard ** 2), C(age > 40)"),
+    Case("CRT forest with I()", mh.simulate_crt("A", n_clusters=30, random_state=3),
+         lambda d: mh.cate("y ~ treat + x1 + I(x2 ** 2) + (1 | cluster)", d, learner="gbm", random_state=1),
+         warning=FormulaWarning, fragment="I(x2 ** 2)"),
+    Case("linear mediate honours np.log (no warning, same as a log column)", JOBS,
+         lambda d: _no_warning(lambda: mh.mediate("depress2 ~ treat + job_seek + np.log(age)",
+                                                  "job_seek ~ treat + np.log(age)", d)),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(mh.mediate(
+             "depress2 ~ treat + job_seek + log_age", "job_seek ~ treat + log_age",
+             JOBS.assign(log_age=np.log(JOBS["age"]))).estimates["acme_average"], rel=1e-12)),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

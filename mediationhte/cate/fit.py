@@ -21,6 +21,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import feature_matrix
 from mediationhte.errors import AssumptionWarning, DataError, ParameterError
+from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.subgroups.search import SearchInputs
 
 
@@ -36,6 +37,9 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
     y = frame[roles.outcome].to_numpy(dtype=float)
     covariates = frame.loc[:, list(roles.covariates)].copy()
     X, feature_names = feature_matrix(covariates, roles.covariates)
+    warn_learner_terms([roles.formula], roles.columns, {roles.treatment, roles.outcome},
+                       learner=settings.learners if len(settings.learners) > 1 else settings.learners[0],
+                       stacklevel=4)
     _check_arms(t, n_folds, roles.treatment)
 
     trimmed = frame.index[:0]

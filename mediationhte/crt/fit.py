@@ -23,13 +23,17 @@ from mediationhte.crt.estimation import check_learner, fit_crt
 from mediationhte.crt.results import CrtResults
 from mediationhte.errors import DataError
 from mediationhte.formula.clusters import parse_crt_roles
-from mediationhte.formula.parse import counterfactual_matrices
+from mediationhte.formula.parse import counterfactual_matrices, warn_learner_terms
 from mediationhte.formula.smooths import fit_smooth, warn_ignored_smooths
 from mediationhte.subgroups.search import SearchInputs
 
 #: Relative change of (sigma^2, sigma_b^2) that stops the EM loop. A forest or boosting fit moves a little with its
 #: target every iteration, so the components settle within about 0.5% rather than converging exactly.
 EM_TOLERANCE = 5e-3
+
+
+#: Learners whose fixed part is the formula's own design (transforms honoured); the others see raw columns only.
+FORMULA_LEARNERS = ("lmm", "lmm_shrink", "gamm", "merf", "megb")
 
 
 def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learner_type=None, warm_start="lmm",
@@ -58,6 +62,9 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
     X_treated, X_control = counterfactual_matrices(info, frame, [{roles.treatment: contrast.treated},
                                                                  {roles.treatment: contrast.control}])
     features, feature_names = feature_matrix(frame, roles.covariates)
+    if learner not in FORMULA_LEARNERS:
+        warn_learner_terms([roles.fixed_formula], roles.columns, {roles.treatment, roles.outcome}, learner=learner,
+                           stacklevel=4)
     smooths = ()
     if learner == "gamm":
         smooths = tuple(fit_smooth(column, frame[column].to_numpy(dtype=float), k, column in roles.modifiers)

@@ -64,6 +64,10 @@ class Transitions:
                            index=self.index)
 
 
+#: Fewest trajectories accepted: the sandwich standard errors treat trajectories as the independent units.
+MIN_TRAJECTORIES = 2
+
+
 def as_columns(value, name: str) -> list[str]:
     """One column name or a list of them, as a list; a ParameterError names ``name`` otherwise."""
     columns = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
@@ -111,14 +115,18 @@ def transitions(data: pd.DataFrame, *, id, time, state, action, mediator, reward
     if control_action not in (0, 1):
         raise ParameterError(f"Parameter control_action must be 0 or 1 (the action of the control policy); got "
                              f"{control_action!r}.", parameter="control_action")
+    sizes = frame.groupby(id, sort=False).size()
+    if len(sizes) < MIN_TRAJECTORIES:
+        raise DataError(f"Column {id!r} (id): the data hold {len(sizes)} distinct id(s) in {len(frame)} row(s); "
+                        f"dynamic_mediation() needs at least {MIN_TRAJECTORIES} trajectories, because its standard "
+                        "errors treat trajectories as the independent units.", column=id, role="id")
+    if (sizes < 2).any():
+        raise DataError(f"Column {id!r} (id): trajectory {sizes.index[(sizes < 2).argmax()]!r} has one row; every "
+                        "trajectory needs at least two decision times (a transition).", column=id, role="id")
     for column in mediators:
         if frame[column].nunique() < 2:
             raise DataError(f"Column {column!r} (mediator) is constant; a mediator must vary.", column=column,
                             role="mediator")
-    sizes = frame.groupby(id, sort=False).size()
-    if (sizes < 2).any():
-        raise DataError(f"Column {id!r} (id): trajectory {sizes.index[(sizes < 2).argmax()]!r} has one row; every "
-                        "trajectory needs at least two decision times (a transition).", column=id, role="id")
     nxt = frame.groupby(id, sort=False)[states].shift(-1)
     keep = nxt.notna().all(axis=1).to_numpy()
     rows = frame.loc[keep]

@@ -13,6 +13,7 @@ import re
 import json
 import builtins
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 import patsy
 import patsy.builtins
 
-from mediationhte.errors import FormulaError, ParameterError
+from mediationhte.errors import FormulaError, FormulaWarning, ParameterError
 from mediationhte.core.validation import check_columns_exist
 
 
@@ -112,6 +113,42 @@ def parse_formula(formula, parameter: str) -> patsy.ModelDesc:
         return patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
         raise FormulaError(f"Parameter {parameter} could not be parsed: {exc}") from exc
+
+
+def learner_ignored_terms(formulas, columns, exclude) -> tuple[str, ...]:
+    """Right-hand terms that ML learners cannot see as written: transforms and covariate interactions.
+
+    The learners take the raw covariate columns, so ``np.log(age)``, ``I(x**2)``,
+    ``C(x > 10)`` and ``age:sex`` reach them as ``age``, ``x`` and ``age``, ``sex``.
+    Terms that involve a column of ``exclude`` (the treatment, the mediator) are left
+    out: the learners model those by arm or as a feature already.
+    """
+    columns, exclude = {str(c) for c in columns}, set(exclude)
+    ignored = []
+    for formula in formulas:
+        for term in parse_formula(formula, "formula").rhs_termlist:
+            codes = [factor.name() for factor in term.factors]
+            used = variables_in([codes], columns)
+            if not codes or exclude.intersection(used):
+                continue
+            if len(codes) == 1 and len(used) == 1 and (codes[0].strip() == used[0]
+                                                      or re.fullmatch(r"Q\((['\"]).*\1\)", codes[0].strip())):
+                continue
+            ignored.append(term.name())
+    return tuple(dict.fromkeys(ignored))
+
+
+def warn_learner_terms(formulas, columns, exclude, *, learner, stacklevel: int) -> None:
+    """Warn (FormulaWarning) naming the formula terms an ML learner sees as raw columns."""
+    ignored = learner_ignored_terms(formulas, columns, exclude)
+    if not ignored:
+        return
+    listed = ", ".join(ignored)
+    warnings.warn(
+        f"learner={learner!r} uses the raw covariate columns, so the formula terms {listed} are not used as written "
+        "(a tree learner is unchanged by a monotone transform; a linear or penalised learner is not, and no learner "
+        "sees a product term). To give the learners a transformed feature, add it to data as a column and use its "
+        "name in the formula.", FormulaWarning, stacklevel=stacklevel)
 
 
 def variables_in(term_codes: list[list[str]], columns: set[str]) -> list[str]:

@@ -15,6 +15,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
 from mediationhte.errors import ParameterError
+from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
 from mediationhte.mlearner.effects import influence_values, step_one
 from mediationhte.mlearner.results import MLData, MLMediationResults
@@ -47,6 +48,8 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
     y = frame[roles.outcome].to_numpy(dtype=float)
     covariates = frame.loc[:, list(roles.covariates)].copy()
     X, names = feature_matrix(covariates, roles.covariates)
+    warn_learner_terms([roles.outcome_formula, roles.mediator_formula], roles.columns,
+                       {roles.treatment, roles.mediator, roles.outcome}, learner=learner, stacklevel=4)
     if X.shape[1] == 0:
         raise ParameterError(
             "Parameter learner: machine-learning learners need at least one covariate in the formulas "
