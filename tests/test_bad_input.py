@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import mediationhte as mh
+import mediationhte.__main__
 from mediationhte import (ContrastWarning, DataError, FormulaError, FormulaWarning, MediationHTEError,
                           ParameterError)
 
@@ -29,7 +30,13 @@ ACME = mh.mediate(Y, M, JOBS).estimates["acme_average"]
 SPACED = JOBS.rename(columns={"job_seek": "job seek", "age": "class"})
 ACME_AGE = mh.mediate("depress2 ~ treat + job_seek + age", "job_seek ~ treat + age", JOBS).estimates["acme_average"]
 TOY = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=10, random_state=1)
+CRT = mh.simulate_crt("A", n_clusters=30, random_state=3)
 DYN = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward")
+
+
+def _first_rows(series, value, k=3):
+    """``series`` with its first ``k`` values replaced by ``value`` (as float)."""
+    return series.astype(float).where(np.arange(len(series)) >= k, value)
 
 
 def _quiet(call):
@@ -192,6 +199,110 @@ CASES = [
          check=lambda r: r.estimates["acme_average"] == pytest.approx(mh.mediate(
              "depress2 ~ treat + job_seek + log_age", "job_seek ~ treat + log_age",
              JOBS.assign(log_age=np.log(JOBS["age"]))).estimates["acme_average"], rel=1e-12)),
+    # NaN and inf in every role: NaN rows are dropped (with a warning), inf is refused naming the column
+    Case("inf outcome", JOBS.assign(depress2=_first_rows(JOBS["depress2"], np.inf)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'depress2' (outcome)"),
+    Case("-inf mediator", JOBS.assign(job_seek=_first_rows(JOBS["job_seek"], -np.inf)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'job_seek' (mediator)"),
+    Case("inf covariate", JOBS.assign(age=_first_rows(JOBS["age"], np.inf)), lambda d: mh.mediate(Y, M, d),
+         DataError, "'age' (covariate)"),
+    Case("NaN outcome rows dropped with a warning", JOBS.assign(depress2=_first_rows(JOBS["depress2"], np.nan)),
+         lambda d: mh.mediate(Y, M, d), warning=mh.DroppedRowsWarning, fragment="3"),
+    Case("NaN treatment gives the complete-case answer", JOBS.assign(treat=_first_rows(JOBS["treat"], np.nan)),
+         lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(
+             mh.mediate(Y, M, JOBS.iloc[3:]).estimates["acme_average"], rel=1e-12)),
+    Case("cate inf outcome", JOBS.assign(depress2=_first_rows(JOBS["depress2"], np.inf)),
+         lambda d: mh.cate("depress2 ~ treat + age + econ_hard", d, learner="t"), DataError, "'depress2'"),
+    Case("dynamic NaN reward", TOY.assign(reward=_first_rows(TOY["reward"], np.nan)),
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "'reward'"),
+    # empty, tiny and one-arm data
+    Case("empty data", JOBS.iloc[:0], lambda d: mh.mediate(Y, M, d), DataError, "no rows"),
+    Case("one arm", JOBS[JOBS["treat"] == 1], lambda d: mh.mediate(Y, M, d), DataError, "'treat'"),
+    Case("cate one arm", JOBS[JOBS["treat"] == 0], lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"),
+         DataError, "'treat'"),
+    Case("cate arms too small for the folds", JOBS.iloc[:8],
+         lambda d: mh.cate("depress2 ~ treat + age", d, learner="t"), DataError, "n_folds"),
+    Case("ML mediate arms too small for the folds", JOBS.iloc[:12],
+         lambda d: mh.mediate(Y, M, d, learner="boosting"), MediationHTEError, "n_folds"),
+    # nullable and other pandas dtypes give the numbers of their plain counterparts
+    Case("nullable Int64 covariate", JOBS.assign(sex=JOBS["sex"].astype("Int64")), lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("nullable Int64 covariate with NA", JOBS.assign(sex=JOBS["sex"].astype("Int64").mask(np.arange(899) < 2)),
+         lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(
+             mh.mediate(Y, M, JOBS.iloc[2:]).estimates["acme_average"], rel=1e-12)),
+    Case("Float64 outcome", JOBS.assign(depress2=JOBS["depress2"].astype("Float64")), lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("boolean treatment", JOBS.assign(treat=JOBS["treat"].astype("boolean")), lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("categorical 0/1 treatment", JOBS.assign(treat=JOBS["treat"].astype("category")),
+         lambda d: mh.mediate(Y, M, d), check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("string-dtype numbers", JOBS.assign(sex=JOBS["sex"].astype(str).astype("string")),
+         lambda d: mh.mediate(Y, M, d), DataError, "'sex'"),
+    # indexes and column names
+    Case("duplicate index labels", JOBS.set_axis(np.zeros(899, dtype=int)), lambda d: mh.mediate(Y, M, d),
+         check=lambda r: r.estimates["acme_average"] == pytest.approx(ACME, rel=1e-12)),
+    Case("duplicate column names", pd.concat([JOBS, JOBS[["age"]]], axis=1), lambda d: mh.mediate(Y, M, d),
+         DataError, "['age']"),
+    Case("collinear covariate", JOBS.assign(age2=2 * JOBS["age"]), lambda d: mh.mediate(Y + " + age2", M, d),
+         DataError, "'age2'"),
+    # bad option values, at the entry points and in the result methods
+    Case("sims 0", JOBS, lambda d: mh.mediate(Y, M, d, sims=0), ParameterError, "sims"),
+    Case("sims not an integer", JOBS, lambda d: mh.mediate(Y, M, d, sims=1.5), ParameterError, "sims"),
+    Case("alpha 1", JOBS, lambda d: mh.mediate(Y, M, d, alpha=1), ParameterError, "alpha"),
+    Case("alpha as text", JOBS, lambda d: mh.mediate(Y, M, d, alpha="0.05"), ParameterError, "alpha"),
+    Case("n_jobs 0", JOBS, lambda d: mh.mediate(Y, M, d, n_jobs=0), ParameterError, "n_jobs"),
+    Case("random_state text", JOBS, lambda d: mh.mediate(Y, M, d, random_state="a"), ParameterError,
+         "random_state"),
+    Case("random_state negative", JOBS, lambda d: mh.mediate(Y, M, d, random_state=-1), ParameterError,
+         "random_state"),
+    Case("data as an array", JOBS, lambda d: mh.mediate(Y, M, d.to_numpy()), ParameterError, "data"),
+    Case("formula not a string", JOBS, lambda d: mh.mediate(3, M, d), FormulaError, "outcome_formula"),
+    Case("misspelled treatment", JOBS, lambda d: mh.mediate(Y, M, d, treatment="tret"), DataError, "'tret'"),
+    Case("bootstrap_ci n_boot 0", JOBS, lambda d: mh.mediate(Y, M, d).bootstrap_ci(0), ParameterError, "n_boot"),
+    Case("bootstrap_ci bad method", JOBS, lambda d: mh.mediate(Y, M, d).bootstrap_ci(50, method="bc"),
+         ParameterError, "method"),
+    Case("sensitivity rho outside (-1, 1)", JOBS, lambda d: mh.mediate(Y, M, d).sensitivity(rho=[2.0]),
+         ParameterError, "rho"),
+    Case("sensitivity bad effect", JOBS, lambda d: mh.mediate(Y, M, d).sensitivity(effect="indrect"),
+         ParameterError, "effect"),
+    Case("test_moderation unknown covariate", JOBS,
+         lambda d: mh.mediate(Y, M, d).test_moderation({"sexx": 0}, {"sexx": 1}), ParameterError, "'sexx'"),
+    Case("by() unknown column", JOBS, lambda d: mh.mediate(Y, M, d).by("occpp"), ParameterError, "'occpp'"),
+    Case("subgroups bad calibration", JOBS, lambda d: mh.mediate(Y, M, d).subgroups(calibration="blpp"),
+         ParameterError, "calibration"),
+    Case("cate bad learner", JOBS, lambda d: mh.cate("depress2 ~ treat + age", d, learner="q"), ParameterError,
+         "learner"),
+    Case("cate clip reversed", JOBS, lambda d: mh.cate("depress2 ~ treat + age", d, clip=(0.6, 0.4)),
+         ParameterError, "clip"),
+    Case("cate bad trim", JOBS, lambda d: mh.cate("depress2 ~ treat + age", d, trim=0.7), ParameterError, "trim"),
+    Case("cate n_folds 1", JOBS, lambda d: mh.cate("depress2 ~ treat + age", d, n_folds=1), ParameterError,
+         "n_folds"),
+    Case("cate continuous treatment", JOBS, lambda d: mh.cate("depress2 ~ econ_hard + age", d), DataError,
+         "'econ_hard'"),
+    Case("CRT treatment varying within a cluster", CRT.assign(treat=np.arange(len(CRT)) % 2),
+         lambda d: mh.cate("y ~ treat + x1 + (1 | cluster)", d), DataError, "within cluster 0 of"),
+    Case("CRT bad learner", CRT, lambda d: mh.cate("y ~ treat + x1 + (1 | cluster)", d, learner="xx"),
+         ParameterError, "learner"),
+    Case("CRT random treatment slope", CRT, lambda d: mh.cate("y ~ treat + x1 + (treat | cluster)", d),
+         FormulaError, "(treat | cluster)"),
+    Case("dynamic misspelled column", TOY, lambda d: mh.dynamic_mediation(d, **dict(DYN, reward="rew"),
+                                                                         target_policy=0.8), DataError, "'rew'"),
+    Case("dynamic policy above 1", TOY, lambda d: mh.dynamic_mediation(d, **DYN, target_policy=1.5),
+         ParameterError, "target_policy"),
+    Case("dynamic policy as text", TOY, lambda d: mh.dynamic_mediation(d, **DYN, target_policy="treat"),
+         ParameterError, "target_policy"),
+    Case("dynamic action not 0/1", TOY.assign(action=TOY["action"] * 2),
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8), DataError, "'action'"),
+    Case("dynamic duplicated times", TOY.assign(time=0), lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8),
+         DataError, "'time'"),
+    Case("dynamic control_action 2", TOY, lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8,
+                                                                        control_action=2),
+         ParameterError, "control_action"),
+    Case("simulate bad n", JOBS, lambda d: mh.simulate("global", n=-1), ParameterError, "n"),
+    Case("simulate misspelled scenario", JOBS, lambda d: mh.simulate("globl", n=100), ParameterError,
+         "Did you mean 'global'"),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),
@@ -217,3 +328,21 @@ def test_bad_input(case):
             result = case.call(data)
         assert case.check(result)
     pd.testing.assert_frame_equal(data, before, check_exact=True)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--data", "{missing}", "--outcome", Y, "--mediator", M], "cannot read --data"),
+    (["--data", "{csv}", "--outcome", "depress2 ~ treat + jobseek", "--mediator", M], "'jobseek'"),
+    (["--data", "{csv}", "--outcome", Y, "--mediator", M, "--alpha", "2"], "alpha"),
+    (["--data", "{csv}", "--outcome", Y], "--mediator"),
+], ids=["missing file", "misspelled column", "alpha 2", "no mediator formula"])
+def test_cli_bad_input(argv, fragment, tmp_path, capsys):
+    """The command line exits with status 2 and a one-line message naming the culprit, never a traceback."""
+    csv = tmp_path / "jobs.csv"
+    JOBS.to_csv(csv, index=False)
+    argv = [a.format(csv=csv, missing=tmp_path / "none.csv") for a in argv]
+    with pytest.raises(SystemExit) as info:
+        mh.__main__.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err

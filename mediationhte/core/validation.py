@@ -21,6 +21,11 @@ import pandas as pd
 from mediationhte.errors import ContrastWarning, DataError, DroppedRowsWarning, ParameterError
 
 
+
+def plain(value):
+    """A NumPy scalar as the Python value it holds (so messages show 3, not np.int64(3)); others unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
 def check_option(name: str, value, allowed: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``allowed``; raise ParameterError naming ``name`` otherwise."""
     if not isinstance(value, str) or value not in allowed:

@@ -112,9 +112,10 @@ def _check_cluster_randomised(t: np.ndarray, groups: np.ndarray, roles, frame: p
     mixed = np.flatnonzero((treated_share > 0) & (treated_share < 1))
     if len(mixed):
         raise DataError(
-            f"Column {roles.treatment!r} (treatment) varies within cluster {ids[mixed[0]]!r} of {roles.cluster!r} "
-            f"({len(mixed)} cluster(s) have both arms). The (1 | {roles.cluster}) path is for cluster-randomised "
-            "trials, where a whole cluster gets one arm; for individually randomised data drop the bar term.",
+            f"Column {roles.treatment!r} (treatment) varies within cluster {V.plain(ids[mixed[0]])!r} of "
+            f"{roles.cluster!r} ({len(mixed)} cluster(s) have both arms). The (1 | {roles.cluster}) path is for "
+            "cluster-randomised trials, where a whole cluster gets one arm; for individually randomised data drop the "
+            "bar term.",
             column=roles.treatment, role="treatment")
     arms = np.bincount((treated_share > 0.5).astype(int), minlength=2)
     if arms.min() < 2:

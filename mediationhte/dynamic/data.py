@@ -121,8 +121,9 @@ def transitions(data: pd.DataFrame, *, id, time, state, action, mediator, reward
                         f"dynamic_mediation() needs at least {MIN_TRAJECTORIES} trajectories, because its standard "
                         "errors treat trajectories as the independent units.", column=id, role="id")
     if (sizes < 2).any():
-        raise DataError(f"Column {id!r} (id): trajectory {sizes.index[(sizes < 2).argmax()]!r} has one row; every "
-                        "trajectory needs at least two decision times (a transition).", column=id, role="id")
+        short = V.plain(sizes.index[(sizes < 2).argmax()])
+        raise DataError(f"Column {id!r} (id): trajectory {short!r} has one row; every trajectory needs at least two "
+                        "decision times (a transition).", column=id, role="id")
     for column in mediators:
         if frame[column].nunique() < 2:
             raise DataError(f"Column {column!r} (mediator) is constant; a mediator must vary.", column=column,
