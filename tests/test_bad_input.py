@@ -31,6 +31,12 @@ SPACED = JOBS.rename(columns={"job_seek": "job seek", "age": "class"})
 ACME_AGE = mh.mediate("depress2 ~ treat + job_seek + age", "job_seek ~ treat + age", JOBS).estimates["acme_average"]
 TOY = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=10, random_state=1)
 CRT = mh.simulate_crt("A", n_clusters=30, random_state=3)
+_rng = np.random.default_rng(1)
+_x, _t = _rng.normal(size=(600, 2)), _rng.permutation(np.r_[np.ones(300), np.zeros(300)])
+_m = 3 * _t + _x[:, 0] + _rng.normal(scale=0.05, size=600)   # the mediator all but reveals the arm
+REVEALING = pd.DataFrame({"x1": _x[:, 0], "x2": _x[:, 1], "treat": _t, "m": _m,
+                          "y": _m + _x[:, 1] + _rng.normal(size=600)})
+RARE_ACTION = (np.random.default_rng(0).random(len(TOY)) < 0.005).astype(int)   # 2 treated steps of 300
 DYN = dict(id="id", time="time", state="state", action="action", mediator="mediator", reward="reward")
 
 
@@ -303,6 +309,18 @@ CASES = [
     Case("simulate bad n", JOBS, lambda d: mh.simulate("global", n=-1), ParameterError, "n"),
     Case("simulate misspelled scenario", JOBS, lambda d: mh.simulate("globl", n=100), ParameterError,
          "Did you mean 'global'"),
+    # positivity: a mediator that reveals the arm leaves the influence function's weights clipped
+    Case("ML mediate with a mediator that reveals the arm", REVEALING,
+         lambda d: mh.mediate("y ~ treat + m + x1 + x2", "m ~ treat + x1 + x2", d, learner="boosting", n_folds=3,
+                              random_state=1),
+         warning=mh.AssumptionWarning, fragment="have P(T = 1 | M, X) outside [0.01, 0.99]"),
+    Case("dynamic: a target policy the data almost never follow", TOY.assign(action=RARE_ACTION),
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=1.0), warning=mh.AssumptionWarning,
+         fragment="159 with the behaviour propensity within 0.001 of 0 or 1"),
+    Case("dynamic: a known propensity near 0", TOY,
+         lambda d: mh.dynamic_mediation(d, **DYN, target_policy=0.8,
+                                        propensity=lambda s: np.where(np.ravel(s) > 0, 0.0005, 0.5)),
+         warning=mh.AssumptionWarning, fragment="with the behaviour propensity within 0.001 of 0 or 1"),
     # misspelled columns and bad options
     Case("misspelled covariate", JOBS, lambda d: mh.mediate(Y.replace("age", "agee"), M, d), MediationHTEError,
          "agee"),

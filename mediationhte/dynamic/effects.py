@@ -24,6 +24,8 @@ from scipy.special import logsumexp
 from mediationhte.dynamic.solvers import lstd, min_max_ratio
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME")
+#: Fitted behaviour propensities are clipped to [PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR] (dynamic.nuisances).
+PROPENSITY_FLOOR = 1e-3
 #: Rows evaluated per batch when integrating over mediator nodes (bounds memory to a few hundred MB).
 BATCH_ROWS = 1 << 18
 
@@ -221,14 +223,16 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     # ---- state ratios (spec 2.3)
     psi, psi_next = ratio_features(S), ratio_features(S_next)
     rhos = {"e": rho_e, "0": rho_0, "G": rho_0 * kc, "G'": rho_e * kc_nat}
-    omega = {}
+    omega, clipped_ratio = {}, 0
     for name in dict.fromkeys(chain_of.values()):
         key = "G" if name == "G'" else name
         if ratio_override and key in ratio_override:
             beta = np.asarray(ratio_override[key], dtype=float)
         else:
             beta = min_max_ratio(psi, psi_next, rhos[name], w, ridge if ratio_ridge is None else ratio_ridge)
-        om = np.clip(psi @ beta, 1.0 / clip, clip)
+        raw = psi @ beta
+        clipped_ratio = max(clipped_ratio, int(np.sum(raw > clip)))   # tiny ratios: states pi_e seldom visits
+        om = np.clip(raw, 1.0 / clip, clip)
         omega[name] = om / np.sum(w * om)
 
     # ---- MR row terms (spec 2.5; natural: the same with pi_e and pi_0 exchanged)
@@ -283,4 +287,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         "effects": {"DM": components(dm), "MIS": components(mis_etas), "MR": components(mr),
                     "baseline": {"IDE": float(np.sum(w * base_ide)), "IME": float(np.sum(w * base_ime))}},
         "phi": phi_rows, "q": theta, "omega": omega,
+        # positivity: rows whose weights hit a bound (behaviour propensity at its floor, a ratio above the clip)
+        "clipped": {"propensity": int(np.sum(np.minimum(b1, 1 - b1) <= PROPENSITY_FLOOR)),
+                    "mediator ratio": int(np.sum(np.maximum(kappa, kappa_nat) > clip)),
+                    "state ratio": clipped_ratio},
     }

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from mediationhte.dynamic.data import Transitions
-from mediationhte.dynamic.effects import COMPONENTS
+from mediationhte.dynamic.effects import COMPONENTS, PROPENSITY_FLOOR
 from mediationhte.dynamic.pipeline import DynamicConfig, point_estimates
 from mediationhte.dynamic.results import DynamicMediationResults
+from mediationhte.errors import AssumptionWarning
+
+
+#: Positivity is flagged when more than this share of steps has a weight at a bound (a stray clipped ratio in a
+#: well-overlapping design, 14 of 3600 steps in tests/test_dynamic_continuous.py, is not a positivity problem).
+POSITIVITY_SHARE = 0.01
 
 
 def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed, roles, contrast, alpha: float,
@@ -19,13 +27,36 @@ def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed, r
     ``seed`` is an int or a numpy Generator (see :func:`point_estimates`).
     """
     out = point_estimates(rows, config, seed)
+    positivity = positivity_problem(out["clipped"], len(rows.R), config.clip)
+    if positivity:
+        warnings.warn(positivity, AssumptionWarning, stacklevel=4)
     table = effects_table(out, rows.traj, estimators, alpha)
     etas = pd.DataFrame(out["etas"], index=list(out["eta_labels"]))
     return DynamicMediationResults(
         table=table, etas=etas, n_trajectories=int(rows.traj.max()) + 1, n_transitions=len(rows.R),
         decomposition=config.decomposition, rows=rows.frozen(), config=config, estimators=tuple(estimators),
         roles=roles, contrast=contrast, rows_used=rows.index, dropped_index=rows.index[:0], alpha=alpha,
-        seed_used=seed_used, call=call)
+        seed_used=seed_used, call=call, positivity_note=positivity)
+
+
+def positivity_problem(clipped: dict, n_rows: int, clip: float) -> str:
+    """A sentence naming the steps whose weights hit a bound ("" when at most 1% of the steps did).
+
+    ``clipped`` counts the steps with the fitted behaviour propensity at its floor,
+    a mediator ratio above ``clip`` and a state ratio above ``clip``. At
+    those steps the target policy takes actions the data almost never show, so
+    the ratio estimators (MIS, MR) lean on the clip and on the Q-function's
+    extrapolation.
+    """
+    what = {"propensity": f"the behaviour propensity within {PROPENSITY_FLOOR:g} of 0 or 1",
+            "mediator ratio": f"the mediator ratio above clip={clip:g}",
+            "state ratio": f"the state ratio above clip={clip:g}"}
+    if max(clipped.values()) <= POSITIVITY_SHARE * n_rows:
+        return ""
+    parts = [f"{count} with {what[key]}" for key, count in clipped.items() if count]
+    return (f"Positivity is weak: of {n_rows} steps, {'; '.join(parts)}. The target policy takes actions the data "
+            "almost never show there, so MIS and MR lean on the clip and on the fitted Q-functions; compare them "
+            "with DM and consider a target policy closer to the behaviour policy.")
 
 
 def effects_table(out: dict, traj: np.ndarray, names, alpha: float) -> pd.DataFrame:

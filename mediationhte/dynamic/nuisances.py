@@ -26,12 +26,12 @@ from sklearn.model_selection import KFold
 
 from mediationhte.core.learners import registry_learner, seeded_clone
 from mediationhte.dynamic.bases import is_discrete, joint_codes
-from mediationhte.dynamic.effects import DiscreteMediatorLaw, Nuisances
+from mediationhte.dynamic.effects import PROPENSITY_FLOOR, DiscreteMediatorLaw, Nuisances
 from mediationhte.errors import ParameterError
 
 ROLES = ("behaviour", "mediator", "reward")
 #: Estimated propensities are kept inside [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP].
-PROPENSITY_CLIP = 1e-3
+PROPENSITY_CLIP = PROPENSITY_FLOOR
 
 
 @dataclass(frozen=True)

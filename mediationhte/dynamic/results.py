@@ -31,6 +31,10 @@ class DynamicMediationResults(FitResults):
         decomposition's order (four-way: eta1..eta5; natural: eta5, eta6, eta7, eta8, eta1).
     n_trajectories, n_transitions : int
     decomposition : str
+    positivity_note : str
+        The steps whose weights hit a bound (behaviour propensity at its floor,
+        mediator or state ratio clipped), or "" when none did; printed as a
+        WARNING in ``summary()``.
     roles, contrast, rows_used, dropped_index, alpha, seed_used, call
         As every fit (:class:`~mediationhte.core.results.FitResults`); ``rows_used``
         holds the data's labels of the transition rows (every row but each
@@ -59,6 +63,7 @@ class DynamicMediationResults(FitResults):
     rows: object = field(repr=False, default=None)
     config: object = field(repr=False, default=None)
     estimators: tuple = ("MR", "DM", "MIS", "baseline")
+    positivity_note: str = field(repr=False, default="")
 
     def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None,
                      progress: bool = False) -> BootstrapResults:
@@ -177,6 +182,7 @@ class DynamicMediationResults(FitResults):
         return Summary(frame[["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]], method="ate",
                        short_form=False, alpha=alpha, n_obs=self.n_transitions, labels=labels,
                        footer=(("Trajectories", str(self.n_trajectories)), ("Seed", str(self.seed_used))),
-                       notes=("SEs cluster by trajectory and ignore nuisance estimation (valid for MR); DM, MIS "
-                              "and the baseline have none here: use bootstrap_ci().",),
+                       notes=((f"WARNING: {self.positivity_note}",) if self.positivity_note else ())
+                       + ("SEs cluster by trajectory and ignore nuisance estimation (valid for MR); DM, MIS "
+                          "and the baseline have none here: use bootstrap_ci().",),
                        title=f"Dynamic Mediation Analysis ({name} decomposition)", show_std_error=True)

@@ -311,6 +311,30 @@ def influence_values(nuisance: NuisanceFit, t: np.ndarray, y: np.ndarray) -> np.
     return phi
 
 
+#: Positivity is flagged when more than this share of units has a clipped probability in the influence function.
+POSITIVITY_SHARE = 0.05
+
+
+def positivity_problem(nuisance: NuisanceFit) -> str:
+    """A sentence describing weak positivity in the influence function ("" when it looks adequate).
+
+    The influence function divides by P(T = t | X) and by P(T = t | M, X); both are
+    clipped to ``PROBABILITY_CLIP``. When many units hit the clip, the weights no
+    longer correct the outcome models, and the averages (and the heterogeneity
+    test's pseudo-outcomes) rest on extrapolation: between arms that share few
+    covariate values, or, for P(T | M, X), to mediator values one arm never shows.
+    """
+    lo, hi = PROBABILITY_CLIP
+    n = len(nuisance.propensity)
+    counts = [int(np.sum((p < lo) | (p > hi))) for p in (nuisance.propensity, nuisance.treatment_given_mediator)]
+    if max(counts) <= POSITIVITY_SHARE * n:
+        return ""
+    return (f"Positivity is weak: {counts[0]} of {n} units have P(T = 1 | X) and {counts[1]} have P(T = 1 | M, X) "
+            f"outside [{lo:g}, {hi:g}], where the influence-function weights are clipped. The averages, their "
+            "intervals and the heterogeneity test then rest on the outcome models' extrapolation (for P(T | M, X): "
+            "the mediator nearly reveals the arm, so the arms' mediator values barely overlap).")
+
+
 def eif_estimates(phi: np.ndarray) -> tuple[dict, np.ndarray]:
     """Ten estimands and their influence functions (n, 10) from the IF values of mu(t, t')."""
     psi = phi.mean(axis=0)

@@ -8,16 +8,18 @@ rerun on permuted or subsampled rows), so the results never fit anything.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
-from mediationhte.errors import ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError
 from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
-from mediationhte.mlearner.effects import influence_values, step_one
+from mediationhte.mlearner.effects import influence_values, positivity_problem, step_one
 from mediationhte.mlearner.results import MLData, MLMediationResults
 from mediationhte.subgroups.search import SearchInputs
 
@@ -66,12 +68,15 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
         "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
     }
     estimates, influence, nuisance, units = step_one(X, t, m, y, learners, settings, rng)
+    positivity = "" if estimator == "plugin" else positivity_problem(nuisance)
+    if positivity:
+        warnings.warn(positivity, AssumptionWarning, stacklevel=3)
     units.index = frame.index
     data = MLData(X=readonly(X), feature_names=names, t=readonly(t), m=readonly(m), y=readonly(y),
                   covariates=covariates)
     return MLMediationResults(
         learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
-        unit_level=units, settings=settings,
+        unit_level=units, settings=settings, positivity_note=positivity,
         search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance),
         roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=rows.dropped, alpha=alpha,
         seed_used=seed_used, call=call,

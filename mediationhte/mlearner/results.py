@@ -50,6 +50,9 @@ class MLMediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         Efficient-influence-function estimates (cross-fitting) or means of the
         unit effects (plug-in).
     settings : mapping
+    positivity_note : str
+        Why positivity looks weak (units whose P(T | X) or P(T | M, X) hit the
+        clip), or "" when it looks adequate; printed as a WARNING in ``summary()``.
     roles, contrast, rows_used, dropped_index, alpha, seed_used, call
         As every fit (:class:`~mediationhte.core.results.FitResults`).
     """
@@ -62,6 +65,7 @@ class MLMediationResults(FitResults, SubgroupSearchMixin, MediationReport):
     unit_level: pd.DataFrame = field(repr=False)
     settings: dict = field(repr=False)
     search_inputs: SearchInputs | None = field(repr=False, default=None)
+    positivity_note: str = field(repr=False, default="")
 
     def __post_init__(self):
         if self.influence is not None:
@@ -104,7 +108,7 @@ class MLMediationResults(FitResults, SubgroupSearchMixin, MediationReport):
                   ("Seed", str(self.seed_used)),
                   ("Rows dropped (missing values)", str(len(self.dropped_index))),
                   ("mediationhte", __version__)]
-        notes = []
+        notes = [f"WARNING: {self.positivity_note}"] if self.positivity_note else []
         if plugin:
             notes.append("Plug-in estimates use in-sample predictions and no influence-function correction; "
                          "their standard errors are not available (use bootstrap_ci()).")
