@@ -7,6 +7,9 @@ not know this package.
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 
 class MediationHTEError(Exception):
     """Base class of every error raised by mediationhte."""
@@ -69,3 +72,20 @@ class ContrastWarning(UserWarning):
 
 class FormulaWarning(UserWarning):
     """A formula term is not used as written (ML learners see raw covariate columns)."""
+
+
+def warn_at_caller(message, category=UserWarning) -> None:
+    """``warnings.warn`` pointing at the user's line: the first calling frame outside this package.
+
+    Fixed ``stacklevel`` values break whenever a call path gains a frame (the public
+    functions run inside the native thread budget's wrapper, for example); this finds
+    the user's frame instead, as Python 3.12's ``skip_file_prefixes`` does.
+    """
+    frame, level = sys._getframe(1), 2   # stacklevel 1 is this function, 2 its caller
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != "mediationhte" and not module.startswith("mediationhte."):
+            break
+        frame, level = frame.f_back, level + 1
+    del frame
+    warnings.warn(message, category, stacklevel=level)

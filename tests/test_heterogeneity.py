@@ -90,6 +90,19 @@ def test_group_effects_wald_test_matches_the_hand_computation():
     assert p == pytest.approx(stats.f.sf(wald / 2, 2, 300 - 3), rel=1e-10)
 
 
+def test_a_one_unit_subgroup_has_no_interval_and_stays_out_of_the_wald_test():
+    # A held-out half can hold a single unit of a subgroup: its HC3 leverage is 1 (0/0). Regression: this raised
+    # "invalid value encountered in divide" from statsmodels for some seeds of subgroups().
+    rng = np.random.default_rng(0)
+    gamma = rng.normal(size=101)
+    labels = np.r_[np.zeros(50), np.ones(50), [2.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table, p = group_effects(gamma, labels)
+    assert table.loc[2.0, "estimate"] == gamma[100] and np.isnan(table.loc[2.0, "std_error"])
+    assert p == pytest.approx(group_effects(gamma[:100], labels[:100])[1], rel=1e-12)
+
+
 def test_cluster_robust_path_uses_cr2_and_cluster_degrees_of_freedom():
     rng = np.random.default_rng(7)
     clusters = np.repeat(np.arange(40), 10)

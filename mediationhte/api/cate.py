@@ -17,12 +17,14 @@ from mediationhte.cate.metalearners import base_template, check_learners
 from mediationhte.cate.propensity import default_propensity_model
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.crt.fit import cate_crt
 from mediationhte.errors import ParameterError
 from mediationhte.formula.clusters import has_bar_term
 from mediationhte.formula.parse import parse_cate_roles
 
 
+@native_thread_budget
 def cate(formula: str, data, *, treatment: str | None = None, learner=None, base_learner=None,
          propensity_learner=None, n_folds: int = 5, clip=(0.01, 0.99), trim=None, caliper: float | None = None,
          alpha: float = 0.05, random_state=None, learner_type: str | None = None, warm_start: str | None = "lmm",

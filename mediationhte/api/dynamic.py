@@ -13,6 +13,7 @@ import numpy as np
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.dynamic.bases import is_discrete
 from mediationhte.dynamic.data import (
     DynamicRoles, PolicyContrast, as_columns, check_policy_output, state_policy, transitions,
@@ -27,6 +28,7 @@ Q_BASES = ("spline", "polynomial", "tabular")
 RATIO_FEATURES = ("auto", "rff", "linear", "tabular")
 
 
+@native_thread_budget
 def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target_policy, control_action=0,
                       propensity=None, estimators=ESTIMATORS, decomposition="four_way", q_basis="spline",
                       n_mc: int = 50, random_state=None, learner="auto", ratio_features="auto",

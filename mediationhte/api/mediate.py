@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import patsy
 
 from mediationhte.core import validation as V
-from mediationhte.core.parallel import blas_limit
+from mediationhte.core.parallel import blas_limit, native_thread_budget
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.errors import ParameterError
+from mediationhte.formula.parse import caller_eval_env
 from mediationhte.mediation.fit import fit_linear, prepare
 from mediationhte.mediation.models import COV_TYPES, FAMILIES
 from mediationhte.mediation.parallel import mediate_parallel
 from mediationhte.mlearner.fit import mediate_ml
 
 
+@native_thread_budget
 def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treatment: str | None = None,
             treat_value=None, control_value=None, outcome_family: str = "gaussian",
             mediator_family: str = "gaussian", covariates: dict | None = None, sims: int = 1000,
@@ -134,7 +135,7 @@ def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treat
     >>> print(round(fit.estimates["acme_average"], 6))
     -0.015745
     """
-    eval_env = patsy.EvalEnvironment.capture(1)
+    eval_env = caller_eval_env()
     V.check_dataframe(data)
     V.check_option("outcome_family", outcome_family, FAMILIES)
     V.check_option("mediator_family", mediator_family, FAMILIES)

@@ -9,7 +9,6 @@ embedded learner refitted on permuted or subsampled rows).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from mediationhte.cate.results import CateData, CateResults
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import feature_matrix
-from mediationhte.errors import AssumptionWarning, DataError, ParameterError
+from mediationhte.errors import AssumptionWarning, DataError, ParameterError, warn_at_caller
 from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.subgroups.search import SearchInputs
 
@@ -29,7 +28,7 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
                    call: str) -> CateResults:
     """Fit ``cate()`` on the complete rows of ``data`` (roles parsed, settings checked)."""
     n_folds = settings.n_folds
-    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "cate()", stacklevel=5)
+    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "cate()")
     if not roles.covariates:
         raise ParameterError(f"Parameter formula ({roles.formula!r}) has no covariates: heterogeneous effects are "
                              "described by covariates. Add some: 'y ~ treat + x1 + x2'.", parameter="formula")
@@ -38,8 +37,7 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
     covariates = frame.loc[:, list(roles.covariates)].copy()
     X, feature_names = feature_matrix(covariates, roles.covariates)
     warn_learner_terms([roles.formula], roles.columns, {roles.treatment, roles.outcome},
-                       learner=settings.learners if len(settings.learners) > 1 else settings.learners[0],
-                       stacklevel=4)
+                       learner=settings.learners if len(settings.learners) > 1 else settings.learners[0])
     _check_arms(t, n_folds, roles.treatment)
 
     trimmed = frame.index[:0]
@@ -55,7 +53,7 @@ def fit_cate_frame(data, roles, settings: CateSettings, *, trim, rng: np.random.
     fit = fit_cate(X, t, y, settings, rng)
     overlap = overlap_problem(t, fit.propensity, settings.clip)
     if overlap:
-        warnings.warn(overlap, AssumptionWarning, stacklevel=5)
+        warn_at_caller(overlap, AssumptionWarning)
     cate_data = CateData(X=readonly(X), feature_names=feature_names, t=readonly(t), y=readonly(y),
                          covariates=covariates)
     units = unit_effects_frame(fit.unit_effects, frame.index)

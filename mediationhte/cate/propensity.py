@@ -12,7 +12,6 @@ coefficients, so the IPTW standard errors can account for the estimated score
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +21,7 @@ from tabulate import tabulate
 from mediationhte.core.immutable import CopyOnRead, freeze_arrays, readonly
 from mediationhte.core.learners import crossfit_folds, seeded_clone
 from mediationhte.core.random_state import spawn_seeds
-from mediationhte.errors import DroppedRowsWarning, ParameterError
+from mediationhte.errors import DroppedRowsWarning, ParameterError, warn_at_caller
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
@@ -204,10 +203,10 @@ def trim_rows(scores: np.ndarray, trim) -> tuple[np.ndarray, tuple[float, float]
 def warn_trimmed(n_dropped: int, n: int, bounds) -> None:
     """Tell the user how many rows the overlap trimming removed."""
     if n_dropped:
-        warnings.warn(
+        warn_at_caller(
             f"trim: dropped {n_dropped} of {n} rows with a propensity score outside [{bounds[0]:.4g}, "
             f"{bounds[1]:.4g}]; every estimate refers to the remaining overlap population.",
-            DroppedRowsWarning, stacklevel=4,
+            DroppedRowsWarning,
         )
 
 

@@ -16,6 +16,7 @@ from mediationhte.cate.refute import RefutationResults, refute
 from mediationhte.cate.uplift import UpliftResults, uplift
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.errors import ParameterError
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.report.plots import plot_estimates
@@ -176,6 +177,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
                        title="Average Treatment Effects and Heterogeneous Effects", labels=ATE_LABELS)
 
     # -------------------------------------------------------------- diagnostics
+    @native_thread_budget
     def propensity(self) -> PropensityResults:
         """Propensity scores and overlap: AUC in sample and cross-fitted, quantiles by arm, share outside the clip.
 
@@ -235,6 +237,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         return balance_table(features, self.data.t, iptw_weights=self.iptw_weights().to_numpy(),
                              matched_weights=matched, threshold=threshold)
 
+    @native_thread_budget
     def by(self, column: str, bins: int = 5) -> pd.DataFrame:
         """Unit tau-hat bucketed by a covariate: count, mean and SD per bucket and learner.
 
@@ -266,6 +269,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         out.columns = out.columns.set_names(["learner", "statistic"])
         return out
 
+    @native_thread_budget
     def uplift(self, fractions=(0.1, 0.2, 0.3)) -> UpliftResults:
         """Top-k uplift slices, uplift and Qini curves, AUUC and Qini coefficient per learner.
 
@@ -286,6 +290,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         """
         return uplift(self.unit_level, self.data.y, self.data.t, fractions=fractions)
 
+    @native_thread_budget
     def refute(self, methods=("placebo", "random_common_cause"), *, n_simulations: int = 1, random_state=None,
                n_jobs: int = 1, progress: bool = False) -> RefutationResults:
         """Placebo-treatment and random-common-cause refutations of IPTW, AIPW and each learner.
@@ -306,6 +311,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         return refute(self, methods=methods, n_simulations=n_simulations, random_state=random_state,
                       n_jobs=n_jobs, progress=progress)
 
+    @native_thread_budget
     def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
                      progress: bool = False) -> BootstrapResults:
         """Nonparametric bootstrap (percentile intervals) of the average effects, refitting every model per resample.
@@ -329,6 +335,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
                              n_jobs=V.check_n_jobs(n_jobs), progress=bool(progress))
 
     # --------------------------------------------------------------- subgroups
+    @native_thread_budget
     def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):

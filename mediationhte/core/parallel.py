@@ -8,11 +8,13 @@ for any ``n_jobs`` and any joblib backend.
 
 from __future__ import annotations
 
-import warnings
+import functools
 from contextlib import nullcontext
 
 from joblib import Parallel
 from threadpoolctl import threadpool_limits
+
+from mediationhte.errors import warn_at_caller
 
 #: Below this many design-matrix cells (n x p) a multi-threaded BLAS costs more than it saves.
 SMALL_PROBLEM_CELLS = 2_000_000
@@ -30,6 +32,24 @@ def blas_limit(n: int, p: int, parallel: bool = False, user_api: str | None = "b
     if parallel or n * p < SMALL_PROBLEM_CELLS:
         return threadpool_limits(limits=1, user_api=user_api)
     return nullcontext()
+
+
+def native_thread_budget(func):
+    """Decorator: run a public fit or method with its native thread pools (OpenMP, BLAS) on one thread.
+
+    The package's parallelism is ``n_jobs`` workers (joblib threads or processes),
+    each running its learners single-threaded, so workers x native threads never
+    exceed the cores the user gave. Multi-threaded OpenMP inside one fit bought
+    little on two cores and cost a lot beside another busy process: the
+    spin-waiting threads of HistGradientBoosting made ``bench_dynamic.py --timing``
+    6x slower (150 s against 24 s idle); single-threaded it is at most what losing
+    one core costs (``benchmarks/bench_contention.py``). Numbers never depend on it.
+    """
+    @functools.wraps(func)
+    def budgeted(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return func(*args, **kwargs)
+    return budgeted
 
 
 def run_replicates(tasks, *, total: int, n_jobs: int = 1, progress: bool = False, desc: str = "replicates",
@@ -53,7 +73,6 @@ def progress_bar(iterable, total: int, desc: str):
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is an optional extra
-        warnings.warn("progress=True needs tqdm (pip install 'mediationhte[progress]'); continuing without a bar.",
-                      stacklevel=3)
+        warn_at_caller("progress=True needs tqdm (pip install 'mediationhte[progress]'); continuing without a bar.")
         return iterable
     return tqdm(iterable, total=total, desc=desc)

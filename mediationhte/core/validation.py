@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import difflib
 import numbers
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from mediationhte.errors import ContrastWarning, DataError, DroppedRowsWarning, ParameterError
+from mediationhte.errors import ContrastWarning, DataError, DroppedRowsWarning, ParameterError, warn_at_caller
 
 
 
@@ -191,8 +190,7 @@ def _numpy_backed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**converted) if converted else frame
 
 
-def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str],
-                         stacklevel: int = 3) -> tuple[pd.DataFrame, pd.Index]:
+def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, pd.Index]:
     """Keep the rows complete in every column of ``columns`` (a copy), warning with the count and the columns.
 
     Returns
@@ -215,12 +213,11 @@ def drop_incomplete_rows(data: pd.DataFrame, columns: Sequence[str],
                 column=culprits[0],
             )
         count = int(incomplete.sum())
-        warnings.warn(
+        warn_at_caller(
             f"{_plural(count, 'row')} with missing values in {', '.join(repr(c) for c in culprits)} "
             f"{'was' if count == 1 else 'were'} dropped (both models use the same rows). "
             "Impute them, or drop them yourself to silence this warning.",
             DroppedRowsWarning,
-            stacklevel=stacklevel,
         )
         frame = frame.loc[~incomplete]
     return _numpy_backed(frame), dropped
@@ -419,12 +416,12 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
                 )
             control_value, treat_value = levels
             if _is_text(series):
-                warnings.warn(
+                warn_at_caller(
                     f"Column {name!r} (treatment) has the text labels {control_value!r} and {treat_value!r}; the "
                     f"contrast is treated = {treat_value!r} against control = {control_value!r} (the second "
                     "label in sorted order is the treated arm). Pass treat_value= and control_value= to choose "
                     "(this also silences the warning).",
-                    ContrastWarning, stacklevel=5)
+                    ContrastWarning)
         for pname, value in (("treat_value", treat_value), ("control_value", control_value)):
             if value not in levels:
                 raise ParameterError(
@@ -518,14 +515,14 @@ def check_design(X: np.ndarray, names: Sequence[str], model: str) -> None:
         )
 
 
-def complete_binary_treatment_rows(data: pd.DataFrame, roles, context: str, stacklevel: int = 4):
+def complete_binary_treatment_rows(data: pd.DataFrame, roles, context: str):
     """The rows ``cate()`` analyses: complete and finite in every used column, a binary treatment, a numeric outcome.
 
     ``roles`` needs ``columns``, ``outcome``, ``treatment`` and ``covariates``;
     ``context`` names the analysis in the error for a continuous treatment.
     Returns (frame, dropped row labels, TreatmentContrast).
     """
-    frame, dropped = drop_incomplete_rows(data, roles.columns, stacklevel=stacklevel)
+    frame, dropped = drop_incomplete_rows(data, roles.columns)
     check_finite(frame, {roles.outcome: "outcome", roles.treatment: "treatment",
                          **{c: "covariate" for c in roles.covariates}})
     contrast = resolve_treatment(frame[roles.treatment], None, None)

@@ -48,8 +48,7 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
     alpha = V.check_alpha(alpha)
     rng, seed_used = resolve_seed(random_state)
 
-    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "a cluster-randomised trial (two arms)",
-                                                                stacklevel=5)
+    frame, dropped, contrast = V.complete_binary_treatment_rows(data, roles, "a cluster-randomised trial (two arms)")
     t = (frame[roles.treatment].to_numpy() == contrast.treated).astype(int)
     groups = frame[roles.cluster].to_numpy()
     _check_cluster_randomised(t, groups, roles, frame)
@@ -63,8 +62,7 @@ def cate_crt(formula: str, data, *, treatment=None, learner="lmm_shrink", learne
                                                                  {roles.treatment: contrast.control}])
     features, feature_names = feature_matrix(frame, roles.covariates)
     if learner not in FORMULA_LEARNERS:
-        warn_learner_terms([roles.fixed_formula], roles.columns, {roles.treatment, roles.outcome}, learner=learner,
-                           stacklevel=4)
+        warn_learner_terms([roles.fixed_formula], roles.columns, {roles.treatment, roles.outcome}, learner=learner)
     smooths = ()
     if learner == "gamm":
         smooths = tuple(fit_smooth(column, frame[column].to_numpy(dtype=float), k, column in roles.modifiers)

@@ -33,7 +33,7 @@ from statsmodels.tools.sm_exceptions import ModelWarning
 
 from mediationhte.core.arrays import as_design, as_vector, cluster_layout, encode_groups
 from mediationhte.core.immutable import readonly
-from mediationhte.errors import ConvergenceWarning, ParameterError
+from mediationhte.errors import ConvergenceWarning, ParameterError, warn_at_caller
 
 __all__ = ["LMMFit", "fit_random_intercept_lmm"]
 
@@ -292,10 +292,10 @@ def fit_random_intercept_lmm(y, X, groups, *, names=None, offset=None) -> LMMFit
     else:
         lam, llf, converged, optimizer = best.lam, best_llf, best.clean, best.optimizer
     if not converged:
-        warnings.warn(ConvergenceWarning(
+        warn_at_caller(ConvergenceWarning(
             f"The REML fit of the random-intercept model did not converge with any of {', '.join(OPTIMIZERS)} "
             f"or the profile search; reporting the most likely solution found ({optimizer}). "
-            "Inspect LMMFit.attempts; rescaling the columns of X often helps."), stacklevel=2)
+            "Inspect LMMFit.attempts; rescaling the columns of X often helps."))
 
     beta, chol, r_sum, sigma2, _ = problem.solve(lam)
     sigma_b2 = lam * sigma2

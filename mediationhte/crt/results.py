@@ -12,11 +12,12 @@ from scipy import stats
 from mediationhte.core import validation as V
 from mediationhte.core.learners import feature_matrix
 from mediationhte.core.results import FitResults
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.crt.bootstrap import cluster_bootstrap
 from mediationhte.crt.design import CrtDesign, CrtFit, CrtSettings
 from mediationhte.crt.estimation import predict_cate
 from mediationhte.crt.inference import ATE_ROWS, WEIGHTS, ate_table, blp_table
-from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
 from mediationhte.formula.parse import counterfactual_matrices
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.inference.intervals import percentile_interval
@@ -99,6 +100,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         return pd.DataFrame({"cate": fit.cate, "std_error": se, "ci_lower": lo, "ci_upper": hi},
                             index=self.rows_used)
 
+    @native_thread_budget
     def predict(self, newdata: pd.DataFrame) -> pd.Series:
         """CATE for new rows: only the covariates are needed (a cluster column, if present, is ignored).
 
@@ -167,9 +169,9 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                 continue
             ratio = (row["sigma_b2"] + 1e-12) / (ref + 1e-12)
             if ratio > 2 or ratio < 0.5:
-                warnings.warn(f"variance_components: {model} has sigma_b^2 = {row['sigma_b2']:.4g}, "
+                warn_at_caller(f"variance_components: {model} has sigma_b^2 = {row['sigma_b2']:.4g}, "
                               f"{ratio:.2g} times the plain REML LMM's {ref:.4g}; the random intercept may have "
-                              "absorbed cluster-level treatment or covariate signal.", AssumptionWarning, stacklevel=2)
+                              "absorbed cluster-level treatment or covariate signal.", AssumptionWarning)
         return comp
 
     def blp(self, modifiers=None, alpha: float | None = None) -> pd.DataFrame:
@@ -292,6 +294,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                                ("Seed", str(self.seed_used))),
                        models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
 
+    @native_thread_budget
     def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
@@ -326,6 +329,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
     def _search_inputs(self) -> SearchInputs:
         return self.search_inputs
 
+    @native_thread_budget
     def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
                      progress: bool = False) -> BootstrapResults:
         """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.

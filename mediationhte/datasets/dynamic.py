@@ -18,7 +18,6 @@ the semi-synthetic truth is a Monte Carlo average over long stationary runs.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from scipy.special import expit
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
-from mediationhte.errors import ParameterError
+from mediationhte.errors import ParameterError, warn_at_caller
 
 DESIGNS = ("toy1", "toy2_iid", "semi_synthetic")
 #: The scenarios of :func:`simulate_dynamic` (the same tuple as :data:`DESIGNS`, named like the other simulators').
@@ -37,8 +36,8 @@ def _renamed_design(scenario, design, default: str, function: str) -> str:
     """``scenario``, or the value of its deprecated name ``design`` (with a DeprecationWarning)."""
     if design is None:
         return scenario
-    warnings.warn(f"{function}(design=...) is deprecated; pass the scenario name as scenario= (or first), as "
-                  "simulate() and simulate_crt() take it.", DeprecationWarning, stacklevel=3)
+    warn_at_caller(f"{function}(design=...) is deprecated; pass the scenario name as scenario= (or first), as "
+                  "simulate() and simulate_crt() take it.", DeprecationWarning)
     if scenario != default and scenario != design:
         raise ParameterError(f"Parameters scenario={scenario!r} and design={design!r} (its deprecated name) "
                              "disagree; pass scenario only.", parameter="design")

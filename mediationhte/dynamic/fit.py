@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from mediationhte.dynamic.data import Transitions
 from mediationhte.dynamic.effects import COMPONENTS, PROPENSITY_FLOOR
 from mediationhte.dynamic.pipeline import DynamicConfig, point_estimates
 from mediationhte.dynamic.results import DynamicMediationResults
-from mediationhte.errors import AssumptionWarning
+from mediationhte.errors import AssumptionWarning, warn_at_caller
 
 
 #: Positivity is flagged when more than this share of steps has a weight at a bound (a stray clipped ratio in a
@@ -29,7 +28,7 @@ def fit_dynamic(rows: Transitions, config: DynamicConfig, *, estimators, seed, r
     out = point_estimates(rows, config, seed)
     positivity = positivity_problem(out["clipped"], len(rows.R), config.clip)
     if positivity:
-        warnings.warn(positivity, AssumptionWarning, stacklevel=4)
+        warn_at_caller(positivity, AssumptionWarning)
     table = effects_table(out, rows.traj, estimators, alpha)
     etas = pd.DataFrame(out["etas"], index=list(out["eta_labels"]))
     return DynamicMediationResults(

@@ -10,6 +10,7 @@ from scipy import stats
 
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.dynamic.bootstrap import trajectory_bootstrap
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.report.plots import pyplot
@@ -65,6 +66,7 @@ class DynamicMediationResults(FitResults):
     estimators: tuple = ("MR", "DM", "MIS", "baseline")
     positivity_note: str = field(repr=False, default="")
 
+    @native_thread_budget
     def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None,
                      progress: bool = False) -> BootstrapResults:
         """Percentile intervals from resampling whole trajectories (every nuisance refitted on each resample).

@@ -13,7 +13,6 @@ import re
 import json
 import builtins
 import sys
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +20,7 @@ import pandas as pd
 import patsy
 import patsy.builtins
 
-from mediationhte.errors import FormulaError, FormulaWarning, ParameterError
+from mediationhte.errors import FormulaError, FormulaWarning, ParameterError, warn_at_caller
 from mediationhte.core.validation import check_columns_exist
 
 
@@ -138,17 +137,17 @@ def learner_ignored_terms(formulas, columns, exclude) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ignored))
 
 
-def warn_learner_terms(formulas, columns, exclude, *, learner, stacklevel: int) -> None:
+def warn_learner_terms(formulas, columns, exclude, *, learner) -> None:
     """Warn (FormulaWarning) naming the formula terms an ML learner sees as raw columns."""
     ignored = learner_ignored_terms(formulas, columns, exclude)
     if not ignored:
         return
     listed = ", ".join(ignored)
-    warnings.warn(
+    warn_at_caller(
         f"learner={learner!r} uses the raw covariate columns, so the formula terms {listed} are not used as written "
         "(a tree learner is unchanged by a monotone transform; a linear or penalised learner is not, and no learner "
         "sees a product term). To give the learners a transformed feature, add it to data as a column and use its "
-        "name in the formula.", FormulaWarning, stacklevel=stacklevel)
+        "name in the formula.", FormulaWarning)
 
 
 def variables_in(term_codes: list[list[str]], columns: set[str]) -> list[str]:
@@ -292,8 +291,8 @@ _PATSY_BUILTINS = frozenset(patsy.builtins.__all__)
 class _CallerNamespace:
     """The variables patsy can see: those of the first frame outside mediationhte, Python's and patsy's builtins.
 
-    :func:`mediationhte.mediate` hands patsy ``EvalEnvironment.capture(1)``, the
-    namespace of its caller, so ``I(x * k)`` may use a variable ``k`` and
+    :func:`mediationhte.mediate` hands patsy this namespace (:func:`caller_eval_env`),
+    the namespace of its caller, so ``I(x * k)`` may use a variable ``k`` and
     ``sq(x)`` a function ``sq`` of the calling module. The name checks must not
     call those "missing columns".
     """
@@ -316,9 +315,23 @@ class _CallerNamespace:
         finally:
             del frame
 
+    def eval_env(self) -> patsy.EvalEnvironment:
+        """The namespace as patsy's evaluation environment (what ``EvalEnvironment.capture`` gives at that frame)."""
+        return patsy.EvalEnvironment([self._locals, self._globals])
+
     def __contains__(self, name: str) -> bool:
         return (name in self._locals or name in self._globals or name in _PATSY_BUILTINS
                 or hasattr(builtins, name))
+
+
+def caller_eval_env() -> patsy.EvalEnvironment:
+    """The patsy evaluation environment of the nearest calling frame outside the package.
+
+    Not ``EvalEnvironment.capture(1)``: public functions run inside wrappers of the
+    package (the native thread budget), so "one frame up" is not the user's frame.
+    """
+    namespace = _CallerNamespace.find()
+    return patsy.EvalEnvironment.capture(0) if namespace is None else namespace.eval_env()
 
 
 def _check_names(code: str, data: pd.DataFrame, parameter: str, *, role: str | None = None,

@@ -13,12 +13,11 @@ also gets a treatment x smooth block, so the CATE can bend with x.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from mediationhte.errors import AssumptionWarning, FormulaError
+from mediationhte.errors import AssumptionWarning, FormulaError, warn_at_caller
 
 _SMOOTH = re.compile(r"\bs\(\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:,\s*k\s*=\s*(\d+)\s*)?\)")
 DEFAULT_K = 10
@@ -80,5 +79,5 @@ def fit_smooth(column: str, x: np.ndarray, k: int, interacts: bool) -> SmoothTer
 def warn_ignored_smooths(smooths, learner: str) -> None:
     """Smooth terms only mean something to ``learner="gamm"``; others use the plain columns."""
     if smooths and learner != "gamm":
-        warnings.warn(f"formula: s() terms ({', '.join(c for c, _ in smooths)}) are honoured by learner='gamm' only; "
-                      f"learner={learner!r} uses the plain columns.", AssumptionWarning, stacklevel=4)
+        warn_at_caller(f"formula: s() terms ({', '.join(c for c, _ in smooths)}) are honoured by learner='gamm' only; "
+                      f"learner={learner!r} uses the plain columns.", AssumptionWarning)

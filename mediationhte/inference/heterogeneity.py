@@ -278,12 +278,22 @@ def _group_means(y, groups, clusters, alpha):
     """Means of y per group (regression on group dummies, robust covariance) and the Wald test of equal means."""
     levels = np.unique(groups)
     D = (groups[:, None] == levels[None, :]).astype(float)
-    beta, cov, df = _ols(y, D, clusters)
+    counts = D.sum(axis=0)
+    # A group of one unit has a mean but no variance (its HC3 leverage is 1): NaN interval, left out of the test.
+    usable = counts >= 2
+    beta = (D.T @ y) / counts
+    cov = np.full((len(levels), len(levels)), np.nan)
+    df = max(len(y) - int(usable.sum()), 1)
+    if usable.any():
+        rows = D[:, usable].sum(axis=1) > 0
+        g = None if clusters is None else clusters[rows]
+        beta[usable], cov[np.ix_(usable, usable)], df = _ols(y[rows], D[rows][:, usable], g)
     se = np.sqrt(np.diag(cov))
     q = stats.t.ppf(1 - alpha / 2, df)
-    table = pd.DataFrame({"n": D.sum(axis=0).astype(int), "estimate": beta, "std_error": se,
+    table = pd.DataFrame({"n": counts.astype(int), "estimate": beta, "std_error": se,
                           "ci_lower": beta - q * se, "ci_upper": beta + q * se})
-    k = len(levels)
+    beta, cov = beta[usable], cov[np.ix_(usable, usable)]
+    k = len(beta)
     if k < 2:
         return table, np.nan, 0, np.nan, beta, cov, df
     R = np.column_stack([np.ones(k - 1), -np.eye(k - 1)])   # beta_1 - beta_j = 0, j = 2..k

@@ -13,7 +13,6 @@ within-subgroup mediation of that search.
 from __future__ import annotations
 
 import keyword
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +22,7 @@ import patsy
 from mediationhte.core import validation as V
 from mediationhte.core.parallel import blas_limit
 from mediationhte.core.random_state import resolve_seed
-from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
 from mediationhte.formula.parse import (
     FormulaRoles, assign_column, build_spec, counterfactual_matrices, has_interaction, parse_roles,
 )
@@ -54,10 +53,10 @@ def prepare(outcome_formula: str, mediator_formula: str, data: pd.DataFrame, *, 
     groups_all = _cluster_ids(cluster, cov_type, data)
     if groups_all is not None:
         work = data.loc[:, used].assign(__cluster__=groups_all)
-        frame, dropped = V.drop_incomplete_rows(work, used + ["__cluster__"], stacklevel=4)
+        frame, dropped = V.drop_incomplete_rows(work, used + ["__cluster__"])
         groups = frame.pop("__cluster__").to_numpy()
     else:
-        frame, dropped = V.drop_incomplete_rows(data, used, stacklevel=4)
+        frame, dropped = V.drop_incomplete_rows(data, used)
         groups = None
     V.check_finite(frame, {c: _role_of(c, roles) for c in used})
     contrast = V.resolve_treatment(frame[roles.treatment], treat_value, control_value)
@@ -222,9 +221,8 @@ def _cluster_ids(cluster, cov_type: str, data: pd.DataFrame):
 def _warn_sequential_ignorability(roles) -> None:
     missing = [c for c in roles.mediator_columns[1:] if c not in roles.outcome_columns and c != roles.treatment]
     if missing:
-        warnings.warn(
+        warn_at_caller(
             f"Covariates {', '.join(map(repr, missing))} are in mediator_formula but not in outcome_formula; "
             "sequential ignorability usually needs every pre-treatment confounder in the outcome model too.",
             AssumptionWarning,
-            stacklevel=4,
         )

@@ -17,7 +17,7 @@ from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.regression.linear_model import OLS
 from scipy import special, stats
 
-from mediationhte.errors import ConvergenceWarning, DataError
+from mediationhte.errors import ConvergenceWarning, DataError, warn_at_caller
 from mediationhte.core.immutable import readonly
 
 FAMILIES = ("gaussian", "logit", "probit")
@@ -185,11 +185,10 @@ def fit_model(y: np.ndarray, X: np.ndarray, column_names, *, family: str, role: 
                     or "converge" in str(w.message).lower()]
         fitted = np.asarray(result.fittedvalues)
         if problems or not np.all(np.isfinite(result.params)) or np.any((fitted < 1e-10) | (fitted > 1 - 1e-10)):
-            warnings.warn(
+            warn_at_caller(
                 f"The {role} model ({family}) shows (quasi-)complete separation or did not converge: fitted "
                 "probabilities of 0 or 1 occurred. Its coefficients and the effects built on them are unreliable.",
                 ConvergenceWarning,
-                stacklevel=4,
             )
         sigma = float("nan")
     params = np.asarray(result.params, dtype=float)

@@ -20,7 +20,6 @@ causal link).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +28,7 @@ from scipy import stats
 
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
-from mediationhte.errors import AssumptionWarning, FormulaError, ParameterError
+from mediationhte.errors import AssumptionWarning, FormulaError, ParameterError, warn_at_caller
 from mediationhte.formula.parse import build_spec, counterfactual_matrices, parse_roles
 from mediationhte.inference.intervals import percentile_interval, simulation_pvalue, standard_error
 from mediationhte.mediation.models import fit_model
@@ -303,10 +302,10 @@ def mediate_parallel(outcome_formula: str, mediator_formulas, data: pd.DataFrame
             r = corr[i, j]
             z = np.arctanh(np.clip(r, -0.999999, 0.999999)) * np.sqrt(max(n - 3, 1))
             if abs(r) > CORRELATION_WARNING and 2 * stats.norm.sf(abs(z)) < 1e-3:
-                warnings.warn(f"The residuals of mediators {mediators[i]!r} and {mediators[j]!r} are correlated "
+                warn_at_caller(f"The residuals of mediators {mediators[i]!r} and {mediators[j]!r} are correlated "
                               f"(r = {r:.2f}); the path-specific effects assume the mediators do not affect one "
                               "another and share no unmeasured cause, which this makes doubtful. The joint ACME "
-                              "does not need that assumption's second half.", AssumptionWarning, stacklevel=3)
+                              "does not need that assumption's second half.", AssumptionWarning)
 
     point = _flatten(_effects(Xm, A, B, [m.params[None] for m in models], outcome.params[None]), mediators)
     alphas = [rng.multivariate_normal(m.params, m.cov, size=sims, method="eigh") for m in models]

@@ -19,6 +19,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.core.results import FitResults
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.errors import ParameterError
 from mediationhte.formula.parse import ModelSpec
 from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResults
@@ -230,6 +231,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         raise ParameterError("subgroups() needs covariates in the formulas: the subgroups are described by them.",
                              parameter="outcome_formula")
 
+    @native_thread_budget
     def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None, *,
                     random_state=None):
         """Sensitivity of the ACME (and ADE) to sequential ignorability, as R's ``medsens``, with exact crossings.
@@ -293,6 +295,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         """
         return interaction_test(self, self.alpha if alpha is None else V.check_alpha(alpha))
 
+    @native_thread_budget
     def test_moderation(self, covariates_1: dict, covariates_2: dict, *, sims: int | None = None,
                         random_state=None, alpha: float | None = None):
         """Differences of ACME and ADE between two covariate profiles with paired draws (R's ``test.modmed``).
@@ -325,6 +328,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return moderation_test(self, covariates_1, covariates_2, sims, *resolve_seed(random_state), alpha)
 
+    @native_thread_budget
     def by(self, column: str, *, data: pd.DataFrame | None = None, bins: int = 4, sims: int | None = None,
            random_state=None, alpha: float | None = None):
         """ACME, ADE, total and proportion mediated per level (or quantile bin) of a moderator, with tests.
@@ -370,6 +374,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return effects_by(self, values, column, bins, sims, *resolve_seed(random_state), alpha)
 
+    @native_thread_budget
     def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
                      random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
         """Nonparametric case-bootstrap intervals, refitting both models on each resample.

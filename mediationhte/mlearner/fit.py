@@ -8,7 +8,6 @@ rerun on permuted or subsampled rows), so the results never fit anything.
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ import pandas as pd
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_learners
-from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
 from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
 from mediationhte.mlearner.effects import influence_values, positivity_problem, step_one
@@ -51,7 +50,7 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
     covariates = frame.loc[:, list(roles.covariates)].copy()
     X, names = feature_matrix(covariates, roles.covariates)
     warn_learner_terms([roles.outcome_formula, roles.mediator_formula], roles.columns,
-                       {roles.treatment, roles.mediator, roles.outcome}, learner=learner, stacklevel=4)
+                       {roles.treatment, roles.mediator, roles.outcome}, learner=learner)
     if X.shape[1] == 0:
         raise ParameterError(
             "Parameter learner: machine-learning learners need at least one covariate in the formulas "
@@ -70,7 +69,7 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
     estimates, influence, nuisance, units = step_one(X, t, m, y, learners, settings, rng)
     positivity = "" if estimator == "plugin" else positivity_problem(nuisance)
     if positivity:
-        warnings.warn(positivity, AssumptionWarning, stacklevel=3)
+        warn_at_caller(positivity, AssumptionWarning)
     units.index = frame.index
     data = MLData(X=readonly(X), feature_names=names, t=readonly(t), m=readonly(m), y=readonly(y),
                   covariates=covariates)

@@ -32,7 +32,6 @@ simulated null scenario, which does not carry over to real data (spec
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,7 +43,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead, readonly
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import check_seed, spawn_seeds
-from mediationhte.errors import AssumptionWarning, ParameterError
+from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
 from mediationhte.inference.heterogeneity import HeterogeneityTest, calibration_test, group_effects
 from mediationhte.subgroups.cluster_tests import permute_clusters, split_clusters
 from mediationhte.subgroups.discover import Profile, check_arms, leaf_pvalue
@@ -222,11 +221,11 @@ def warn_unreachable_alpha(n_permutations: int, alpha: float) -> None:
     """Warn when B permutations cannot give p < alpha (the smallest p-value is 1 / (B + 1))."""
     floor = 1.0 / (n_permutations + 1)
     if floor >= alpha:
-        warnings.warn(
+        warn_at_caller(
             f"Parameter n_permutations={n_permutations}: the smallest attainable permutation p-value is "
             f"1/(B + 1) = {floor:.3g} >= alpha = {alpha:g}, so heterogeneity can never be declared. Use "
             f"n_permutations >= {int(np.ceil(1 / alpha))} (200 or more for a stable p-value).",
-            AssumptionWarning, stacklevel=4)
+            AssumptionWarning)
 
 
 def _blp_seeds(seed: int) -> tuple[int, int, int]:

@@ -33,6 +33,7 @@ from mediationhte.subgroups.calibration import Calibration
 from mediationhte.errors import MediationHTEError, ParameterError
 from mediationhte.subgroups.discover import SubgroupFit
 from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import EFFECT_LABELS, Summary
@@ -202,6 +203,7 @@ class SubgroupResults(CopyOnRead):
                          "calibration='permutation' or 'split' for a valid test.")
         return cls(fit, calibration, alpha, index, frame, unit_cols, tuple(estimands), str(effect), tuple(notes))
 
+    @native_thread_budget
     def sensitivity(self, rho=None, effect: str = "indirect", alpha: float | None = None, *,
                     random_state=None) -> pd.DataFrame:
         """Per-subgroup sensitivity: the exact rho at which each subgroup's ACME (or ADE) is zero.

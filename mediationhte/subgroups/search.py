@@ -23,6 +23,7 @@ import pandas as pd
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import freeze_arrays
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
+from mediationhte.core.parallel import native_thread_budget
 from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation,
                                                 calibrate_split, calibrate_threshold, warn_unreachable_alpha)
 from mediationhte.errors import ParameterError
@@ -122,6 +123,7 @@ class SubgroupSearchMixin:
     subsampled rows) and hands it to its results, so this mixin only passes it on.
     """
 
+    @native_thread_budget
     def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
                   n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
                   profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
@@ -217,6 +219,7 @@ class SubgroupSearchMixin:
                       n_boot=n_boot, random_state=random_state, n_jobs=n_jobs, progress=progress)
 
 
+    @native_thread_budget
     def test_heterogeneity(self, effect="indirect", *, alpha: float | None = None, n_groups: int = 5,
                            random_state=None):
         """Test whether the effect varies with the covariates: the BLP test and the GATES.
