@@ -2,7 +2,8 @@
 
 Run from anywhere (the package must be installed)::
 
-    python benchmarks/bench_contention.py            # every fit, about 3 minutes on 2 cores
+    python benchmarks/bench_contention.py            # every fit, about 1 minute on 2 cores
+    python benchmarks/bench_contention.py | tee benchmarks/results/contention.txt
     python benchmarks/bench_contention.py --quick    # smaller data, a smoke run
 
 A "busy process" is another Python process spinning on one core (``while True: pass``), as a second user or a
@@ -12,7 +13,7 @@ the goal is a ratio (busy / idle wall time) of at most 2.5 for every fit, where 
 would cost a fit that used both. Before the budget, HistGradientBoosting's spin-waiting OpenMP threads made
 ``bench_dynamic.py --timing`` 6x slower beside a busy process (150 s against 24 s idle).
 
-The fits: a linear ``mediate()`` on Jobs II with 1000 bootstrap resamples; M-learner step 1 (boosting) plus the
+The fits: a linear ``mediate()`` on Jobs II with 5000 bootstrap resamples; M-learner step 1 (boosting) plus the
 default ``subgroups()``; ``cate()`` with the four meta-learners; a ``(1 | cluster)`` fit with the mixed-effects
 boosting learner; ``dynamic_mediation()`` on the semi-synthetic design. Each is timed once idle, then once with
 the busy process running (after a second to let it take its core); the ratio and PASS/FAIL are printed.
@@ -45,7 +46,7 @@ def fits(quick: bool) -> dict:
     def linear():
         fit = mh.mediate("depress2 ~ treat + job_seek + econ_hard + sex + age",
                          "job_seek ~ treat + econ_hard + sex + age", jobs, random_state=1)
-        return fit.bootstrap_ci(1000, random_state=1)
+        return fit.bootstrap_ci(5000, random_state=1)
 
     def mlearner():
         fit = mh.mediate(f"y ~ treat + m + {xs}", f"m ~ treat + {xs}", sim, learner="boosting", random_state=1)
@@ -61,7 +62,7 @@ def fits(quick: bool) -> dict:
         return mh.dynamic_mediation(dyn, id="id", time="time", state="state", action="action",
                                     mediator=["m1", "m2"], reward="reward", target_policy=0.8, random_state=1)
 
-    return {f"mediate linear + bootstrap_ci(1000), n = {len(jobs)}": linear,
+    return {f"mediate linear + bootstrap_ci(5000), n = {len(jobs)}": linear,
             f"M-learner step 1 + subgroups(), n = {n_ml}": mlearner,
             f"cate() s/t/x/dr, n = {n_cate}": metalearners,
             f"(1 | cluster) megb, {n_crt} clusters": cluster,

@@ -97,9 +97,10 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     max_iter : int, default 30
         Cluster-randomised path only: EM iterations at most.
     n_jobs : int, default 1
-        Parallel model fits (threads): the cross-fitted outcome models, or the
-        cluster-randomised learner's arms; the numbers are identical for every
-        ``n_jobs``, as each model has its own child seed.
+        Cores the call may use (-1: all): parallel model fits (threads) of the
+        cross-fitted outcome models, or the cluster-randomised learner's arms, and
+        at most ``n_jobs`` native (OpenMP/BLAS) threads in all. The numbers are
+        identical for every ``n_jobs``, as each model has its own child seed.
 
     Returns
     -------

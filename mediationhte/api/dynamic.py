@@ -85,8 +85,11 @@ def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target
         Treat consecutive rows as consecutive steps even when ``time`` skips values.
     alpha : float, default 0.05
     n_jobs : int, default 1
-        Parallel cross-fitting folds (threads, with ``n_folds``); the numbers do not
-        depend on it. ``bootstrap_ci(n_jobs=...)`` parallelises the resamples.
+        Cores the call may use (-1: all): parallel cross-fitting folds (threads, with
+        ``n_folds``) and at most ``n_jobs`` native (OpenMP/BLAS) threads in all
+        (``n_jobs=2`` roughly halves a large fit on an idle two-core machine). The
+        numbers do not depend on it. ``bootstrap_ci(n_jobs=...)`` parallelises the
+        resamples.
 
     Returns
     -------

@@ -96,7 +96,9 @@ def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treat
         (arm-wise models in sample, predicted mediator mean plugged into the outcome
         model).
     n_jobs : int, default 1
-        Parallel cross-fitting folds (ML learners); results do not depend on it.
+        Cores the call may use (-1: all): parallel cross-fitting folds (ML learners),
+        and at most ``n_jobs`` native (OpenMP/BLAS) threads in all, so the default
+        keeps to one core on a shared machine. Results do not depend on it.
     random_state : None, int or numpy.random.Generator
         Seed for the Monte Carlo draws (and folds/learners); ``None`` draws one and
         records it in ``seed_used``.

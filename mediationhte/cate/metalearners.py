@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 from mediationhte.core.random_state import spawn_seeds
 from mediationhte.errors import ParameterError
 from mediationhte.core.learners import LEARNER_NAMES, registry_learner, seeded_clone
+from mediationhte.core.parallel import worker_threads
 
 META_LEARNERS = ("s", "t", "x", "dr")
 #: Child seeds drawn per fit, in this order: S, T(0), T(1), X(0), X(1), DR final, then 2 per cross-fitting fold.
@@ -80,9 +81,10 @@ def crossfit_outcomes(X, t, y, template, folds: np.ndarray, seeds: np.ndarray, n
     n = len(y)
     mu = np.empty((n, 2))
     cells = [(k, arm) for k in range(int(folds.max()) + 1) for arm in (0, 1)]
-    fits = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_fit_predict)(template, seeds[2 * k + arm], X[(folds != k) & (t == arm)], y[(folds != k) & (t == arm)],
-                              X[folds == k]) for k, arm in cells)
+    with worker_threads(n_jobs):
+        fits = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_fit_predict)(template, seeds[2 * k + arm], X[(folds != k) & (t == arm)],
+                                  y[(folds != k) & (t == arm)], X[folds == k]) for k, arm in cells)
     for (k, arm), pred in zip(cells, fits):
         mu[folds == k, arm] = pred
     return OutcomeNuisances(mu0=mu[:, 0], mu1=mu[:, 1])

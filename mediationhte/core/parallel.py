@@ -9,6 +9,8 @@ for any ``n_jobs`` and any joblib backend.
 from __future__ import annotations
 
 import functools
+import inspect
+import os
 from contextlib import nullcontext
 
 from joblib import Parallel
@@ -35,21 +37,42 @@ def blas_limit(n: int, p: int, parallel: bool = False, user_api: str | None = "b
 
 
 def native_thread_budget(func):
-    """Decorator: run a public fit or method with its native thread pools (OpenMP, BLAS) on one thread.
+    """Decorator: run a public fit or method with at most ``n_jobs`` native threads (OpenMP, BLAS) in total.
 
-    The package's parallelism is ``n_jobs`` workers (joblib threads or processes),
-    each running its learners single-threaded, so workers x native threads never
-    exceed the cores the user gave. Multi-threaded OpenMP inside one fit bought
-    little on two cores and cost a lot beside another busy process: the
-    spin-waiting threads of HistGradientBoosting made ``bench_dynamic.py --timing``
-    6x slower (150 s against 24 s idle); single-threaded it is at most what losing
-    one core costs (``benchmarks/bench_contention.py``). Numbers never depend on it.
+    ``n_jobs`` (the call's argument; 1 when it has none) is the number of cores the
+    call may use. Joblib workers inside it run their native pools single-threaded
+    (:func:`worker_threads`, :func:`run_replicates`), so workers x native threads
+    never exceed ``n_jobs``; code outside the workers gets ``n_jobs`` native threads.
+    The default ``n_jobs=1`` is the setting that survives a busy machine:
+    HistGradientBoosting's spin-waiting OpenMP threads made ``bench_dynamic.py
+    --timing`` 6x slower beside one busy process (150 s against 24 s idle), while a
+    single-threaded fit keeps a core to itself (``benchmarks/bench_contention.py``).
+    Numbers never depend on the thread count.
     """
+    signature = inspect.signature(func)
+    default = signature.parameters["n_jobs"].default if "n_jobs" in signature.parameters else 1
+
     @functools.wraps(func)
     def budgeted(*args, **kwargs):
-        with threadpool_limits(limits=1):
+        n_jobs = kwargs.get("n_jobs", default)
+        if "n_jobs" not in kwargs and "n_jobs" in signature.parameters:
+            n_jobs = signature.bind_partial(*args, **kwargs).arguments.get("n_jobs", default)
+        with threadpool_limits(limits=native_threads(n_jobs)):
             return func(*args, **kwargs)
     return budgeted
+
+
+def native_threads(n_jobs) -> int:
+    """Native threads a call with ``n_jobs`` may use: 1 for 1 (or anything invalid), the cores for -1, ..."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        return 1   # the call's own check reports a bad n_jobs
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, n_jobs if n_jobs > 0 else cores + 1 + n_jobs))
+
+
+def worker_threads(n_jobs):
+    """Context for a joblib loop of ``n_jobs`` thread workers: each runs its native pools single-threaded."""
+    return threadpool_limits(limits=1) if n_jobs != 1 else nullcontext()
 
 
 def run_replicates(tasks, *, total: int, n_jobs: int = 1, progress: bool = False, desc: str = "replicates",

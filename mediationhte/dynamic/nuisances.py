@@ -25,6 +25,7 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import KFold
 
 from mediationhte.core.learners import registry_learner, seeded_clone
+from mediationhte.core.parallel import worker_threads
 from mediationhte.dynamic.bases import is_discrete, joint_codes
 from mediationhte.dynamic.effects import PROPENSITY_FLOOR, DiscreteMediatorLaw, Nuisances
 from mediationhte.errors import ParameterError
@@ -129,8 +130,9 @@ def _fitted(fit, X, y, folds, n_jobs: int = 1):
     """
     if folds is None:
         return fit(X, y)
-    models = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(fit)(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1))
+    with worker_threads(n_jobs):
+        models = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(fit)(X[folds != f], y[folds != f]) for f in range(int(folds.max()) + 1))
     return FoldRouted(list(models), folds)
 
 
