@@ -14,9 +14,10 @@ import os
 from contextlib import nullcontext
 
 from joblib import Parallel
+from joblib.parallel import get_active_backend
 from threadpoolctl import threadpool_limits
 
-from mediationhte.errors import warn_at_caller
+from mediationhte.errors import ParameterError, warn_at_caller
 
 #: Below this many design-matrix cells (n x p) a multi-threaded BLAS costs more than it saves.
 SMALL_PROBLEM_CELLS = 2_000_000
@@ -83,12 +84,43 @@ def run_replicates(tasks, *, total: int, n_jobs: int = 1, progress: bool = False
     single-threaded: nested threads oversubscribe the cores, and OpenMP's
     spin-waiting then costs far more than it gains.
     """
+    tasks = list(tasks)
+    if n_jobs != 1 and tasks:
+        _check_shippable(tasks[0])
     limit = threadpool_limits(limits=1) if n_jobs != 1 else nullcontext()
     with limit:
         results = Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")(tasks)
         if progress:
             results = progress_bar(results, total=total, desc=desc)
         return list(results)
+
+
+#: joblib backends that run tasks in this machine's processes or threads (loky reports a pickling error itself).
+LOCAL_BACKENDS = ("LokyBackend", "ThreadingBackend", "SequentialBackend", "MultiprocessingBackend")
+
+
+def _check_shippable(task) -> None:
+    """Under a cluster backend (Dask, Ray), refuse a task that cannot be pickled, instead of hanging.
+
+    joblib's Dask backend waits forever when a task fails to serialise (the error is
+    only logged by the scheduler), so the first task is pickled here to turn that
+    into the package's error.
+    """
+    backend = type(get_active_backend()[0]).__name__
+    if backend in LOCAL_BACKENDS:
+        return
+    try:
+        import cloudpickle   # what Dask and Ray serialise with; installed with them, not a dependency of ours
+    except ImportError:  # pragma: no cover
+        import pickle as cloudpickle
+    try:
+        cloudpickle.dumps(task)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same thing here
+        raise ParameterError(
+            f"Parameter n_jobs: the active joblib backend ({backend}) sends every replicate to other processes, but "
+            f"this fit's replicates cannot be pickled ({type(exc).__name__}: {exc}). A formula whose outcome design "
+            "is not affine in the mediator (e.g. I(m**2)) keeps patsy objects that do not pickle. Run with "
+            "n_jobs=1, or outside the backend.", parameter="n_jobs") from exc
 
 
 def progress_bar(iterable, total: int, desc: str):

@@ -52,6 +52,17 @@ class CounterfactualDesign:
         """Number of units."""
         return self.X_mediator[0].shape[0]
 
+    def __getstate__(self) -> dict:
+        # patsy's DesignInfo cannot be pickled (pydata/patsy#26), and replicates sent to worker processes or a
+        # Dask cluster are. An affine design never needs it (outcome designs are A + m B), so it stays behind.
+        state = dict(self.__dict__)
+        if self.affine:
+            state["outcome_info"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     def outcome_design(self, t: int, m) -> np.ndarray:
         """Outcome design with treatment arm ``t`` and mediator values ``m`` (scalar or per-row array)."""
         return counterfactual_matrix(
