@@ -86,6 +86,23 @@ def test_moderation_uses_paired_draws_without_refitting():
     assert len(inter.test_moderation({"x": 1.0}, {"x": 0.0}).tests) == 4
 
 
+def test_moderation_by_a_covariate_that_interacts_with_nothing_is_an_exact_zero():
+    # Issue 17: x enters both models additively, so ACME and ADE cannot depend on it; the difference used to be
+    # rounding noise (-1e-16, p = 0.86). R's rule for an estimate of exactly 0 is p = 1.
+    fit = mh.mediate("y ~ t + m + x", "m ~ t + x", _data(), sims=300, random_state=5)
+    frame = fit.test_moderation({"x": 1.0}, {"x": -1.0}, random_state=9).to_frame()
+    assert (frame[["estimate", "ci_lower", "ci_upper"]].to_numpy() == 0.0).all()
+    assert (frame["p_value"] == 1.0).all()
+    # x moderates the mediator slope only (m:x, no t:m): ADE is still a structural zero, ACME is not (closed form
+    # b_mx * 2 * a_t on the Gaussian models)
+    slope = mh.mediate("y ~ t + m * x", "m ~ t + x", _data(), sims=300, random_state=5)
+    frame = slope.test_moderation({"x": 1.0}, {"x": -1.0}, random_state=9).to_frame()
+    a_t, b_mx = _coef(slope, "mediator", "t"), _coef(slope, "outcome", "m:x")
+    expected = slope.mediator_model.params[a_t] * 2.0 * slope.outcome_model.params[b_mx]
+    assert frame.iloc[0]["estimate"] == pytest.approx(expected, abs=1e-10) and frame.iloc[0]["p_value"] < 1
+    assert frame.iloc[1]["estimate"] == 0.0 and frame.iloc[1]["p_value"] == 1.0
+
+
 def test_by_level_matches_the_closed_form_and_tests_heterogeneity():
     d = _data(n=3000, seed=1)
     fit = mh.mediate("y ~ t + m + x + C(g)", "m ~ t * C(g) + x", d, sims=1000, random_state=2)

@@ -211,9 +211,46 @@ def moderation_test(fit, covariates_1: dict, covariates_2: dict, sims: int, rng,
             ("ade_control", "ADE(0|covariates.1) - ADE(0|covariates.2)")) if fit.interaction else \
         (("acme_average", "ACME(covariates.1) - ACME(covariates.2)"),
          ("ade_average", "ADE(covariates.1) - ADE(covariates.2)"))
+    zero = _structural_zeros(designs, med.family, out.family)
     return EffectDifferences(tuple(
+        _zero_difference(label, alpha, fit.n_obs, sims) if k.split("_")[0] in zero else
         _difference(label, point[0][k][0] - point[1][k][0], drawn[0][k] - drawn[1][k], alpha, "fit", fit.n_obs)
         for k, label in keys), seed_used=seed_used)
+
+
+def _structural_zeros(designs, mediator_family: str, outcome_family: str) -> set[str]:
+    """Which of "acme", "ade" cannot differ between the two profiles, whatever the coefficients.
+
+    With Gaussian mediator and outcome models and an outcome design affine in the
+    mediator, X_out(t, m) = A[t] + m B[t], the effects are averages of
+    ACME(t) = (X_med[1] - X_med[0]) alpha * B[t] beta and
+    ADE(t') = (A[1] - A[0]) beta + X_med[t'] alpha * (B[1] - B[0]) beta.
+    When those rows are identical under both profiles (the changed covariates
+    interact with neither the treatment nor the mediator), the difference is zero by
+    construction; computed from the two profiles' levels it would be rounding noise
+    (about 1e-16, with a meaningless p-value). R's p-value rule gives an exact zero p = 1.
+    """
+    if mediator_family != "gaussian" or outcome_family != "gaussian" or not all(d.affine for d in designs):
+        return set()
+    first, second = designs
+
+    def same(get) -> bool:
+        return np.array_equal(get(first), get(second))
+
+    zero = set()
+    if same(lambda d: d.X_mediator[1] - d.X_mediator[0]) and same(lambda d: d.B[0]) and same(lambda d: d.B[1]):
+        zero.add("acme")
+    slope_change = same(lambda d: d.B[1] - d.B[0])
+    no_interaction = not np.any(first.B[1] - first.B[0])
+    if (same(lambda d: d.A[1] - d.A[0]) and slope_change
+            and (no_interaction or (same(lambda d: d.X_mediator[0]) and same(lambda d: d.X_mediator[1])))):
+        zero.add("ade")
+    return zero
+
+
+def _zero_difference(label, alpha, n_obs: int, sims: int) -> EffectDifference:
+    """An exact structural zero: estimate and interval 0, p = 1 (R's rule for an estimate of exactly 0)."""
+    return EffectDifference(label, 0.0, 0.0, 0.0, 1.0, alpha, "fit", n_obs=int(n_obs), n_sims=int(sims))
 
 
 @dataclass(frozen=True, eq=False)
