@@ -30,13 +30,14 @@ W = RNG.uniform(0.2, 3.0, size=N)
 
 
 def _direct_smd(x, t, w):
-    # Reference: the formula written out with numpy, frequency-weighted mean and variance (divisor sum w).
+    # Reference: the formula written out with numpy: weighted means, and np.cov's unbiased weighted variance with
+    # aweights (divisor sum w - sum w^2 / sum w), which is the sample variance (ddof = 1) for unit weights.
     out = []
     for col in x.T:
         m1 = np.average(col[t == 1], weights=w[t == 1])
         m0 = np.average(col[t == 0], weights=w[t == 0])
-        v1 = np.average((col[t == 1] - m1) ** 2, weights=w[t == 1])
-        v0 = np.average((col[t == 0] - m0) ** 2, weights=w[t == 0])
+        v1 = float(np.cov(col[t == 1], aweights=w[t == 1]))
+        v0 = float(np.cov(col[t == 0], aweights=w[t == 0]))
         out.append((m1 - m0) / np.sqrt((v1 + v0) / 2))
     return np.array(out)
 
@@ -48,8 +49,9 @@ def _close_figures():
 
 
 def test_raw_smd_matches_direct_numpy():
-    # Reference: np.mean / np.var (ddof=0) per arm, the documented unweighted formula.
-    expected = [(X[T == 1, j].mean() - X[T == 0, j].mean()) / np.sqrt((X[T == 1, j].var() + X[T == 0, j].var()) / 2)
+    # Reference: np.mean / np.var(ddof=1) per arm, the documented unweighted formula (sample variances, issue 17).
+    expected = [(X[T == 1, j].mean() - X[T == 0, j].mean())
+                / np.sqrt((X[T == 1, j].var(ddof=1) + X[T == 0, j].var(ddof=1)) / 2)
                 for j in range(X.shape[1])]
     np.testing.assert_allclose(standardized_mean_differences(X, T), expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(standardized_mean_differences(X, T, weights=np.ones(N)), expected, rtol=0, atol=1e-12)
@@ -74,7 +76,8 @@ def test_weights_that_balance_a_binary_covariate_give_zero():
     t = np.array([1, 1, 1, 1, 0, 0, 0, 0])
     w = np.array([1, 1, 1, 1, 3, 1 / 3, 1 / 3, 1 / 3])
     assert np.average(x[t == 0], weights=w[t == 0]) == pytest.approx(0.75, abs=1e-15)
-    assert abs(standardized_mean_differences(x, t)[0]) > 1
+    # unweighted: (3/4 - 1/4) / sqrt((1/4 + 1/4) / 2) with the sample variances 4/3 * 3/16 = 1/4
+    assert standardized_mean_differences(x, t)[0] == pytest.approx(1.0, rel=1e-12)
     assert abs(standardized_mean_differences(x, t, weights=w)[0]) < 1e-12
 
 
@@ -143,7 +146,8 @@ def test_ties_restore_balance_that_a_single_reused_control_breaks():
     assert standardized_mean_differences(z, t, weights=tied)[0] == 0.0
     single = frequency_weights_from_matches(match_on_score(score, t, ties=False), kind="att")
     assert single.tolist() == [1, 1, 1, 1, 2, 0, 2, 0]
-    assert standardized_mean_differences(z, t, weights=single)[0] == pytest.approx(np.sqrt(2), rel=1e-12)
+    # treated: mean 1/2, variance 1 / (4 - 16/4) ... = 1/3; controls: all weight on z = 0, variance 0
+    assert standardized_mean_differences(z, t, weights=single)[0] == pytest.approx(0.5 / np.sqrt(1 / 6), rel=1e-12)
 
 
 def test_balance_table_columns_and_values():

@@ -88,7 +88,11 @@ def _as_weights(weights, t: np.ndarray, name: str) -> np.ndarray:
 
 
 def _arm_moments(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and variance (sum w (x - m)^2 / sum w) of each column.
+    """Weighted mean and sample variance of each column: sum w (x - m)^2 / (sum w - sum w^2 / sum w).
+
+    The divisor is the unbiased one for reliability weights; with unit weights it is
+    n - 1, the sample variance. A single unit (or all weight on one unit) has
+    variance 0.
 
     Values are shifted by those of the unit with the largest weight before
     summing, so that a constant column has mean exactly equal to the constant
@@ -99,7 +103,8 @@ def _arm_moments(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = X - ref
     total = w.sum()
     mean_d = (w @ d) / total
-    var = (w @ (d - mean_d) ** 2) / total
+    divisor = total - (w @ w) / total
+    var = (w @ (d - mean_d) ** 2) / divisor if divisor > 0 else np.zeros(X.shape[1])
     return ref + mean_d, var
 
 
@@ -131,13 +136,13 @@ def standardized_mean_differences(X, t, weights=None) -> np.ndarray:
 
     Notes
     -----
-    Means and variances are weighted with the frequency-weight formulas
-    :math:`\bar x_w = \sum w x / \sum w` and
-    :math:`s^2_w = \sum w (x - \bar x_w)^2 / \sum w` (no degrees-of-freedom
-    correction). Without weights the same formulas with w = 1 are used, so the
-    raw SMD equals the SMD with unit weights exactly; this is the population
-    (ddof = 0) variance, which differs from the ddof = 1 version by a factor
-    close to 1 for realistic arm sizes. The variances in the denominator are
+    Means and variances are weighted: :math:`\bar x_w = \sum w x / \sum w` and
+    the sample variance
+    :math:`s^2_w = \sum w (x - \bar x_w)^2 / (\sum w - \sum w^2 / \sum w)`
+    (the unbiased divisor for reliability weights). Without weights the same
+    formulas with w = 1 are used, so the raw SMD equals the SMD with unit weights
+    exactly and its variance is the sample variance (divisor n - 1), as in the
+    usual balance tables. The variances in the denominator are
     those of the weighted sample (some software, e.g. R's cobalt, keeps the
     unweighted variances instead).
 
@@ -150,11 +155,11 @@ def standardized_mean_differences(X, t, weights=None) -> np.ndarray:
     >>> import numpy as np
     >>> X = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [1.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     >>> t = np.array([1, 1, 1, 0, 0, 0])
-    >>> standardized_mean_differences(X, t).round(4).tolist()   # (2 - 4/3) / sqrt((2/3 + 2/9) / 2)
-    [1.0, 0.0]
-    >>> w = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 2.0])   # controls: weighted mean 5/3, variance 2/9
-    >>> standardized_mean_differences(X[:, 0], t, weights=w).round(4).tolist()
-    [0.5]
+    >>> standardized_mean_differences(X, t).round(4).tolist()   # (2 - 4/3) / sqrt((1 + 1/3) / 2)
+    [0.8165, 0.0]
+    >>> w = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 2.0])   # controls: mean 5/3, variance (2/3) / (3 - 5/3) = 1/2
+    >>> standardized_mean_differences(X[:, 0], t, weights=w).round(4).tolist()   # (1/3) / sqrt(3/4)
+    [0.3849]
     """
     Xa = _as_matrix(X, "X")
     tt = as_treatment(t, Xa.shape[0], purpose="a balance check")
@@ -292,7 +297,7 @@ class BalanceResults:
 
     def _footer(self) -> str:
         return (f"* |SMD| >= {self.threshold:g}.  Units: {self.n_treated} treated, {self.n_control} control.\n"
-                "SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), means and variances weighted.")
+                "SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), weighted means, sample variances.")
 
     def summary(self) -> Summary:
         """The SMDs as a :class:`~mediationhte.report.summary.Summary` table; flagged covariates in the notes.
@@ -305,16 +310,16 @@ class BalanceResults:
         --------
         >>> import numpy as np, pandas as pd
         >>> X = pd.DataFrame({"age": [30.0, 40.0, 50.0, 35.0, 45.0, 25.0], "occp=sales": [1, 0, 1, 0, 0, 1]})
-        >>> res = balance_table(X, np.array([1, 1, 1, 0, 0, 0]), iptw_weights=np.ones(6), threshold=0.65)
+        >>> res = balance_table(X, np.array([1, 1, 1, 0, 0, 0]), iptw_weights=np.ones(6), threshold=0.55)
         >>> print(res.summary().notes[0])
-        |SMD| >= 0.65 (raw): occp=sales
+        |SMD| >= 0.55 (raw): occp=sales
         """
         table = object.__getattribute__(self, "table")
         kinds = self._kinds()
         smd = pd.DataFrame({f"SMD {_LABELS[k]}": table[f"smd_{k}"] for k in kinds})
         notes = [f"|SMD| >= {self.threshold:g} ({_LABELS[k]}): " + (", ".join(self.imbalanced(k)) or "none")
                  for k in kinds]
-        notes.append("SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), means and variances weighted.")
+        notes.append("SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), weighted means, sample variances.")
         return Summary(title="Covariate Balance (Standardized Mean Differences)",
                        n_obs=self.n_treated + self.n_control,
                        footer=(("Treated / control", f"{self.n_treated} / {self.n_control}"),
@@ -419,19 +424,19 @@ def balance_table(features: pd.DataFrame, t, *, iptw_weights, matched_weights=No
     >>> import numpy as np, pandas as pd
     >>> X = pd.DataFrame({"age": [30.0, 40.0, 50.0, 35.0, 45.0, 25.0], "occp=sales": [1, 0, 1, 0, 0, 1]})
     >>> t = np.array([1, 1, 1, 0, 0, 0])
-    >>> res = balance_table(X, t, iptw_weights=np.ones(6), threshold=0.65)
-    >>> res.to_frame()["smd_raw"].round(3).tolist()   # 5 / sqrt(200/3) and (1/3) / sqrt(2/9)
-    [0.612, 0.707]
+    >>> res = balance_table(X, t, iptw_weights=np.ones(6), threshold=0.55)
+    >>> res.to_frame()["smd_raw"].round(3).tolist()   # 5 / sqrt(100) and (1/3) / sqrt(1/3)
+    [0.5, 0.577]
     >>> res.imbalanced("raw")
     ['occp=sales']
     >>> print(res)
     Covariate balance (standardized mean differences)
     covariate      SMD raw        SMD IPTW
     -----------  ---------  --  ----------  --
-    age              0.612           0.612
-    occp=sales       0.707  *        0.707  *
-    * |SMD| >= 0.65.  Units: 3 treated, 3 control.
-    SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), means and variances weighted.
+    age              0.500           0.500
+    occp=sales       0.577  *        0.577  *
+    * |SMD| >= 0.55.  Units: 3 treated, 3 control.
+    SMD = (mean1 - mean0) / sqrt((var1 + var0) / 2), weighted means, sample variances.
     <BLANKLINE>
     """
     if not isinstance(features, pd.DataFrame):
