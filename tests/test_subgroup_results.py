@@ -62,7 +62,8 @@ def test_to_frame_one_row_per_subgroup(results, data, fit):
     L = fit.profile.n_leaves
     assert list(frame.index) == list(range(1, L + 1)) and frame.index.name == "subgroup"
     mediation = [f"{e}{suffix}" for e in ESTIMANDS for suffix in ("", "_ci_lower", "_ci_upper", "_p_value")]
-    assert list(frame.columns) == ["rule", "n", "n_treated", "n_control", "mean_cie_treated", "mean_te", *mediation]
+    assert list(frame.columns) == ["rule", "n", "n_treated", "n_control", "mean_cie_treated", "mean_te", *mediation,
+                                   "prop_mediated_average_ratio_unstable"]
     assert frame["n"].sum() == len(t)
     assert (frame["n_treated"] + frame["n_control"] == frame["n"]).all()
     for g in frame.index:
@@ -191,6 +192,25 @@ def test_failed_subgroup_mediation_leaves_nan_and_a_note(data, fit):
     assert np.isnan(frame.loc[first, "acme_average"]) and frame.drop(index=first)["acme_average"].notna().all()
     assert any(f"Subgroup {first}: within-subgroup mediation failed" in note for note in res.notes)
     assert "NA" in str(res)
+
+
+def test_unstable_proportion_mediated_is_flagged_per_subgroup(data, fit):
+    # Issue 17: a subgroup's proportion mediated 1.42 was printed outside its own interval [-2.34, 1.36] with no
+    # flag. The rule is mediate()'s (total's interval covers 0), plus an estimate outside its own interval.
+    X, S, t, m, y, effect = data
+    first = fit.labels[0]
+
+    def mediation(mask):
+        covers = bool(mask[0])   # the first unit's subgroup: total interval covering 0, ratio outside its interval
+        return pd.DataFrame({"estimate": [0.1, 0.05 if covers else 0.5, 1.42 if covers else 0.2],
+                             "ci_lower": [0.0, -0.1 if covers else 0.3, -2.34 if covers else 0.1],
+                             "ci_upper": [0.2, 0.2 if covers else 0.7, 1.36 if covers else 0.3]},
+                            index=["acme_average", "total", "prop_mediated_average"])
+
+    res = SubgroupResults.build(fit, calibrate_threshold(0.5, 0.01), treatment=t, subgroup_mediation=mediation)
+    flags = res.to_frame()["prop_mediated_average_ratio_unstable"]
+    assert flags.loc[first + 1] and not flags.drop(index=first + 1).any()
+    assert any(f"ratio_unstable in subgroup(s) {first + 1}:" in note for note in res.notes)
 
 
 def test_no_profile_gives_one_subgroup(data):

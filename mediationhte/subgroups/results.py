@@ -56,6 +56,26 @@ def _format_p_leaf(p: float) -> str:
     return format_pvalue(p) if not np.isfinite(p) or p >= 0.001 else f"{p:.2e}"
 
 
+def _flag_unstable_ratios(frame: pd.DataFrame, estimands) -> list[int]:
+    """Add ``<prop estimand>_ratio_unstable`` columns (as ``mediate()``'s ``ratio_unstable``); return flagged subgroups.
+
+    A subgroup's proportion mediated is flagged when its total effect's interval
+    covers 0 (the ratio's denominator may be 0) or when the estimate lies outside
+    its own percentile interval (the draws of a ratio with a near-zero denominator).
+    """
+    if "total_ci_lower" not in frame.columns:
+        return []
+    covers = (frame["total_ci_lower"] <= 0) & (frame["total_ci_upper"] >= 0)
+    flagged = pd.Series(False, index=frame.index)
+    for e in estimands:
+        if not str(e).startswith("prop_mediated") or f"{e}_ci_lower" not in frame.columns:
+            continue
+        outside = (frame[e] < frame[f"{e}_ci_lower"]) | (frame[e] > frame[f"{e}_ci_upper"])
+        frame[f"{e}_ratio_unstable"] = (covers | outside).to_numpy(dtype=bool)
+        flagged |= frame[f"{e}_ratio_unstable"]
+    return [int(g) for g in frame.index[flagged]]
+
+
 @dataclass(frozen=True, eq=False)
 class SubgroupResults(CopyOnRead):
     """Calibrated subgroups of heterogeneous effects (immutable; frames returned as copies).
@@ -190,6 +210,11 @@ class SubgroupResults(CopyOnRead):
                         float(results[g].loc[e, col]) if g in results and e in results[g].index
                         and col in results[g].columns else np.nan for g in range(len(rules))
                     ]
+        unstable = _flag_unstable_ratios(frame, estimands)
+        if unstable:
+            notes.append(f"Proportion mediated flagged ratio_unstable in subgroup(s) {', '.join(map(str, unstable))}: "
+                         "the subgroup's total effect has an interval covering 0 (or the estimate falls outside its "
+                         "own interval), so the ratio and its interval are unstable; read the ACME and ADE instead.")
         if fit.settings.get("constant_effects"):
             notes.append("The unit effects do not vary (their spread is floating-point rounding): the models have "
                          "no treatment x covariate interaction or the learner found none, so there are no "
