@@ -133,7 +133,8 @@ class CrtResults(FitResults, SubgroupSearchMixin):
           coefficients and BLUPs), NaN for the ML learners (use :meth:`bootstrap_ci`).
         * ``adjusted``: design-based and valid for any learner, since clusters were
           randomised. Individual weights: OLS of y on T and the centred covariates
-          with CR2 cluster-robust SEs (Bell & McCaffrey 2002), G - 1 df. Cluster
+          with CR2 cluster-robust SEs and Bell & McCaffrey's (2002) degrees of freedom
+          (at most G - 1; column ``df``). Cluster
           weights: OLS of the cluster means of y on T and the centred cluster means
           of the covariates, HC2 SEs, G - k df.
 
@@ -278,7 +279,8 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                  f"its cluster. Learner {self.settings.learner!r} ({self.settings.learner_type.upper()} mode"
                  + (", LMM warm start)" if self.settings.warm_start and self.settings.learner in ("merf", "megb")
                     else ")") + ".",
-                 "Intervals use t quantiles with G - 1 df (cluster-robust CR2) or the model covariance (LMM).",
+                 "Intervals use t quantiles: Bell-McCaffrey df for the CR2 regression, G - 1 df for the model-based "
+                 "(LMM) rows; the df column says which.",
                  *[str(w.message) for w in caught]]
         if self.fit.cate_L is None and self.fit.cate_draws is None:
             notes.append("The mean-CATE rows have no SE for ML learners; bootstrap_ci() resamples clusters within "
