@@ -72,42 +72,41 @@ def _replicate(scenario: str, r: int, learners) -> dict:
     return out
 
 
+def _ate_coverage(formula: str, d: pd.DataFrame) -> dict:
+    """Whether each 95% interval covers the sample ATE: model-based (lmm, lmm_shrink) and the CR2 regression."""
+    import mediationhte as mh
+
+    truth = float(d["tau"].mean())
+    out = {}
+    for learner in ("lmm", "lmm_shrink"):
+        ate = mh.cate(formula, d, learner=learner).ate()
+        for key, label in (("cate_mean_individual", learner), ("adjusted_individual", "cr2")):
+            lo, hi = ate.loc[key, ["ci_lower", "ci_upper"]]
+            out[label] = float(lo <= truth <= hi)
+    est, se, df = ate.loc["adjusted_individual", ["estimate", "std_error", "df"]]
+    half = stats.t.ppf(0.975, d["cluster"].nunique() - 1) * se   # the former G - 1 df interval
+    out["cr2_g1"], out["cr2_df"] = float(est - half <= truth <= est + half), float(df)
+    return out
+
+
 def _coverage_replicate(r: int) -> dict:
     import statsmodels.api as sm
 
     import mediationhte as mh
 
     d = mh.simulate_crt("A", random_state=5000 + r)
-    truth = float(d["tau"].mean())
-    out = {}
-    for learner in ("lmm", "lmm_shrink"):
-        ate = mh.cate(FORMULA, d, learner=learner).ate()
-        for key, label in (("cate_mean_individual", learner), ("adjusted_individual", "cr2")):
-            lo, hi = ate.loc[key, ["ci_lower", "ci_upper"]]
-            out[label] = float(lo <= truth <= hi)
+    out = _ate_coverage(FORMULA, d)
     X = sm.add_constant(np.column_stack([d["treat"], d[["x1", "x2", "x3", "x4", "x5", "v1", "v2"]]]))
-    iid = sm.OLS(d["y"].to_numpy(), X).fit()
-    lo, hi = iid.conf_int()[1]
-    out["iid"] = float(lo <= truth <= hi)
+    lo, hi = sm.OLS(d["y"].to_numpy(), X).fit().conf_int()[1]
+    out["iid"] = float(lo <= float(d["tau"].mean()) <= hi)
     return out
 
 
 def _small_trial_replicate(r: int) -> dict:
     import mediationhte as mh
 
-    d = mh.simulate_crt("A", n_clusters=20, cluster_size=(5, 10), random_state=9000 + r)
-    truth = float(d["tau"].mean())
-    out = {}
-    for learner in ("lmm", "lmm_shrink"):
-        ate = mh.cate(SMALL_FORMULA, d, learner=learner).ate()
-        for key, label in (("cate_mean_individual", learner), ("adjusted_individual", "cr2")):
-            lo, hi = ate.loc[key, ["ci_lower", "ci_upper"]]
-            out[label] = float(lo <= truth <= hi)
-        out["cr2_df"] = float(ate.loc["adjusted_individual", "df"])
-        est, se = ate.loc["adjusted_individual", ["estimate", "std_error"]]
-        half = stats.t.ppf(0.975, d["cluster"].nunique() - 1) * se   # the former G - 1 df interval
-        out["cr2_g1"] = float(est - half <= truth <= est + half)
-    return out
+    return _ate_coverage(SMALL_FORMULA, mh.simulate_crt("A", n_clusters=20, cluster_size=(5, 10),
+                                                        random_state=9000 + r))
 
 
 def _study(scenario, reps, learners, n_jobs) -> pd.DataFrame:
