@@ -213,7 +213,8 @@ CASES = [
     Case("inf covariate", JOBS.assign(age=_first_rows(JOBS["age"], np.inf)), lambda d: mh.mediate(Y, M, d),
          DataError, "'age' (covariate)"),
     Case("NaN outcome rows dropped with a warning", JOBS.assign(depress2=_first_rows(JOBS["depress2"], np.nan)),
-         lambda d: mh.mediate(Y, M, d), warning=mh.DroppedRowsWarning, fragment="3"),
+         lambda d: mh.mediate(Y, M, d), warning=mh.DroppedRowsWarning,
+         fragment="3 rows with missing values in 'depress2'"),
     Case("NaN treatment gives the complete-case answer", JOBS.assign(treat=_first_rows(JOBS["treat"], np.nan)),
          lambda d: mh.mediate(Y, M, d),
          check=lambda r: r.estimates["acme_average"] == pytest.approx(

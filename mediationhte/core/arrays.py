@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mediationhte.core.validation import plain
 from mediationhte.errors import ParameterError
 
 
@@ -66,8 +67,7 @@ def encode_groups(groups, n: int) -> tuple[np.ndarray, np.ndarray]:
         raise ParameterError("groups mixes labels of incomparable types (e.g. numbers and strings); convert them "
                              "to one type, e.g. with .astype(str).", parameter="groups") from None
     if len(ids) < 2:
-        only = ids[0].item() if isinstance(ids[0], np.generic) else ids[0]
-        raise ParameterError(f"groups contains a single cluster ({only!r}); a random intercept or a "
+        raise ParameterError(f"groups contains a single cluster ({plain(ids[0])!r}); a random intercept or a "
                              "cluster-robust covariance needs at least 2 clusters.", parameter="groups")
     return ids, codes.reshape(-1).astype(np.intp)
 

@@ -114,6 +114,10 @@ def parse_formula(formula, parameter: str) -> patsy.ModelDesc:
         raise FormulaError(f"Parameter {parameter} could not be parsed: {exc}") from exc
 
 
+#: A column named through patsy's quoting, Q("job seek") or Q('job seek').
+_QUOTED_NAME = re.compile(r"Q\((['\"]).*\1\)")
+
+
 def learner_ignored_terms(formulas, columns, exclude) -> tuple[str, ...]:
     """Right-hand terms that ML learners cannot see as written: transforms and covariate interactions.
 
@@ -131,7 +135,7 @@ def learner_ignored_terms(formulas, columns, exclude) -> tuple[str, ...]:
             if not codes or exclude.intersection(used):
                 continue
             if len(codes) == 1 and len(used) == 1 and (codes[0].strip() == used[0]
-                                                      or re.fullmatch(r"Q\((['\"]).*\1\)", codes[0].strip())):
+                                                      or _QUOTED_NAME.fullmatch(codes[0].strip())):
                 continue
             ignored.append(term.name())
     return tuple(dict.fromkeys(ignored))
@@ -202,7 +206,7 @@ def parse_roles(outcome_formula: str, mediator_formula: str, data: pd.DataFrame,
 
     mediator_code = med_lhs_codes[0][0].strip()
     quoted = names_in_code(mediator_code, columns)
-    if mediator_code not in columns and len(quoted) == 1 and re.fullmatch(r"Q\((['\"]).*\1\)", mediator_code):
+    if mediator_code not in columns and len(quoted) == 1 and _QUOTED_NAME.fullmatch(mediator_code):
         mediator_code = quoted[0]   # Q("job seek"): the column itself
     if mediator_code not in columns:
         raise FormulaError(
