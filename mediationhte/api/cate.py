@@ -97,8 +97,9 @@ def cate(formula: str, data, *, treatment: str | None = None, learner=None, base
     max_iter : int, default 30
         Cluster-randomised path only: EM iterations at most.
     n_jobs : int, default 1
-        Cores the call may use (-1: all): parallel model fits (threads) of the
-        cross-fitted outcome models, or the cluster-randomised learner's arms, and
+        Cores the call may use (-1: all): parallel model fits (threads) of each
+        stage (the cross-fitted outcome model's folds with the per-arm models, then
+        the second-stage models), or the cluster-randomised learner's arms, and
         at most ``n_jobs`` native (OpenMP/BLAS) threads in all. The numbers are
         identical for every ``n_jobs``, as each model has its own child seed.
 

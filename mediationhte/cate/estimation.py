@@ -23,7 +23,7 @@ from mediationhte.cate.average_effects import (
     regression_adjustment,
 )
 from mediationhte.cate.matching import match_on_score, matching_estimates
-from mediationhte.cate.metalearners import crossfit_outcomes, draw_seeds, fit_meta_learners
+from mediationhte.cate.metalearners import draw_seeds, fit_first_stage, fit_meta_learners
 from mediationhte.cate.propensity import PropensityFit, fit_propensity
 from mediationhte.core.learners import crossfit_folds
 from mediationhte.core.immutable import freeze_arrays
@@ -76,16 +76,19 @@ def fit_cate(X: np.ndarray, t: np.ndarray, y: np.ndarray, settings: CateSettings
     folds = crossfit_folds(t, settings.n_folds, rng)
     ps = fit_propensity(X, t, settings.propensity, n_folds=settings.n_folds, rng=rng, folds=folds)
     seeds = draw_seeds(rng, settings.n_folds)
-    needs_outcomes = averages or "dr" in names
-    if needs_outcomes:
-        nuisance = crossfit_outcomes(X, t, y, settings.base, folds, seeds[6:], n_jobs=settings.n_jobs)
-        aipw_estimate, pseudo = aipw(y, t, nuisance.mu0, nuisance.mu1, ps.crossfit, settings.clip, ps)
-        mu0, mu1 = nuisance.mu0, nuisance.mu1
+    first = fit_first_stage(X, t, y, settings.base, names, folds=folds, seeds=seeds, averages=averages,
+                            n_jobs=settings.n_jobs)
+    if first.arms is not None:
+        aipw_estimate, pseudo = aipw(y, t, first.arms.mu0, first.arms.mu1, ps.crossfit, settings.clip, ps)
+        mu0, mu1 = first.arms.mu0, first.arms.mu1
     else:
         aipw_estimate, pseudo = None, None
         mu0 = mu1 = np.full(len(y), np.nan)
-    units = fit_meta_learners(X, t, y, settings.base, names, seeds=seeds, propensity=ps.scores, clip=settings.clip,
-                              pseudo_outcome=pseudo)
+    dr_pseudo = None
+    if "dr" in names:
+        dr_pseudo = aipw(y, t, first.joint.mu0, first.joint.mu1, ps.crossfit, settings.clip)[1]
+    units = fit_meta_learners(X, t, y, settings.base, names, seeds=seeds, first=first, propensity=ps.scores,
+                              clip=settings.clip, dr_pseudo_outcome=dr_pseudo, n_jobs=settings.n_jobs)
     estimates, matches = {}, None
     if averages:
         estimates = {
