@@ -1,46 +1,29 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
+"""
+Who gains most from nurse-led hypertension care? CATE in a cluster-randomised trial
+===================================================================================
 
-# %% [markdown]
-# # Who gains most from nurse-led hypertension care? CATE in a cluster-randomised trial
-#
-# A simulated trial with the shape of the Ghana task-shifting trial (TASSH, Ogedegbe et al.
-# 2018): 32 clinics randomised 16:16, about 750 patients, outcome the 12-month change in
-# systolic blood pressure (mmHg; negative is better). The data are *simulated* (the real data
-# are not bundled): `simulate_crt("B")` of the spec, rescaled to mmHg, with a patient-level
-# modifier (age), a patient-level binary one (female) and a clinic-level one (nurses per
-# clinic), so the true CATE of every patient is known.
-#
-# Randomisation is by clinic, so a clinic's random intercept is aliased with its arm. The
-# `(1 | clinic)` term tells `cate()` so: the CATE is the fixed part of the model (random
-# intercept at 0), inference is cluster-robust, and the machine-learning learners start from
-# a REML mixed model so the random intercept cannot swallow the treatment effect.
-#
-# It runs top to bottom (`python vignettes/crt_cate.py`, under a minute on two cores) and
-# writes nothing except a plot in a temporary folder.
+A simulated trial with the shape of the Ghana task-shifting trial (TASSH, Ogedegbe et al.
+2018): 32 clinics randomised 16:16, about 750 patients, outcome the 12-month change in
+systolic blood pressure (mmHg; negative is better). The data are *simulated* (the real data
+are not bundled): ``simulate_crt("B")`` of the spec, rescaled to mmHg, with a patient-level
+modifier (age), a patient-level binary one (female) and a clinic-level one (nurses per
+clinic), so the true CATE of every patient is known.
+
+Randomisation is by clinic, so a clinic's random intercept is aliased with its arm. The
+``(1 | clinic)`` term tells ``cate()`` so: the CATE is the fixed part of the model (random
+intercept at 0), inference is cluster-robust, and the machine-learning learners start from
+a REML mixed model so the random intercept cannot swallow the treatment effect.
+
+It runs top to bottom (``python vignettes/crt_cate.py``, under a minute on two cores) and
+writes no files; its figures are drawn with matplotlib.
+"""
 
 # %%
-import os
-import tempfile
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")  # no window; the plot is only saved
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-import mediationhte as mh  # noqa: E402
+import mediationhte as mh
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
@@ -58,10 +41,11 @@ print(trial.shape, "clinics:", trial.clinic.nunique(), "treated clinics:", trial
 
 FORMULA = "sbp_change ~ tassh * (age + female + bmi + nurses + rural) + smoker + income + (1 | clinic)"
 
-# %% [markdown]
-# ## The default learner: a mixed model with REML-shrunk interactions
+# %%
+# The default learner: a mixed model with REML-shrunk interactions
+# ----------------------------------------------------------------
 #
-# `tassh * (...)` names the candidate effect modifiers; `smoker` and `income` are prognostic
+# ``tassh * (...)`` names the candidate effect modifiers; ``smoker`` and ``income`` are prognostic
 # only. The default learner treats the treatment x modifier coefficients as random with one
 # variance chosen by REML, so the CATE varies only as much as the data support.
 
@@ -70,8 +54,9 @@ fit = mh.cate(FORMULA, trial, random_state=1)
 print(fit.summary())
 print("cluster-level covariates detected:", fit.cluster_level)
 
-# %% [markdown]
-# ## Side by side: plain LMM, MERF (warm-started), and a forest that ignores the clinics
+# %%
+# Side by side: plain LMM, MERF (warm-started), and a forest that ignores the clinics
+# -----------------------------------------------------------------------------------
 
 # %%
 fits = {"lmm_shrink": fit,
@@ -87,8 +72,9 @@ for name, f in fits.items():
 print(pd.DataFrame(rows).round(3).to_string(index=False))
 print("true mean CATE", round(true_cate.mean(), 3), "true SD", round(true_cate.std(), 3))
 
-# %% [markdown]
-# ## Variance components and the heterogeneity test
+# %%
+# Variance components and the heterogeneity test
+# ----------------------------------------------
 #
 # The learners' clinic variance next to the plain REML LMM's (a warning would say if a learner's
 # random intercept had absorbed clinic-level signal), then the best linear projection of the
@@ -100,26 +86,35 @@ blp = fit.blp()
 print(blp.round(3))
 print("joint test of heterogeneity, p =", round(blp.attrs["wald_p_value"], 4))
 
-# %% [markdown]
-# ## Average effect with individual or clinic weights
+# %%
+# Average effect with individual or clinic weights
+# ------------------------------------------------
 
 # %%
 print(fit.ate("individual").round(3))
 print(fit.ate("cluster").round(3))
 
-# %% [markdown]
-# ## CATE by modifier
+# %%
+# CATE by modifier
+# ----------------
 
 # %%
-with tempfile.TemporaryDirectory() as folder:
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
-    for ax, column in zip(axes, ("age", "nurses")):
-        for name in ("lmm_shrink", "rf (ignores clinics)"):
-            ax.scatter(trial[column], fits[name].effects["cate"], s=4, alpha=0.4, label=name)
-        ax.scatter(trial[column], true_cate, s=4, alpha=0.4, color="black", label="truth")
-        ax.set_xlabel(column)
-    axes[0].set_ylabel("CATE on SBP change (mmHg)")
-    axes[0].legend(frameon=False, markerscale=3)
-    fig.savefig(os.path.join(folder, "cate_by_modifier.png"), dpi=80, bbox_inches="tight")
-    print(sorted(os.listdir(folder)))
-plt.close("all")
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+for ax, column in zip(axes, ("age", "nurses")):
+    for name in ("lmm_shrink", "rf (ignores clinics)"):
+        ax.scatter(trial[column], fits[name].effects["cate"], s=4, alpha=0.4, label=name)
+    ax.scatter(trial[column], true_cate, s=4, alpha=0.4, color="black", label="truth")
+    ax.set_xlabel(column)
+axes[0].set_ylabel("CATE on SBP change (mmHg)")
+axes[0].legend(frameon=False, markerscale=3)
+fig.tight_layout()
+
+# %%
+# Variance components
+# -------------------
+#
+# How much of the outcome's residual variance lies between clinics (sigma_b^2) and how much
+# within (sigma^2), per learner; the intraclass correlation is their ratio.
+
+# %%
+ax = fits["lmm_shrink"].plot_variance_components()

@@ -1,51 +1,33 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
+"""
+Do weekly nudges lift interns' mood, and through what? Dynamic mediation over time
+==================================================================================
 
-# %% [markdown]
-# # Do weekly nudges lift interns' mood, and through what? Dynamic mediation over time
-#
-# A micro-randomised trial with the shape of the Intern Health Study: every week each medical
-# intern is sent a notification (or not) with probability 1/2; the app records two mediators
-# (a step-count score and a sleep score) and the intern's mood, which is next week's state.
-# The data are *simulated* from the semi-synthetic design of Ge et al. (ICML 2023, section 7.3;
-# `simulate_dynamic("semi_synthetic")`), so the true effects are known (Monte Carlo,
-# `semi_synthetic_truth()`).
-#
-# The question is about a *policy*: what if notifications were sent with probability
-# expit(0.7 x mood), against never sending them? Its long-run effect on weekly mood splits
-# into four paths (`dynamic_mediation()`):
-#
-# * IDE: this week's notification -> this week's mood, directly;
-# * IME: this week's notification -> this week's steps and sleep -> this week's mood;
-# * DDE: earlier notifications -> the mood the intern starts the week with, directly;
-# * DME: earlier notifications -> earlier steps and sleep -> that starting mood.
-#
-# It runs top to bottom (`python vignettes/dynamic_mediation.py`, about two minutes on two cores)
-# and writes nothing except a plot in a temporary folder.
+A micro-randomised trial with the shape of the Intern Health Study: every week each medical
+intern is sent a notification (or not) with probability 1/2; the app records two mediators
+(a step-count score and a sleep score) and the intern's mood, which is next week's state.
+The data are *simulated* from the semi-synthetic design of Ge et al. (ICML 2023, section 7.3;
+``simulate_dynamic("semi_synthetic")``), so the true effects are known (Monte Carlo,
+``semi_synthetic_truth()``).
+
+The question is about a *policy*: what if notifications were sent with probability
+expit(0.7 x mood), against never sending them? Its long-run effect on weekly mood splits
+into four paths (``dynamic_mediation()``):
+
+* IDE: this week's notification -> this week's mood, directly;
+* IME: this week's notification -> this week's steps and sleep -> this week's mood;
+* DDE: earlier notifications -> the mood the intern starts the week with, directly;
+* DME: earlier notifications -> earlier steps and sleep -> that starting mood.
+
+It runs top to bottom (``python vignettes/dynamic_mediation.py``, about two minutes on two cores)
+and writes no files; its figure is drawn with matplotlib.
+"""
 
 # %%
-import os
-import tempfile
+import numpy as np
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")  # no window; the plot is only saved
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-import mediationhte as mh  # noqa: E402
-from mediationhte.datasets.dynamic import semi_synthetic_truth  # noqa: E402
+import mediationhte as mh
+from mediationhte.datasets.dynamic import semi_synthetic_truth
 
 pd.set_option("display.width", 160)
 
@@ -64,8 +46,9 @@ def send_more_when_happier(mood):
 ARGS = dict(id="intern", time="week", state="mood", action="notified", mediator=["steps", "sleep"],
             reward="mood_score", target_policy=send_more_when_happier)
 
-# %% [markdown]
-# ## The four paths, by four estimators
+# %%
+# The four paths, by four estimators
+# ----------------------------------
 #
 # The randomisation probability is known (1/2), so we pass it instead of estimating it. The
 # mediator law, reward model and behaviour model are boosting fits; the Q-functions use additive
@@ -77,8 +60,9 @@ ARGS = dict(id="intern", time="week", state="mood", action="notified", mediator=
 fit = mh.dynamic_mediation(study, **ARGS, propensity=0.5, random_state=1)
 print(fit.summary())
 
-# %% [markdown]
-# ## Against the truth
+# %%
+# Against the truth
+# -----------------
 #
 # The truth comes from long simulated runs of the three Markov chains behind the decomposition.
 # The baseline applies the one-time-point mediation formula to the pooled weeks: it has no
@@ -97,11 +81,12 @@ print(compare.round(3))
 print("IDE + IME + DDE + DME - ATE (MR):",
       float(table.loc["MR", "estimate"].drop("ATE").sum() - table.loc[("MR", "ATE"), "estimate"]))
 
-# %% [markdown]
-# ## Cross-fitting the nuisance models
+# %%
+# Cross-fitting the nuisance models
+# ---------------------------------
 #
 # Boosting fits evaluated on their own training rows leave residuals that are too small, which
-# weakens MR's corrections. `n_folds=5` fits every nuisance on the other interns' trajectories
+# weakens MR's corrections. ``n_folds=5`` fits every nuisance on the other interns' trajectories
 # (not in the reference implementation, so off by default).
 
 # %%
@@ -110,8 +95,9 @@ side = pd.DataFrame({"MR": table.loc["MR", "estimate"], "MR cross-fitted": cross
                      "truth": pd.Series(truth["effects"])}).reindex(ORDER)
 print(side.round(3))
 
-# %% [markdown]
-# ## The natural decomposition
+# %%
+# The natural decomposition
+# -------------------------
 #
 # Appendix B of the paper switches the paths the other way round: start from "never notify" and
 # turn each path on in turn. The total effect is the same; the split differs, because the
@@ -124,20 +110,17 @@ natural_mr["truth"] = pd.Series(semi_synthetic_truth(decomposition="natural")["e
 print(natural_mr.round(3))
 print(natural.etas.round(3))
 
-# %% [markdown]
-# ## Bootstrap over interns
+# %%
+# Bootstrap over interns
+# ----------------------
 #
-# Whole trajectories are resampled and every model refitted; the same `random_state` gives the
-# same intervals for any `n_jobs`. (20 replicates here to keep the vignette short; use 200 or more.)
+# Whole trajectories are resampled and every model refitted; the same ``random_state`` gives the
+# same intervals for any ``n_jobs``. (20 replicates here to keep the vignette short; use 200 or more.)
 
 # %%
 boot = fit.bootstrap_ci(n_boot=20, random_state=7, n_jobs=2)
 print(boot.to_frame().loc["MR"].round(3))
 
 # %%
-with tempfile.TemporaryDirectory() as folder:
-    ax = fit.plot()
-    ax.set_xlabel("effect on weekly mood")
-    ax.figure.savefig(os.path.join(folder, "dynamic_effects.png"), dpi=80, bbox_inches="tight")
-    print(sorted(os.listdir(folder)))
-plt.close("all")
+ax = fit.plot()
+ax.set_xlabel("effect on weekly mood")

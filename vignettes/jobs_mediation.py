@@ -1,52 +1,35 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
+"""
+Causal mediation analysis of the JOBS II experiment
+===================================================
 
-# %% [markdown]
-# # Causal mediation analysis of the JOBS II experiment
-#
-# This vignette redoes, with `mediationhte`, the worked example of R's `mediation` package
-# (Tingley, Yamamoto, Hirose, Keele and Imai 2014, *Journal of Statistical Software* 59(5), §3;
-# the package vignette). The question: the JOBS II job-skills workshop lowered depression a
-# little. How much of that went *through* job-search self-efficacy (`job_seek`)?
-#
-# * treatment `treat`: invited to the workshops (1) or sent a booklet (0), randomised;
-# * mediator `job_seek`: job-search self-efficacy (1 to 5), measured after treatment;
-# * outcome `depress2`: depressive symptoms at follow-up;
-# * pre-treatment covariates: `depress1`, `econ_hard`, `sex`, `age`, `occp`, `marital`,
-#   `nonwhite`, `educ`, `income`.
-#
-# It runs top to bottom as a plain script (`python vignettes/jobs_mediation.py`) and writes
-# nothing except one plot in a temporary folder.
+This vignette redoes, with ``mediationhte``, the worked example of R's ``mediation`` package
+(Tingley, Yamamoto, Hirose, Keele and Imai 2014, *Journal of Statistical Software* 59(5), §3;
+the package vignette). The question: the JOBS II job-skills workshop lowered depression a
+little. How much of that went *through* job-search self-efficacy (``job_seek``)?
+
+* treatment ``treat``: invited to the workshops (1) or sent a booklet (0), randomised;
+* mediator ``job_seek``: job-search self-efficacy (1 to 5), measured after treatment;
+* outcome ``depress2``: depressive symptoms at follow-up;
+* pre-treatment covariates: ``depress1``, ``econ_hard``, ``sex``, ``age``, ``occp``, ``marital``,
+  ``nonwhite``, ``educ``, ``income``.
+
+It runs top to bottom as a plain script (``python vignettes/jobs_mediation.py``) and writes
+no files; its figures are drawn with matplotlib.
+"""
 
 # %%
-import os
-import tempfile
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")  # no window; the plot is only saved
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from mediationhte import load_jobs, mediate  # noqa: E402
+from mediationhte import load_jobs, mediate
 
 pd.set_option("display.width", 120)
 
-# %% [markdown]
-# ## The data
+# %%
+# The data
+# --------
 #
-# `load_jobs()` returns R's `data(jobs)`: 899 complete cases, 17 columns, with R's factor
-# levels and reference categories (see `data/README.md`). It is shipped for illustration only.
+# ``load_jobs()`` returns R's ``data(jobs)``: 899 complete cases, 17 columns, with R's factor
+# levels and reference categories (see ``data/README.md``). It is shipped for illustration only.
 
 # %%
 jobs = load_jobs()
@@ -55,11 +38,12 @@ print(jobs["treat"].value_counts().rename("n").to_frame().T)
 print(jobs[["treat", "econ_hard", "depress1", "sex", "age", "job_seek", "depress2"]].describe().round(3))
 print(jobs.groupby("treat")[["job_seek", "depress2"]].mean().round(4))
 
-# %% [markdown]
-# ## The canonical specification
+# %%
+# The canonical specification
+# ---------------------------
 #
 # Both models adjust for the same pre-treatment covariates. The mediator model regresses
-# `job_seek` on treatment and covariates; the outcome model adds the mediator.
+# ``job_seek`` on treatment and covariates; the outcome model adds the mediator.
 
 # %%
 COVARIATES = "depress1 + econ_hard + sex + age + occp + marital + nonwhite + educ + income"
@@ -69,7 +53,7 @@ MEDIATOR = f"job_seek ~ treat + {COVARIATES}"
 fit = mediate(OUTCOME, MEDIATOR, jobs, sims=1000, random_state=2014)
 print(fit)
 
-# %% [markdown]
+# %%
 # R: `med.fit <- lm(MEDIATOR, data = jobs); out.fit <- lm(OUTCOME, data = jobs);
 # summary(mediate(med.fit, out.fit, treat = "treat", mediator = "job_seek", sims = 1000))`.
 # Our summary has the same layout (title, interval method, the four rows for a linear outcome
@@ -80,13 +64,14 @@ print(fit)
 summary = fit.summary()
 print(summary)
 
-# %% [markdown]
-# ## Deterministic values next to R's
+# %%
+# Deterministic values next to R's
+# --------------------------------
 #
 # The point estimates are the values at the fitted coefficients, so they do not depend on the
-# seed. For linear models without interaction ACME = a·b, where a is the effect of `treat` on
-# `job_seek` and b the effect of `job_seek` on `depress2`. The reference values below come from
-# R (mediation 4.5.1, `lm`); statsmodels gives the same to 8 decimals.
+# seed. For linear models without interaction ACME = a·b, where a is the effect of ``treat`` on
+# ``job_seek`` and b the effect of ``job_seek`` on ``depress2``. The reference values below come from
+# R (mediation 4.5.1, ``lm``); statsmodels gives the same to 8 decimals.
 
 # %%
 R_REFERENCE = {
@@ -113,22 +98,23 @@ comparison["difference"] = comparison["mediationhte"] - comparison["R mediation"
 print(comparison.to_string(float_format=lambda v: f"{v:.8f}"))
 assert (comparison["difference"].abs() < 5e-9).all()
 
-# %% [markdown]
+# %%
 # R's quasi-Bayesian point estimates are the *mean of the draws* (median for the proportion),
-# so they move with the seed. `point="mean_of_draws"` reproduces that convention; the intervals
+# so they move with the seed. ``point="mean_of_draws"`` reproduces that convention; the intervals
 # are the same either way.
 
 # %%
 fit_r_style = mediate(OUTCOME, MEDIATOR, jobs, sims=1000, random_state=2014, point="mean_of_draws")
 print(pd.DataFrame({"original sample": fit.estimates, "mean of draws": fit_r_style.estimates}).round(6))
 
-# %% [markdown]
-# ## Bootstrap intervals
+# %%
+# Bootstrap intervals
+# -------------------
 #
-# R: `mediate(..., boot = TRUE, boot.ci.type = "perc" | "bca")`. `bootstrap_ci` refits both
+# R: ``mediate(..., boot = TRUE, boot.ci.type = "perc" | "bca")``. ``bootstrap_ci`` refits both
 # models on every case resample and returns a new results object (the fit is unchanged). The
-# point estimates stay the original-sample ones, as in R ≥ 4.5. `method="bca"` is textbook BCa
-# (jackknife acceleration); `method="bca_r"` reproduces R's variant.
+# point estimates stay the original-sample ones, as in R ≥ 4.5. ``method="bca"`` is textbook BCa
+# (jackknife acceleration); ``method="bca_r"`` reproduces R's variant.
 
 # %%
 boot = fit.bootstrap_ci(n_boot=1000, method="percentile", random_state=2014)
@@ -138,10 +124,11 @@ print(boot.summary())
 boot_bca = fit.bootstrap_ci(n_boot=1000, method="bca", random_state=2014)
 print(boot_bca.to_frame().round(6))
 
-# %% [markdown]
-# ## The smaller man-page specification
+# %%
+# The smaller man-page specification
+# ----------------------------------
 #
-# The example on R's `?mediate` help page uses fewer covariates. R's deterministic values:
+# The example on R's ``?mediate`` help page uses fewer covariates. R's deterministic values:
 # a = 0.065615, b = −0.239955, ACME = −0.015745, ADE = −0.040265.
 
 # %%
@@ -154,11 +141,12 @@ print(small.estimates[["acme_average", "ade_average", "total", "prop_mediated_av
 assert round(small.estimates["acme_average"], 6) == -0.015745 and round(small.estimates["ade_average"], 6) == -0.040265
 print(small.summary().to_frame(style="r"))
 
-# %% [markdown]
-# ## Treatment × mediator interaction
+# %%
+# Treatment × mediator interaction
+# --------------------------------
 #
 # If the workshop changes how self-efficacy relates to depression, the ACME differs between the
-# treated and control conditions. With `treat * job_seek` in the outcome formula the
+# treated and control conditions. With ``treat * job_seek`` in the outcome formula the
 # interaction is detected and the summary switches to R's long form: ten rows with the
 # control, treated and average versions of each effect.
 
@@ -166,8 +154,8 @@ print(small.summary().to_frame(style="r"))
 fit_int = mediate(f"depress2 ~ treat * job_seek + {COVARIATES}", MEDIATOR, jobs, sims=1000, random_state=2014)
 print(fit_int.summary())
 
-# %% [markdown]
-# The difference ACME(treated) − ACME(control) from the stored draws (what R's `test.TMint`
+# %%
+# The difference ACME(treated) − ACME(control) from the stored draws (what R's ``test.TMint``
 # tests):
 
 # %%
@@ -177,12 +165,13 @@ print(f"ACME(1) - ACME(0) = {fit_int.estimates['acme_treated'] - fit_int.estimat
       f"95% interval [{diff.quantile(0.025):.6f}, {diff.quantile(0.975):.6f}]")
 print(fit_int.test_interaction())   # the same, printed as R's test.TMint
 
-# %% [markdown]
-# ## Moderated mediation
+# %%
+# Moderated mediation
+# -------------------
 #
 # JSS §3.2: let the treatment and mediator effects depend on a pre-treatment covariate, then
-# compute the effects conditional on its value with `covariates=` (R's
-# `mediate(..., covariates = list(sex = 1))`). Here the moderator is `sex` (1 = female). The
+# compute the effects conditional on its value with ``covariates=`` (R's
+# ``mediate(..., covariates = list(sex = 1))``). Here the moderator is ``sex`` (1 = female). The
 # summary says that inference is conditional on the covariate values.
 
 # %%
@@ -196,9 +185,9 @@ for value, label in ((1, "female (sex = 1)"), (0, "male (sex = 0)")):
 print(fit_sex.summary())
 print(pd.DataFrame(by_sex).T.round(6))
 
-# %% [markdown]
-# R's `test.modmed` refits the models twice; `test_moderation()` evaluates the same coefficient
-# draws under both profiles. `by()` gives the effects per level in one table, with an omnibus
+# %%
+# R's ``test.modmed`` refits the models twice; ``test_moderation()`` evaluates the same coefficient
+# draws under both profiles. ``by()`` gives the effects per level in one table, with an omnibus
 # test and Holm-adjusted contrasts (here averaged over the women and the men of the sample
 # rather than setting everyone's sex).
 
@@ -209,10 +198,11 @@ by_level = fit_mod.by("sex")
 print(by_level.table.round(5))
 print(by_level.omnibus.round(4))
 
-# %% [markdown]
-# ## How fragile is the ACME? Sensitivity to sequential ignorability
+# %%
+# How fragile is the ACME? Sensitivity to sequential ignorability
+# ---------------------------------------------------------------
 #
-# R's `medsens`: an unmeasured confounder of job-search self-efficacy and depression would
+# R's ``medsens``: an unmeasured confounder of job-search self-efficacy and depression would
 # correlate the two models' errors (rho). R reports the grid point nearest the zero crossing
 # (-0.2); the exact value is -0.21, so a confounder explaining 4.4% of each model's residual
 # variance (R²*_M R²*_Y = rho²) would explain the ACME away.
@@ -222,21 +212,37 @@ sens = fit.sensitivity()
 print(sens.summary())
 print("exact rho at which the ACME is 0:", round(sens.rho_at_zero(), 6))
 
-# %% [markdown]
-# ## The proportion mediated is unstable here
+# %%
+# R's ``plot(sens.out, sens.par = "rho")``: the ACME and its interval as the error correlation
+# rho moves away from 0 (sequential ignorability), with the exact crossing marked.
+
+# %%
+ax = sens.plot(sens_par="rho")
+
+# %%
+# The same in terms of a confounder: contours of the ACME over the shares of residual variance
+# of the mediator and of the outcome that it would explain (R's ``sens.par = "R2"``).
+
+# %%
+ax = sens.plot(sens_par="R2", r_type="residual")
+
+# %%
+# The proportion mediated is unstable here
+# ----------------------------------------
 #
 # The total effect's interval covers 0, so the proportion mediated is a ratio whose denominator
-# may be 0: the summary says so in a note and `to_frame()` flags the rows.
+# may be 0: the summary says so in a note and ``to_frame()`` flags the rows.
 
 # %%
 print(fit.to_frame().loc[lambda f: f.index.str.startswith("prop_"), ["estimate", "ci_lower", "ci_upper",
                                                                       "ratio_unstable"]])
 
-# %% [markdown]
-# ## Heteroskedasticity-robust covariance
+# %%
+# Heteroskedasticity-robust covariance
+# ------------------------------------
 #
-# R: `mediate(..., robustSE = TRUE)` draws the coefficients with an HC3 covariance
-# (`sandwich::vcovHC`). Here: `cov_type="HC3"` (also HC0-HC2 and `"cluster"` with `cluster=`).
+# R: ``mediate(..., robustSE = TRUE)`` draws the coefficients with an HC3 covariance
+# (``sandwich::vcovHC``). Here: ``cov_type="HC3"`` (also HC0-HC2 and ``"cluster"`` with ``cluster=``).
 
 # %%
 fit_hc3 = mediate(OUTCOME, MEDIATOR, jobs, cov_type="HC3", sims=1000, random_state=2014)
@@ -245,10 +251,11 @@ hc3_a = fit_hc3.mediator_model.coefficient_table().loc["treat"]
 hc3_b = fit_hc3.outcome_model.coefficient_table().loc["job_seek"]
 print(f"HC3 standard errors: a {hc3_a['std_error']:.6f} (R 0.048951), b {hc3_b['std_error']:.6f} (R 0.030013)")
 
-# %% [markdown]
-# ## A binary outcome: employment, probit
+# %%
+# A binary outcome: employment, probit
+# ------------------------------------
 #
-# `work1` is stored as a factor ("psyump" unemployed / "psyemp" employed). Recode it to 0/1 and
+# ``work1`` is stored as a factor ("psyump" unemployed / "psyemp" employed). Recode it to 0/1 and
 # fit a probit outcome model. With a nonlinear outcome the summary uses the long form.
 
 # %%
@@ -258,11 +265,12 @@ fit_probit = mediate(f"employed ~ treat + job_seek + {COVARIATES}", MEDIATOR, jo
                      outcome_family="probit", sims=1000, random_state=2014)
 print(fit_probit.summary().to_frame(style="r"))
 
-# %% [markdown]
-# ## Output formats
+# %%
+# Output formats
+# --------------
 #
-# The summary renders as text (`str`), LaTeX (booktabs), HTML and Markdown, and as DataFrames
-# (`to_frame(style="tidy" | "r" | "statsmodels")`).
+# The summary renders as text (``str``), LaTeX (booktabs), HTML and Markdown, and as DataFrames
+# (``to_frame(style="tidy" | "r" | "statsmodels")``).
 
 # %%
 print(boot.summary().as_latex(caption="JOBS II: causal mediation effects", label="tab:jobs"))
@@ -270,17 +278,13 @@ print(boot.summary().as_latex(caption="JOBS II: causal mediation effects", label
 # %%
 print(boot.summary().to_frame(style="statsmodels"))
 
-# %% [markdown]
-# ## Plot
+# %%
+# Plot
+# ----
 #
-# The equivalent of R's `plot(med.out)`: ACME, ADE and total effect with intervals, treated
+# The equivalent of R's ``plot(med.out)``: ACME, ADE and total effect with intervals, treated
 # (filled) and control (hollow) arms. The method returns the matplotlib Axes.
 
 # %%
 ax = fit_int.plot()
 ax.set_title("JOBS II, treatment x mediator interaction")
-with tempfile.TemporaryDirectory() as tmp:
-    path = os.path.join(tmp, "jobs_effects.png")
-    ax.figure.savefig(path, dpi=100, bbox_inches="tight")
-    print("saved plot:", os.path.getsize(path) > 0)
-plt.close(ax.figure)

@@ -1,62 +1,45 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
+"""
+Who benefits through the mediator? The M-learner on JOBS II
+===========================================================
 
-# %% [markdown]
-# # Who benefits through the mediator? The M-learner on JOBS II
-#
-# The companion vignette `jobs_mediation.py` reproduces R's average analysis: the JOBS II
-# workshop raised job-search self-efficacy (`job_seek`) a little, and that lowered depression
-# (`depress2`) a little. Averages can hide subgroups in which the mediated effect is large
-# and others in which it is nil. The M-learner (arXiv 2505.17917) looks for them in four steps:
-#
-# 1. unit-level indirect, direct and total effects from machine-learning models;
-# 2. distances between the units' effects;
-# 3. a t-SNE embedding of those distances and K-means clusters in it;
-# 4. a CART profile of each clustering on the covariates, the F-test of leaf x treatment on the
-#    mediator (p_leaf), and K* with the smallest p_leaf.
-#
-# `mediationhte` does step 1 with cross-fitting and an outcome model integrated over the
-# mediator (correct when the outcome is nonlinear in the mediator), and replaces the paper's
-# fixed threshold on p_leaf by a calibration that controls the Type I error on these data.
-#
-# It runs top to bottom as a plain script (`python vignettes/jobs_mlearner.py`, about three
-# minutes on two cores) and writes nothing except three plots in a temporary folder.
+The companion vignette ``jobs_mediation.py`` reproduces R's average analysis: the JOBS II
+workshop raised job-search self-efficacy (``job_seek``) a little, and that lowered depression
+(``depress2``) a little. Averages can hide subgroups in which the mediated effect is large
+and others in which it is nil. The M-learner (arXiv 2505.17917) looks for them in four steps:
+
+1. unit-level indirect, direct and total effects from machine-learning models;
+2. distances between the units' effects;
+3. a t-SNE embedding of those distances and K-means clusters in it;
+4. a CART profile of each clustering on the covariates, the F-test of leaf x treatment on the
+   mediator (p_leaf), and K* with the smallest p_leaf.
+
+``mediationhte`` does step 1 with cross-fitting and an outcome model integrated over the
+mediator (correct when the outcome is nonlinear in the mediator), and replaces the paper's
+fixed threshold on p_leaf by a calibration that controls the Type I error on these data.
+
+It runs top to bottom as a plain script (``python vignettes/jobs_mlearner.py``, about three
+minutes on two cores) and writes no files; its figures are drawn with matplotlib.
+"""
 
 # %%
-import os
-import tempfile
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")  # no window; the plots are only saved
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from mediationhte import load_jobs, mediate  # noqa: E402
+from mediationhte import load_jobs, mediate
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
 
 COVARIATES = "econ_hard + depress1 + sex + age + occp + marital + nonwhite + educ + income"
 
-# %% [markdown]
-# ## Step 1: unit-level effects
+# %%
+# Step 1: unit-level effects
+# --------------------------
 #
-# With `learner="boosting"` the formulas only name the roles (outcome, treatment, mediator)
+# With ``learner="boosting"`` the formulas only name the roles (outcome, treatment, mediator)
 # and the covariates; the nuisance models are gradient-boosted trees, cross-fitted over 5
 # folds stratified by treatment. The summary reports the average effects from the efficient
 # influence function (multiply robust, with standard errors) and the distribution of the
-# unit-level effects. `TE = CIE(treated) + CDE(control)` holds exactly for every unit.
+# unit-level effects. ``TE = CIE(treated) + CDE(control)`` holds exactly for every unit.
 
 # %%
 jobs = load_jobs()
@@ -67,11 +50,12 @@ effects = fit.effects
 print(effects.describe().round(4))
 assert ((effects["cie_treated"] + effects["cde_control"] - effects["te"]).abs().max()) < 1e-12
 
-# %% [markdown]
-# ## Is the indirect effect heterogeneous? The default test
+# %%
+# Is the indirect effect heterogeneous? The default test
+# ------------------------------------------------------
 #
 # The question is whether the indirect effect *differs between people*, not whether it
-# exists. `fit.test_heterogeneity()` answers it directly: step 1 already computed, for every
+# exists. ``fit.test_heterogeneity()`` answers it directly: step 1 already computed, for every
 # unit, a cross-fitted pseudo-outcome of the indirect effect (the efficient influence
 # function contrast phi(1,1) - phi(1,0), whose mean given the covariates is the unit's
 # indirect effect). A random half learns a proxy of the effect from its pseudo-outcomes;
@@ -86,9 +70,9 @@ print(blp)
 print(f"direct effect: p = {fit.test_heterogeneity('direct', random_state=7).p_value:.3f}; "
       f"total effect: p = {fit.test_heterogeneity('total', random_state=7).p_value:.3f}")
 
-# %% [markdown]
-# `fit.subgroups()` uses the same test by default (`calibration="blp"`, the same
-# `random_state` gives the same p-value): the profile is searched on the half that learned
+# %%
+# ``fit.subgroups()`` uses the same test by default (``calibration="blp"``, the same
+# ``random_state`` gives the same p-value): the profile is searched on the half that learned
 # the proxy, and each subgroup's indirect effect (its mean pseudo-outcome) is reported on the
 # other half with a robust interval, next to a Wald test that they are all equal.
 
@@ -100,7 +84,7 @@ print(default.to_frame()[["rule", "n", "subgroup_effect", "subgroup_effect_ci_lo
 assert default.p_value == blp.p_value
 assert blp.p_value > 0.05 and default.p_subgroups > 0.05   # what the paragraph below says
 
-# %% [markdown]
+# %%
 # **Reading it.** On JOBS II the average indirect effect through job-search self-efficacy is
 # small (beta1, about -0.03 on the depression scale, its interval covering 0), and the test
 # finds no sign that it varies with the covariates: the slope on the proxy is about 0
@@ -113,13 +97,14 @@ assert blp.p_value > 0.05 and default.p_subgroups > 0.05   # what the paragraph 
 # itself and holds its level whatever the size of the average effect
 # (benchmarks/results/mlearner_calibration.md).
 
-# %% [markdown]
-# ## Steps 2-4 with an honest test: sample splitting
+# %%
+# Steps 2-4 with an honest test: sample splitting
+# -----------------------------------------------
 #
-# `calibration="split"` refits step 1 and runs the whole search on a random half of the
+# ``calibration="split"`` refits step 1 and runs the whole search on a random half of the
 # units (stratified by treatment) and tests the profile it found with p_leaf on the other
 # half, where the profile was not chosen: an ordinary F-test p-value. The within-subgroup
-# mediation (the linear engine of `mediate()`, 1000 bootstrap resamples per subgroup) also uses
+# mediation (the linear engine of ``mediate()``, 1000 bootstrap resamples per subgroup) also uses
 # the held-out half only.
 
 # %%
@@ -128,10 +113,11 @@ print(split)
 print(split.to_frame()[["rule", "n", "n_treated", "n_control", "mean_cie_treated", "acme_average",
                         "acme_average_ci_lower", "acme_average_ci_upper"]].round(4))
 
-# %% [markdown]
-# ## Permutation calibration
+# %%
+# Permutation calibration
+# -----------------------
 #
-# `calibration="permutation"` keeps the full sample for the search and asks how small the
+# ``calibration="permutation"`` keeps the full sample for the search and asks how small the
 # minimum p_leaf gets when the treatment carries no information: it permutes the treatment,
 # reruns step 1 and the search, and counts how often the null minimum p_leaf is at or below the
 # observed one. 39 permutations keep this vignette short (the smallest attainable p-value is
@@ -143,18 +129,19 @@ print(perm)
 print(f"calibrated p-value {perm.p_value:.3f}; uncalibrated minimum p_leaf {perm.p_leaf:.4f}")
 print("null minimum p_leaf (first 10):", perm.calibration_result.null_p[:10].round(4))
 
-# %% [markdown]
+# %%
 # The uncalibrated minimum p_leaf looks small because it is the smallest of several tests
 # over K and over trees fitted to the same data; the permutation null shows how small it gets
-# by chance. The paper's rule (`calibration="threshold"`, `p_threshold=0.0043`) compares p_leaf
+# by chance. The paper's rule (``calibration="threshold"``, ``p_threshold=0.0043``) compares p_leaf
 # with a threshold taken from one simulated null scenario; the summary says so when it is used.
 
 # %%
 threshold = fit.subgroups(calibration="threshold", p_threshold=0.0043, n_boot=0, random_state=7)
 print(threshold.as_text().splitlines()[4])
 
-# %% [markdown]
-# ## Tables and plots for a paper
+# %%
+# Tables and plots for a paper
+# ----------------------------
 #
 # Every subgroup table renders as text, LaTeX (booktabs, escaped), HTML and markdown; the
 # embedding plot colours the units by subgroup, and the forest plot shows each subgroup's ACME
@@ -162,12 +149,22 @@ print(threshold.as_text().splitlines()[4])
 
 # %%
 print(split.as_latex(caption="JOBS II subgroups (M-learner, sample splitting)", label="tab:jobs-sub")[:600])
-with tempfile.TemporaryDirectory() as folder:
-    ax = perm.plot()
-    ax.figure.savefig(os.path.join(folder, "embedding.png"), dpi=80)
-    ax = split.plot_effects()
-    ax.figure.savefig(os.path.join(folder, "acme_by_subgroup.png"), dpi=80, bbox_inches="tight")
-    ax = blp.plot()   # GATES: the indirect effect by fifth of the predicted effect
-    ax.figure.savefig(os.path.join(folder, "gates.png"), dpi=80, bbox_inches="tight")
-    print(sorted(os.listdir(folder)))
-plt.close("all")
+
+# %%
+# The t-SNE embedding of the unit effects, coloured by subgroup:
+
+# %%
+ax = perm.plot()
+
+# %%
+# Each subgroup's ACME with its interval (a forest plot):
+
+# %%
+ax = split.plot_effects()
+
+# %%
+# GATES: the indirect effect by fifth of the predicted effect, with intervals. A flat profile is
+# what "the same effect for everyone" looks like.
+
+# %%
+ax = blp.plot()

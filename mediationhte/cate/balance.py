@@ -233,7 +233,7 @@ class BalanceResults:
         flags ``imbalanced_raw``, ``imbalanced_weighted``, ``imbalanced_matched``
         (``|smd| >= threshold``; always False for a NaN SMD). Returned as a copy.
     threshold : float
-        The |SMD| at or above which a covariate is flagged.
+        The absolute SMD at or above which a covariate is flagged.
     n_treated, n_control : int
         Units per arm.
     has_matched : bool
@@ -343,14 +343,14 @@ class BalanceResults:
         return f"{body}\n\n{footer}\n"
 
     def plot(self, ax=None, *, absolute: bool = False):
-        """Love plot: SMD (or |SMD|) per covariate for the raw, IPTW and matched samples.
+        """Love plot: SMD (or its absolute value) per covariate for the raw, IPTW and matched samples.
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
             Axes to draw on; a new figure is made if None.
         absolute : bool, default False
-            Plot |SMD| (with one line at the threshold) instead of the signed
+            Plot the absolute SMD (with one line at the threshold) instead of the signed
             SMD (with lines at -threshold and +threshold).
 
         Returns

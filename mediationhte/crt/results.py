@@ -21,7 +21,7 @@ from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_calle
 from mediationhte.formula.parse import counterfactual_matrices
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.inference.intervals import percentile_interval
-from mediationhte.report.plots import plot_estimates
+from mediationhte.report.plots import plot_estimates, plot_variance_components
 from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
@@ -174,6 +174,29 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                               f"{ratio:.2g} times the plain REML LMM's {ref:.4g}; the random intercept may have "
                               "absorbed cluster-level treatment or covariate signal.", AssumptionWarning)
         return comp
+
+    def plot_variance_components(self, ax=None):
+        """Between- and within-cluster variance of each model of :meth:`variance_components`, with the ICC.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import mediationhte as mh
+        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
+        >>> [t.get_text() for t in fit.plot_variance_components().get_yticklabels()]  # top to bottom
+        ['lmm_shrink', 'REML LMM (reference)']
+        """
+        return plot_variance_components(self.variance_components(), ax=ax)
 
     def blp(self, modifiers=None, alpha: float | None = None) -> pd.DataFrame:
         """Best linear projection of the CATE on ``modifiers``, with CR2 cluster-robust SEs: the heterogeneity test.

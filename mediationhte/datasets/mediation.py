@@ -287,7 +287,7 @@ def simulate(scenario: str, n: int = 1000, *, noise_sd: float = 0.01, random_sta
     simple_null1    b_M + e_M        L = 1 + m + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
     simple_null2    b_M + e_M        L = 1 + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
     global          b_M + t + e_M    L = 1 + m + 0.5 x3 + 0.5 x4 + e_Y; Y = L
-    global_nonlin.  b'_M + t + e_M   L = 1 + m + 0.5 x3 + 0.5 x4 + |x6| + cos(pi x5) + e_Y
+    global_nonlin.  b'_M + t + e_M   L = 1 + m + 0.5 x3 + 0.5 x4 + abs(x6) + cos(pi x5) + e_Y
     direct_only     b_M + t + e_M    L = 1 + m + 0.5 x3 + 0.5 x4 + t h + e_Y; Y = L
     outcome_path    b_M + t + e_M    L = 1 + (1 + h) m + 0.5 x3 + 0.5 x4 + e_Y; Y = L
     ==============  ===============  ====================================================

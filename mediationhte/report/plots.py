@@ -71,3 +71,26 @@ def plot_estimates(table: pd.DataFrame, *, labels, alpha: float, ax=None):
     ax.set_yticklabels(list(labels))
     ax.set_xlabel(f"Estimate with {100 * (1 - alpha):g}% interval")
     return ax
+
+
+def plot_variance_components(components: pd.DataFrame, ax=None):
+    """Stacked horizontal bars of between-cluster (sigma_b^2) and within-cluster (sigma^2) variance, ICC annotated.
+
+    One bar per row of ``components`` (a learner, an arm, the reference LMM), first on top.
+    """
+    plt = pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.6 * len(components) + 1.2))
+    positions = np.arange(len(components))[::-1].astype(float)
+    between = components["sigma_b2"].to_numpy(dtype=float)
+    within = components["sigma2"].to_numpy(dtype=float)
+    ax.barh(positions, between, color="#4c72b0", label="between clusters (sigma_b^2)")
+    ax.barh(positions, within, left=between, color="#c5d3e8", label="within clusters (sigma^2)")
+    for y, b, w, icc in zip(positions, between, within, components["icc"].to_numpy(dtype=float)):
+        ax.text(b + w, y, f"  ICC {icc:.2f}", va="center", fontsize=9)
+    ax.set_yticks(positions)
+    ax.set_yticklabels([str(label) for label in components.index])
+    ax.set_xlabel("residual variance of the outcome")
+    ax.set_xlim(0, 1.25 * float(np.max(between + within)))
+    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    return ax
