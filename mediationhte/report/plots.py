@@ -80,7 +80,7 @@ def plot_variance_components(components: pd.DataFrame, ax=None):
     """
     plt = pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.6 * len(components) + 1.2))
+        _, ax = plt.subplots(figsize=(7, 0.6 * len(components) + 1.4), layout="constrained")
     positions = np.arange(len(components))[::-1].astype(float)
     between = components["sigma_b2"].to_numpy(dtype=float)
     within = components["sigma2"].to_numpy(dtype=float)
@@ -91,6 +91,6 @@ def plot_variance_components(components: pd.DataFrame, ax=None):
     ax.set_yticks(positions)
     ax.set_yticklabels([str(label) for label in components.index])
     ax.set_xlabel("residual variance of the outcome")
-    ax.set_xlim(0, 1.25 * float(np.max(between + within)))
-    ax.legend(frameon=False, loc="lower right", fontsize=8)
+    ax.set_xlim(0, 1.3 * float(np.max(between + within)))
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize=8)
     return ax

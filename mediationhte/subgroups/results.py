@@ -10,6 +10,7 @@ deterministic (no dates), through tabulate.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -564,7 +565,7 @@ class SubgroupResults(CopyOnRead):
         """Scatter of the embedding coloured by subgroup (a strip plot for a 1-D embedding); returns the Axes."""
         plt = pyplot()
         if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 4.5))
+            _, ax = plt.subplots(figsize=(6.5, 5.5 + 0.3 * len(self.rules)), layout="constrained")
         z = np.asarray(self.embedding)
         labels = np.asarray(self.fit.labels)
         one_d = z.ndim == 1 or z.shape[1] == 1
@@ -572,7 +573,8 @@ class SubgroupResults(CopyOnRead):
             y = labels + np.random.default_rng(0).uniform(-0.3, 0.3, size=len(labels))
         for g, rule in enumerate(self.rules):
             sel = labels == g
-            ax.scatter(z[sel, 0], y[sel] if one_d else z[sel, 1], s=8, alpha=0.7, label=f"{g + 1}: {rule}")
+            ax.scatter(z[sel, 0], y[sel] if one_d else z[sel, 1], s=8, alpha=0.7,
+                       label=textwrap.fill(f"{g + 1}: {rule}", 70, subsequent_indent="    "))
         if one_d:
             ax.set_yticks(range(len(self.rules)))
             ax.set_yticklabels([str(g + 1) for g in range(len(self.rules))])
@@ -582,7 +584,8 @@ class SubgroupResults(CopyOnRead):
             ax.set_xlabel("t-SNE 1" if self.fit.settings.get("embedding") == "tsne" else "effect 1")
             ax.set_ylabel("t-SNE 2" if self.fit.settings.get("embedding") == "tsne" else "effect 2")
         ax.set_title(f"Subgroups (K = {self.k})")
-        ax.legend(fontsize="small", frameon=False, loc="best")
+        # Below the axes: the rules are long, and over the points they hide the embedding.
+        ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.12), markerscale=2)
         return ax
 
     def plot_effects(self, ax=None, *, estimand: str | None = None):
@@ -601,13 +604,14 @@ class SubgroupResults(CopyOnRead):
         V.check_option("estimand", estimand, self.estimands)
         plt = pyplot()
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.6 * len(self.rules) + 1.5))
+            _, ax = plt.subplots(figsize=(8, 0.7 * len(self.rules) + 1.5), layout="constrained")
         frame = object.__getattribute__(self, "frame")
         pos = np.arange(len(frame))[::-1].astype(float)
         ax.hlines(pos, frame[f"{estimand}_ci_lower"], frame[f"{estimand}_ci_upper"], colors="black")
         ax.plot(frame[estimand], pos, "o", color="black")
         ax.axvline(0.0, color="grey", linewidth=0.8, linestyle=":")
         ax.set_yticks(pos)
-        ax.set_yticklabels([f"{g}: {r}  (n={n})" for g, r, n in zip(frame.index, frame["rule"], frame["n"])])
+        ax.set_yticklabels([textwrap.fill(f"{g}: {r}  (n={n})", 45, subsequent_indent="  ")
+                            for g, r, n in zip(frame.index, frame["rule"], frame["n"])], fontsize="small")
         ax.set_xlabel(f"{EFFECT_LABELS.get(estimand, estimand)} with {format_level(self.alpha)}% interval")
         return ax
