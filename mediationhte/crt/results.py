@@ -181,19 +181,19 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new figure is made if None.
+            Where to draw the stacked bars; by default a new figure sized to the number of models.
 
         Returns
         -------
         matplotlib.axes.Axes
+            One bar per model (learner, arm, reference LMM), the first on top.
 
         Examples
         --------
-        >>> import matplotlib
-        >>> matplotlib.use("Agg")
         >>> import mediationhte as mh
-        >>> fit = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", mh.simulate_crt("A", random_state=1))
-        >>> [t.get_text() for t in fit.plot_variance_components().get_yticklabels()]  # top to bottom
+        >>> trial = mh.simulate_crt("A", random_state=1)
+        >>> ax = mh.cate("y ~ treat * (x1 + x2) + (1 | cluster)", trial).plot_variance_components()
+        >>> [label.get_text() for label in ax.get_yticklabels()]
         ['lmm_shrink', 'REML LMM (reference)']
         """
         return plot_variance_components(self.variance_components(), ax=ax)
