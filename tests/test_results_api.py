@@ -111,7 +111,7 @@ def test_to_frame_returns_a_copy(objects, name):
 @pytest.mark.parametrize("name", PLOTS)
 def test_plot_takes_ax_first_and_the_rest_by_keyword(objects, name):
     obj = objects[name]
-    methods = [m for m in ("plot", "plot_effects") if hasattr(obj, m)]
+    methods = [m for m in dir(obj) if m.startswith("plot")]
     for method in methods:
         params = list(inspect.signature(getattr(obj, method)).parameters.values())
         assert params[0].name == "ax" and params[0].default is None, (name, method)
@@ -149,7 +149,7 @@ def test_every_public_method_returns_an_exported_class_or_a_plain_type(objects):
         obj = objects[name]
         for attr in dir(type(obj)):
             member = getattr(type(obj), attr)
-            if attr.startswith("_") or not callable(member) or attr in ("plot", "plot_effects") \
+            if attr.startswith("_") or not callable(member) or attr.startswith("plot") \
                     or isinstance(inspect.getattr_static(type(obj), attr), (classmethod, staticmethod)):
                 continue
             required = [p for p in list(inspect.signature(member).parameters.values())[1:]
