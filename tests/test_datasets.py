@@ -236,6 +236,7 @@ def test_load_jobs_after_regular_install(tmp_path):
     with zipfile.ZipFile(wheels[0]) as zf:
         names = set(zf.namelist())
     assert "mediationhte/data/jobs.csv" in names
+    assert "mediationhte/py.typed" in names   # PEP 561: type checkers use the annotations
     assert "mediationhte/data/__init__.py" in names
     # every module of every subpackage ships (setup.cfg finds the packages; none is listed by hand)
     modules = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "mediationhte").rglob("*.py")}

@@ -8,6 +8,8 @@ It checks the arguments, resolves ``random_state`` once and dispatches to
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -18,17 +20,27 @@ from mediationhte.cate.propensity import default_propensity_model
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import CrtLearner, Estimator, Learner, LearnerType, MetaLearner, RandomState, Trim
 from mediationhte.crt.fit import cate_crt
 from mediationhte.errors import ParameterError
 from mediationhte.formula.clusters import has_bar_term
 from mediationhte.formula.parse import parse_cate_roles
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mediationhte.cate.results import CateResults
+    from mediationhte.crt.results import CrtResults
+
 
 @native_thread_budget
-def cate(formula: str, data, *, treatment: str | None = None, learner=None, base_learner=None,
-         propensity_learner=None, n_folds: int = 5, clip=(0.01, 0.99), trim=None, caliper: float | None = None,
-         alpha: float = 0.05, random_state=None, learner_type: str | None = None, warm_start: str | None = "lmm",
-         max_iter: int = 30, n_jobs: int = 1):
+def cate(formula: str, data: pd.DataFrame, *, treatment: str | None = None,
+         learner: MetaLearner | Sequence[MetaLearner] | CrtLearner | Estimator | None = None,
+         base_learner: Learner | None = None, propensity_learner: Estimator | None = None, n_folds: int = 5,
+         clip: tuple[float, float] = (0.01, 0.99), trim: Trim = None, caliper: float | None = None,
+         alpha: float = 0.05, random_state: RandomState = None, learner_type: LearnerType | None = None,
+         warm_start: Literal["lmm"] | None = "lmm", max_iter: int = 30, n_jobs: int = 1,
+         ) -> CateResults | CrtResults:
     """Unit-level treatment effects tau(x) and average effects by several estimators, with causal diagnostics.
 
     Identification rests on conditional ignorability (no unmeasured confounding

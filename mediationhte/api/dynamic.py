@@ -9,11 +9,15 @@ Monte Carlo mediator blocks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import Decomposition, DynamicEstimator, Learner, Policy, QBasis, RandomState, RatioFeatures
 from mediationhte.dynamic.bases import is_discrete
 from mediationhte.dynamic.data import (
     DynamicRoles, PolicyContrast, as_columns, check_policy_output, state_policy, transitions,
@@ -23,15 +27,21 @@ from mediationhte.dynamic.pipeline import DynamicConfig
 from mediationhte.dynamic.results import DynamicMediationResults
 from mediationhte.errors import DataError, ParameterError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 ESTIMATORS = ("MR", "DM", "MIS", "baseline")
 Q_BASES = ("spline", "polynomial", "tabular")
 RATIO_FEATURES = ("auto", "rff", "linear", "tabular")
 
 
 @native_thread_budget
-def dynamic_mediation(data, *, id, time, state, action, mediator, reward, target_policy, control_action=0,
-                      propensity=None, estimators=ESTIMATORS, decomposition="four_way", q_basis="spline",
-                      n_mc: int = 50, random_state=None, learner="auto", ratio_features="auto",
+def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Sequence[str], action: str,
+                      mediator: str | Sequence[str], reward: str, target_policy: Policy, control_action: int = 0,
+                      propensity: Policy | None = None, estimators: Sequence[DynamicEstimator] = ESTIMATORS,
+                      decomposition: Decomposition = "four_way", q_basis: QBasis = "spline", n_mc: int = 50,
+                      random_state: RandomState = None, learner: Literal["auto", "tabular"] | Learner = "auto",
+                      ratio_features: RatioFeatures = "auto",
                       ridge: float | None = None, clip: float = 500.0, n_folds: int | None = None,
                       allow_gaps: bool = False, alpha: float = 0.05, n_jobs: int = 1) -> DynamicMediationResults:
     """Dynamic mediation of a target policy against "always the control action": IDE, IME, DDE, DME and ATE.

@@ -7,12 +7,16 @@ mediators (:mod:`mediationhte.mediation.parallel`), the R-parity linear models
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
 from mediationhte.core.parallel import blas_limit, native_thread_budget
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.types import ColumnOrValues, CovType, Family, Learner, MLEstimator, PointEstimate, RandomState
 from mediationhte.errors import ParameterError
 from mediationhte.formula.parse import caller_eval_env
 from mediationhte.mediation.fit import fit_linear, prepare
@@ -20,14 +24,21 @@ from mediationhte.mediation.models import COV_TYPES, FAMILIES
 from mediationhte.mediation.parallel import mediate_parallel
 from mediationhte.mlearner.fit import mediate_ml
 
+if TYPE_CHECKING:
+    from mediationhte.mediation.parallel import ParallelMediationResults
+    from mediationhte.mediation.results import MediationResults
+    from mediationhte.mlearner.results import MLMediationResults
+
 
 @native_thread_budget
-def mediate(outcome_formula: str, mediator_formula, data: pd.DataFrame, *, treatment: str | None = None,
-            treat_value=None, control_value=None, outcome_family: str = "gaussian",
-            mediator_family: str = "gaussian", covariates: dict | None = None, sims: int = 1000,
-            alpha: float = 0.05, cov_type: str = "nonrobust", cluster=None, point: str = "original",
-            learner="linear", n_folds: int = 5, estimator: str = "crossfit", n_jobs: int = 1,
-            random_state=None):
+def mediate(outcome_formula: str, mediator_formula: str | Sequence[str], data: pd.DataFrame, *,
+            treatment: str | None = None, treat_value: Any = None, control_value: Any = None,
+            outcome_family: Family = "gaussian", mediator_family: Family = "gaussian",
+            covariates: dict | None = None, sims: int = 1000, alpha: float = 0.05,
+            cov_type: CovType = "nonrobust", cluster: ColumnOrValues | None = None,
+            point: PointEstimate = "original", learner: Learner = "linear", n_folds: int = 5,
+            estimator: MLEstimator = "crossfit", n_jobs: int = 1, random_state: RandomState = None,
+            ) -> MediationResults | MLMediationResults | ParallelMediationResults:
     """Causal mediation analysis with R ``mediation`` semantics, from two formulas.
 
     Fits the mediator model (``mediator_formula``) and the outcome model

@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
 from mediationhte.cate.matching import WEIGHT_KINDS, Matches, as_treatment
+from mediationhte.core.types import BalanceKind
 from mediationhte.core.validation import check_option
 from mediationhte.errors import ParameterError
 from mediationhte.report.formatting import escape_markdown
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 BALANCE_KINDS = ("raw", "weighted", "matched")
 BALANCE_COLUMNS = ("smd_raw", "smd_weighted", "smd_matched", "imbalanced_raw", "imbalanced_weighted",
@@ -259,7 +264,7 @@ class BalanceResults:
         """The balance table (a copy): SMD columns as floats, flag columns as booleans."""
         return self.table
 
-    def imbalanced(self, which: str = "weighted") -> list[str]:
+    def imbalanced(self, which: BalanceKind = "weighted") -> list[str]:
         """Covariates with ``|SMD| >= threshold`` for ``which`` in ``"raw"``, ``"weighted"``, ``"matched"``.
 
         Raises
@@ -342,7 +347,7 @@ class BalanceResults:
         footer = "  \n".join(escape_markdown(line) for line in self._footer().splitlines())
         return f"{body}\n\n{footer}\n"
 
-    def plot(self, ax=None, *, absolute: bool = False):
+    def plot(self, ax: Axes | None = None, *, absolute: bool = False) -> Axes:
         """Love plot: SMD (or its absolute value) per covariate for the raw, IPTW and matched samples.
 
         Parameters

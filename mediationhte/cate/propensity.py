@@ -13,6 +13,7 @@ coefficients, so the IPTW standard errors can account for the estimated score
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from mediationhte.errors import DroppedRowsWarning, ParameterError, warn_at_call
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Quantiles of e(x) reported per arm.
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
@@ -291,7 +295,7 @@ class PropensityResults(CopyOnRead):
                                                                                         ("treated", 1))}
         return pd.DataFrame(rows, index=pd.Index([f"{q:g}" for q in QUANTILES], name="quantile")).T
 
-    def share_outside(self, clip=None) -> pd.Series:
+    def share_outside(self, clip: tuple[float, float] | None = None) -> pd.Series:
         """Share of units whose in-sample e(x) lies outside ``clip`` (default: the fit's), overall and by arm."""
         lo, hi = self.clip if clip is None else clip
         e, t = self.scores, self.treatment
@@ -340,7 +344,7 @@ class PropensityResults(CopyOnRead):
         """Return the text report."""
         return str(self)
 
-    def plot(self, ax=None, *, bins: int = 40):
+    def plot(self, ax: Axes | None = None, *, bins: int = 40) -> Axes:
         """Overlapping histograms of e(x) by arm (density scale), with the clip range marked.
 
         Parameters

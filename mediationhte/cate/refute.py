@@ -24,6 +24,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
+from mediationhte.core.types import RandomState
 from mediationhte.errors import ParameterError
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
@@ -118,7 +119,7 @@ class RefutationResults(CopyOnRead):
         return str(self)
 
 
-def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state=None, n_jobs: int = 1,
+def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state: RandomState = None, n_jobs: int = 1,
            progress: bool = False) -> RefutationResults:
     """Run the refutations on the rows ``results`` used; see :meth:`CateResults.refute`."""
     methods = (methods,) if isinstance(methods, str) else tuple(methods)

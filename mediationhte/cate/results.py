@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,12 +19,18 @@ from mediationhte.cate.uplift import UpliftResults, uplift
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import Calibration, Embedding, MetaLearner, Profile, RandomState, Refuter
 from mediationhte.errors import ParameterError
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.report.plots import plot_estimates
 from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from mediationhte.subgroups.results import SubgroupResults
 
 _LEARNER_LABELS = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "dr": "DR-learner"}
 
@@ -96,7 +104,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return wald_rows(self.fit.estimates, alpha)
 
-    def plot(self, ax=None, *, alpha: float | None = None):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None) -> Axes:
         """Dot-and-whisker plot of the average effects of :meth:`to_frame` (one row per estimator).
 
         Parameters
@@ -270,7 +278,7 @@ class CateResults(FitResults, SubgroupSearchMixin):
         return out
 
     @native_thread_budget
-    def uplift(self, fractions=(0.1, 0.2, 0.3)) -> UpliftResults:
+    def uplift(self, fractions: Sequence[float] = (0.1, 0.2, 0.3)) -> UpliftResults:
         """Top-k uplift slices, uplift and Qini curves, AUUC and Qini coefficient per learner.
 
         The treated - control difference inside a slice is a directional check
@@ -291,8 +299,8 @@ class CateResults(FitResults, SubgroupSearchMixin):
         return uplift(self.unit_level, self.data.y, self.data.t, fractions=fractions)
 
     @native_thread_budget
-    def refute(self, methods=("placebo", "random_common_cause"), *, n_simulations: int = 1, random_state=None,
-               n_jobs: int = 1, progress: bool = False) -> RefutationResults:
+    def refute(self, methods: Sequence[Refuter] = ("placebo", "random_common_cause"), *, n_simulations: int = 1,
+               random_state: RandomState = None, n_jobs: int = 1, progress: bool = False) -> RefutationResults:
         """Placebo-treatment and random-common-cause refutations of IPTW, AIPW and each learner.
 
         Returns
@@ -312,8 +320,8 @@ class CateResults(FitResults, SubgroupSearchMixin):
                       n_jobs=n_jobs, progress=progress)
 
     @native_thread_budget
-    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
-                     progress: bool = False) -> BootstrapResults:
+    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state: RandomState = None,
+                     n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
         """Nonparametric bootstrap (percentile intervals) of the average effects, refitting every model per resample.
 
         Returns
@@ -336,9 +344,10 @@ class CateResults(FitResults, SubgroupSearchMixin):
 
     # --------------------------------------------------------------- subgroups
     @native_thread_budget
-    def subgroups(self, effect=None, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
-                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
-                  profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
+    def subgroups(self, effect: MetaLearner | None = None, k: int | Iterable[int] = range(2, 6),
+                  embedding: Embedding = "tsne", calibration: Calibration | None = None, n_permutations: int = 200,
+                  alpha: float | None = None, p_threshold: float | None = None, profile: Profile = "smallest", *,
+                  random_state: RandomState = None, n_jobs: int = 1, progress: bool = False) -> SubgroupResults:
         """Calibrated subgroups of the unit tau-hat: the M-learner's steps 2-4 without a mediator.
 
         ``effect`` names a learner column (default: the first learner fitted).

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from tabulate import tabulate
 
+from mediationhte.core.types import UpliftKind
 from mediationhte.errors import ParameterError
 from mediationhte.report.formatting import escape_markdown
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Most curve points kept per learner in :attr:`UpliftResults.curves` (plus k = 0); areas use the full curve.
 CURVE_POINTS = 1000
@@ -511,7 +516,7 @@ class UpliftResults:
         return "\n".join(out)
 
     # ------------------------------------------------------------------ plot
-    def plot(self, ax=None, *, kind: str = "qini"):
+    def plot(self, ax: Axes | None = None, *, kind: UpliftKind = "qini") -> Axes:
         """Draw the Qini or uplift curve of every learner with the random line.
 
         Parameters

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from mediationhte.core import validation as V
 from mediationhte.core.learners import feature_matrix
 from mediationhte.core.results import FitResults
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import Calibration, ClusterWeights, Embedding, Profile, RandomState
 from mediationhte.crt.bootstrap import cluster_bootstrap
 from mediationhte.crt.design import CrtDesign, CrtFit, CrtSettings
 from mediationhte.crt.estimation import predict_cate
@@ -25,6 +28,11 @@ from mediationhte.report.plots import plot_estimates, plot_variance_components
 from mediationhte.report.stats_table import StatsTable, distribution_table
 from mediationhte.report.summary import Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from mediationhte.subgroups.results import SubgroupResults
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +133,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         return pd.Series(predict_cate(self.fit, rows[0], rows[1], aligned), index=newdata.index, name="cate")
 
     # ------------------------------------------------------------ inference
-    def ate(self, weights: str = "individual", alpha: float | None = None) -> pd.DataFrame:
+    def ate(self, weights: ClusterWeights = "individual", alpha: float | None = None) -> pd.DataFrame:
         """Average treatment effect with individual or cluster weights, by two estimators.
 
         * ``cate_mean``: the weighted mean of the unit CATE; its SE is the model-based
@@ -175,7 +183,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                               "absorbed cluster-level treatment or covariate signal.", AssumptionWarning)
         return comp
 
-    def plot_variance_components(self, ax=None):
+    def plot_variance_components(self, ax: Axes | None = None) -> Axes:
         """Between- and within-cluster variance of each model of :meth:`variance_components`, with the ICC.
 
         Parameters
@@ -198,7 +206,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         """
         return plot_variance_components(self.variance_components(), ax=ax)
 
-    def blp(self, modifiers=None, alpha: float | None = None) -> pd.DataFrame:
+    def blp(self, modifiers: Sequence[str] | None = None, alpha: float | None = None) -> pd.DataFrame:
         """Best linear projection of the CATE on ``modifiers``, with CR2 cluster-robust SEs: the heterogeneity test.
 
         The projection regresses the doubly robust pseudo-outcome
@@ -250,7 +258,7 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         alpha = self.alpha if alpha is None else V.check_alpha(alpha)
         return pd.concat([self.ate(w, alpha) for w in WEIGHTS]).reindex([k for k, _ in ATE_ROWS])
 
-    def plot(self, ax=None, *, alpha: float | None = None):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None) -> Axes:
         """Dot-and-whisker plot of the average effects of :meth:`to_frame` (rows without an SE show the dot only).
 
         Parameters
@@ -320,9 +328,10 @@ class CrtResults(FitResults, SubgroupSearchMixin):
                        models=models, notes=tuple(notes), title="CATE in a Cluster-Randomised Trial", labels=labels)
 
     @native_thread_budget
-    def subgroups(self, k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
-                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
-                  profile: str = "smallest", *, random_state=None, n_jobs: int = 1, progress: bool = False):
+    def subgroups(self, k: int | Iterable[int] = range(2, 6), embedding: Embedding = "tsne",
+                  calibration: Calibration | None = None, n_permutations: int = 200, alpha: float | None = None,
+                  p_threshold: float | None = None, profile: Profile = "smallest", *, random_state: RandomState = None,
+                  n_jobs: int = 1, progress: bool = False) -> SubgroupResults:
         """Calibrated subgroups of the unit CATE (M-learner steps 2-4), with cluster-aware tests.
 
         As :meth:`CateResults.subgroups`, except that the default test
@@ -355,8 +364,8 @@ class CrtResults(FitResults, SubgroupSearchMixin):
         return self.search_inputs
 
     @native_thread_budget
-    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state=None, n_jobs: int = 1,
-                     progress: bool = False) -> BootstrapResults:
+    def bootstrap_ci(self, n_boot: int = 200, *, alpha: float | None = None, random_state: RandomState = None,
+                     n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
         """Cluster bootstrap stratified by arm: resample whole clusters within each arm and refit everything.
 
         Returns

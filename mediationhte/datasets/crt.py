@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.types import CrtScenario, RandomState
 from mediationhte.errors import ParameterError
 
 __all__ = ["CRT_SCENARIOS", "DEFAULT_ICC", "crt_test_grid", "simulate_crt", "true_tau_sd"]
@@ -164,13 +165,13 @@ def _draw_cluster_level(rng: np.random.Generator, n: int) -> dict[str, np.ndarra
 # --------------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------------
-def simulate_crt(scenario: str = "A", n_clusters: int = 40, cluster_size: tuple[int, int] = (20, 40), *,
-                 icc: float | None = None, noise_sd: float = 1.0, random_state=None) -> pd.DataFrame:
+def simulate_crt(scenario: CrtScenario = "A", n_clusters: int = 40, cluster_size: tuple[int, int] = (20, 40), *,
+                 icc: float | None = None, noise_sd: float = 1.0, random_state: RandomState = None) -> pd.DataFrame:
     r"""Simulate one cluster-randomized trial of the spec's §4.2 design, with the true CATEs.
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters

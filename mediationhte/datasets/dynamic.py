@@ -25,6 +25,7 @@ from scipy.special import expit
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.types import DynamicScenario, RandomState
 from mediationhte.errors import ParameterError, warn_at_caller
 
 DESIGNS = ("toy1", "toy2_iid", "semi_synthetic")
@@ -222,13 +223,13 @@ def _semi_reward_mean(s, a, m1, m2):
 
 
 # ------------------------------------------------------------------------------------------------- simulator
-def simulate_dynamic(scenario: str = "toy1", n_trajectories: int = 100, horizon: int = 50, *,
-                     design: str | None = None, random_state=None) -> pd.DataFrame:
+def simulate_dynamic(scenario: DynamicScenario = "toy1", n_trajectories: int = 100, horizon: int = 50, *,
+                     design: str | None = None, random_state: RandomState = None) -> pd.DataFrame:
     """Simulate trajectories of a mediated MDP (spec section 3) in long format.
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.special import expit
 
 from mediationhte.core.random_state import resolve_seed
+from mediationhte.core.types import RandomState
 from mediationhte.errors import ParameterError
 from mediationhte.core.validation import check_positive_int
 
@@ -227,12 +228,12 @@ def _total_frame(spec: dict, X, treat, h, rng, noise_sd) -> dict[str, np.ndarray
     return {"y": y, "te": te}
 
 
-def simulate(scenario: str, n: int = 1000, *, noise_sd: float = 0.01, random_state=None) -> pd.DataFrame:
+def simulate(scenario: str, n: int = 1000, *, noise_sd: float = 0.01, random_state: RandomState = None) -> pd.DataFrame:
     """Simulate one data set of an M-learner scenario, with the true unit-level effects.
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,14 @@ from scipy import stats
 from mediationhte.core import validation as V
 from mediationhte.core.results import FitResults
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import RandomState
 from mediationhte.dynamic.bootstrap import trajectory_bootstrap
 from mediationhte.inference.bootstrap_results import BootstrapResults
 from mediationhte.report.plots import pyplot
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 COMPONENT_ORDER = ("IDE", "IME", "DDE", "DME", "ATE")
 
@@ -67,8 +72,8 @@ class DynamicMediationResults(FitResults):
     positivity_note: str = field(repr=False, default="")
 
     @native_thread_budget
-    def bootstrap_ci(self, n_boot: int = 200, *, random_state=None, n_jobs: int = 1, alpha: float | None = None,
-                     progress: bool = False) -> BootstrapResults:
+    def bootstrap_ci(self, n_boot: int = 200, *, random_state: RandomState = None, n_jobs: int = 1,
+                     alpha: float | None = None, progress: bool = False) -> BootstrapResults:
         """Percentile intervals from resampling whole trajectories (every nuisance refitted on each resample).
 
         Returns a :class:`~mediationhte.inference.bootstrap_results.BootstrapResults`
@@ -99,7 +104,7 @@ class DynamicMediationResults(FitResults):
             table["ci_upper"] = table["estimate"] + z * table["std_error"]
         return table
 
-    def plot(self, ax=None, *, alpha: float | None = None):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None) -> Axes:
         """Dot-and-whisker plot of IDE, IME, DDE, DME and ATE per estimator (MR intervals); returns the Axes.
 
         Parameters

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead, readonly
+from mediationhte.core.types import Arm, FrameStyle
 from mediationhte.errors import ParameterError
 from mediationhte.inference.intervals import interval_table, percentile_interval, standard_error
 from mediationhte.report.plots import plot_effects, plot_estimates
 from mediationhte.report.summary import EFFECT_KEYS, Summary, flag_unstable_ratio
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Interval methods: percentile (R's ``boot.ci.type = "perc"``), textbook BCa, R mediation's BCa variant.
 BOOT_METHODS = ("percentile", "bca", "bca_r")
@@ -103,7 +108,7 @@ class BootstrapResults(CopyOnRead):
     def _alpha(self, alpha) -> float:
         return self.alpha if alpha is None else V.check_alpha(alpha)
 
-    def to_frame(self, alpha: float | None = None, style: str = "tidy") -> pd.DataFrame:
+    def to_frame(self, alpha: float | None = None, style: FrameStyle = "tidy") -> pd.DataFrame:
         """The intervals: ``estimate, std_error, ci_lower, ci_upper, p_value`` per estimand.
 
         ``style`` "r" or "statsmodels" relabels rows and columns as those packages
@@ -124,7 +129,7 @@ class BootstrapResults(CopyOnRead):
             table.index = ["_".join(map(str, key)) for key in table.index]
         return Summary(effects=table, alpha=alpha, **self.report)
 
-    def plot(self, ax=None, *, alpha: float | None = None, treatment: str = "both"):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None, treatment: Arm = "both") -> Axes:
         """Dot-and-whisker plot of the estimates with their bootstrap intervals; returns the Axes.
 
         Mediation estimands are drawn as R's ``plot.mediate`` draws them

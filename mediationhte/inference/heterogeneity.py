@@ -31,6 +31,7 @@ application. *Observational Studies* 5, 37-51 (grf's ``test_calibration``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ from mediationhte.report.formatting import format_level
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["HeterogeneityTest", "blp_test", "calibration_test", "dr_proxy", "group_effects"]
 
@@ -142,7 +146,7 @@ class HeterogeneityTest(CopyOnRead):
         """Return the summary as text."""
         return self.summary().as_text()
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """GATES: the effect in each quantile group of the proxy with its interval, and the average effect.
 
         Returns the matplotlib Axes (never calls ``plt.show()``).

@@ -21,6 +21,7 @@ causal link).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from mediationhte.mediation.models import fit_model
 from mediationhte.report.model_table import ModelTable
 from mediationhte.report.plots import plot_estimates
 from mediationhte.report.summary import Summary, flag_unstable_ratio
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 ARMS = ("control", "treated", "average")
 #: Residual correlations beyond this size with p < 0.001 trigger the warning.
@@ -218,7 +222,7 @@ class ParallelMediationResults(FitResults):
         """The reported rows: per arm only with a treatment x mediator interaction, else the averages."""
         return [k for k, _ in self.labels if self.interaction or not k.endswith(("_control", "_treated"))]
 
-    def plot(self, ax=None, *, alpha: float | None = None):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None) -> Axes:
         """Dot-and-whisker plot of the reported effects (joint and path-specific ACME, ADE, total) with intervals.
 
         The proportions mediated are left out (another scale).

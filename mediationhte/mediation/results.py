@@ -8,8 +8,11 @@ to the estimation modules and return new objects; ``self`` never changes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import types
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,7 @@ from mediationhte.core.immutable import readonly
 from mediationhte.core.random_state import resolve_seed
 from mediationhte.core.results import FitResults
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import Arm, BootMethod, FrameStyle, RandomState, SensitivityEffect
 from mediationhte.errors import ParameterError
 from mediationhte.formula.parse import ModelSpec
 from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResults
@@ -35,6 +39,11 @@ from mediationhte.report.plots import plot_effects
 from mediationhte.report.summary import flag_unstable_ratio, EFFECT_KEYS, Summary
 from mediationhte.subgroups.search import SearchInputs, SubgroupSearchMixin
 
+if TYPE_CHECKING:
+    from mediationhte.mediation.effect_tests import EffectDifference, EffectDifferences, EffectsByLevel
+    from mediationhte.mediation.sensitivity_results import SensitivityResults
+    from matplotlib.axes import Axes
+
 _PROPORTIONS = ("prop_mediated_control", "prop_mediated_treated", "prop_mediated_average")
 
 
@@ -47,7 +56,7 @@ class MediationReport:
     def _summary_parts(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def summary(self, alpha: float | None = None):
+    def summary(self, alpha: float | None = None) -> Summary:
         """Summary in R ``summary.mediate`` layout plus both regression tables.
 
         Parameters
@@ -75,7 +84,7 @@ class MediationReport:
         parts = self._summary_parts()
         return Summary(effects=self._table(alpha), alpha=alpha, **parts)
 
-    def to_frame(self, alpha: float | None = None, style: str = "tidy") -> pd.DataFrame:
+    def to_frame(self, alpha: float | None = None, style: FrameStyle = "tidy") -> pd.DataFrame:
         """Effects table as a DataFrame (``style`` "tidy", "r" or "statsmodels"); see :meth:`summary`.
 
         The tidy table has a boolean column ``ratio_unstable``: True on the
@@ -93,7 +102,7 @@ class MediationReport:
         frame = self.summary(alpha).to_frame(style=style)
         return flag_unstable_ratio(frame) if style == "tidy" else frame
 
-    def plot(self, ax=None, *, alpha: float | None = None, treatment: str = "both"):
+    def plot(self, ax: Axes | None = None, *, alpha: float | None = None, treatment: Arm = "both") -> Axes:
         """Dot-and-whisker plot of ACME, ADE and total effect with intervals (R's ``plot.mediate``).
 
         Parameters
@@ -232,8 +241,9 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
                              parameter="outcome_formula")
 
     @native_thread_budget
-    def sensitivity(self, rho=None, effect: str = "indirect", sims: int = 1000, alpha: float | None = None, *,
-                    random_state=None):
+    def sensitivity(self, rho: Sequence[float] | np.ndarray | None = None, effect: SensitivityEffect = "indirect",
+                    sims: int = 1000, alpha: float | None = None, *,
+                    random_state: RandomState = None) -> SensitivityResults:
         """Sensitivity of the ACME (and ADE) to sequential ignorability, as R's ``medsens``, with exact crossings.
 
         Model pairs (as R): Gaussian mediator and outcome, Gaussian mediator with a
@@ -275,7 +285,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         return sensitivity_analysis(self, np.round(np.arange(-0.9, 0.91, 0.1), 10) if rho is None else rho,
                                     effect, alpha, sims, rng, seed_used)
 
-    def test_interaction(self, alpha: float | None = None):
+    def test_interaction(self, alpha: float | None = None) -> EffectDifference:
         """Test ACME(1) - ACME(0) = 0 from the stored draws (R's ``test.TMint``).
 
         Returns
@@ -297,7 +307,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
 
     @native_thread_budget
     def test_moderation(self, covariates_1: dict, covariates_2: dict, *, sims: int | None = None,
-                        random_state=None, alpha: float | None = None):
+                        random_state: RandomState = None, alpha: float | None = None) -> EffectDifferences:
         """Differences of ACME and ADE between two covariate profiles with paired draws (R's ``test.modmed``).
 
         The same coefficient draws are evaluated under both profiles, so nothing is
@@ -330,7 +340,7 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
 
     @native_thread_budget
     def by(self, column: str, *, data: pd.DataFrame | None = None, bins: int = 4, sims: int | None = None,
-           random_state=None, alpha: float | None = None):
+           random_state: RandomState = None, alpha: float | None = None) -> EffectsByLevel:
         """ACME, ADE, total and proportion mediated per level (or quantile bin) of a moderator, with tests.
 
         The unit-level effects of every coefficient draw are averaged within each
@@ -375,8 +385,8 @@ class MediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         return effects_by(self, values, column, bins, sims, *resolve_seed(random_state), alpha)
 
     @native_thread_budget
-    def bootstrap_ci(self, n_boot: int = 1000, *, method: str = "percentile", alpha: float | None = None,
-                     random_state=None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
+    def bootstrap_ci(self, n_boot: int = 1000, *, method: BootMethod = "percentile", alpha: float | None = None,
+                     random_state: RandomState = None, n_jobs: int = 1, progress: bool = False) -> BootstrapResults:
         """Nonparametric case-bootstrap intervals, refitting both models on each resample.
 
         All resamples are fitted in batched linear algebra (resampling counts times

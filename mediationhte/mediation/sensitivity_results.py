@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mediationhte.core import validation as V
 from mediationhte.core.immutable import CopyOnRead
+from mediationhte.core.types import RType, SensitivityParameter, SignProduct
 from mediationhte.report.formatting import format_level, latex_tabular
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 EFFECT_LABELS = {"acme_average": "ACME", "acme_control": "ACME(control)", "acme_treated": "ACME(treated)",
                  "ade_average": "ADE", "ade_control": "ADE(control)", "ade_treated": "ADE(treated)"}
@@ -195,8 +200,8 @@ class SensitivityResults(CopyOnRead):
         return Summary(title="Mediation Sensitivity Analysis", alpha=self.alpha, footer=tuple(footer),
                        models=tuple(tables), notes=tuple(notes))
 
-    def plot(self, ax=None, *, effect: str | None = None, sens_par: str = "rho", r_type: str = "residual",
-             sign_prod: str = "positive"):
+    def plot(self, ax: Axes | None = None, *, effect: str | None = None, sens_par: SensitivityParameter = "rho",
+             r_type: RType = "residual", sign_prod: SignProduct = "positive") -> Axes:
         """R's ``plot.medsens``: the effect against rho with its interval band, or its contours over R^2 products.
 
         Parameters

@@ -14,6 +14,7 @@ from mediationhte.core.immutable import readonly
 from mediationhte.core.learners import LearnerSpec
 from mediationhte.core.results import FitResults
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import BootMethod, RandomState
 from mediationhte.errors import ParameterError
 from mediationhte.inference.bootstrap_results import BOOT_METHODS, BootstrapResults
 from mediationhte.mediation.results import MediationReport
@@ -126,8 +127,9 @@ class MLMediationResults(FitResults, SubgroupSearchMixin, MediationReport):
         return self.search_inputs
 
     @native_thread_budget
-    def bootstrap_ci(self, n_boot: int = 200, *, method: str = "percentile", alpha: float | None = None,
-                     random_state=None, n_jobs: int = 1, progress: bool = False, subgroups=None) -> BootstrapResults:
+    def bootstrap_ci(self, n_boot: int = 200, *, method: BootMethod = "percentile", alpha: float | None = None,
+                     random_state: RandomState = None, n_jobs: int = 1, progress: bool = False,
+                     subgroups: SubgroupResults | None = None) -> BootstrapResults:
         """Nonparametric bootstrap of the average effects, rerunning step 1 (all learners) on each resample.
 
         With ``subgroups`` (a :class:`~mediationhte.subgroups.results.SubgroupResults`

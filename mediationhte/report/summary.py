@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from mediationhte.core.types import FrameStyle
 from mediationhte.report.formatting import (
     SIGNIF_LEGEND,
     escape_latex,
@@ -489,7 +490,7 @@ class Summary(CopyOnRead):
         return "\n".join(line.rstrip() for line in out) + "\n"
 
     # ------------------------------------------------------------------- frames
-    def to_frame(self, style: str = "tidy", *, table: str | int | None = None) -> pd.DataFrame:
+    def to_frame(self, style: FrameStyle = "tidy", *, table: str | int | None = None) -> pd.DataFrame:
         """Return the effects (or another table) as a new DataFrame of raw floats.
 
         Parameters

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from tabulate import tabulate
 
 from mediationhte.core import validation as V
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
+from mediationhte.core.types import Effect, RandomState, SensitivityEffect
 from mediationhte.report.formatting import (
     escape_markdown,
     format_columns_r,
@@ -38,6 +40,9 @@ from mediationhte.core.parallel import native_thread_budget
 from mediationhte.report.plots import pyplot
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import EFFECT_LABELS, Summary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["SubgroupResults"]
 
@@ -118,10 +123,10 @@ class SubgroupResults(CopyOnRead):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def build(cls, fit: SubgroupFit, calibration: Calibration, *, treatment, index=None,
+    def build(cls, fit: SubgroupFit, calibration: Calibration, *, treatment: np.ndarray, index: pd.Index | None = None,
               unit_effects: pd.DataFrame | None = None,
               subgroup_mediation: Callable[[np.ndarray], pd.DataFrame] | None = None, alpha: float = 0.05,
-              effect: str = "") -> SubgroupResults:
+              effect: Effect | Literal[""] = "") -> SubgroupResults:
         """Summarise every subgroup once and freeze the result.
 
         Parameters
@@ -230,8 +235,8 @@ class SubgroupResults(CopyOnRead):
         return cls(fit, calibration, alpha, index, frame, unit_cols, tuple(estimands), str(effect), tuple(notes))
 
     @native_thread_budget
-    def sensitivity(self, rho=None, effect: str = "indirect", alpha: float | None = None, *,
-                    random_state=None) -> pd.DataFrame:
+    def sensitivity(self, rho: Sequence[float] | np.ndarray | None = None, effect: SensitivityEffect = "indirect",
+                    alpha: float | None = None, *, random_state: RandomState = None) -> pd.DataFrame:
         """Per-subgroup sensitivity: the exact rho at which each subgroup's ACME (or ADE) is zero.
 
         Each subgroup's linear mediation (the same models and rows as its
@@ -561,7 +566,7 @@ class SubgroupResults(CopyOnRead):
         return self.as_html()
 
     # ------------------------------------------------------------------ plots
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Scatter of the embedding coloured by subgroup (a strip plot for a 1-D embedding); returns the Axes."""
         plt = pyplot()
         if ax is None:
@@ -588,7 +593,7 @@ class SubgroupResults(CopyOnRead):
         ax.legend(fontsize="small", frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.12), markerscale=2)
         return ax
 
-    def plot_effects(self, ax=None, *, estimand: str | None = None):
+    def plot_effects(self, ax: Axes | None = None, *, estimand: str | None = None) -> Axes:
         """Forest plot of a within-subgroup estimand (default the average ACME) with its intervals.
 
         Raises

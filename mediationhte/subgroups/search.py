@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,15 @@ from mediationhte.core import validation as V
 from mediationhte.core.immutable import freeze_arrays
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.core.parallel import native_thread_budget
+from mediationhte.core.types import Calibration, Effect, Embedding, Profile, RandomState
 from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation,
                                                 calibrate_split, calibrate_threshold, warn_unreachable_alpha)
 from mediationhte.errors import ParameterError
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.discover import EMBEDDINGS, PROFILES, discover
+
+if TYPE_CHECKING:
+    from mediationhte.inference.heterogeneity import HeterogeneityTest
 
 __all__ = ["EFFECT_COLUMNS", "SUBGROUP_ESTIMANDS", "SearchInputs", "SubgroupSearchMixin", "search"]
 
@@ -124,10 +129,11 @@ class SubgroupSearchMixin:
     """
 
     @native_thread_budget
-    def subgroups(self, effect="indirect", k=range(2, 6), embedding: str = "tsne", calibration: str | None = None,
-                  n_permutations: int = 200, alpha: float | None = None, p_threshold: float | None = None,
-                  profile: str = "smallest", *, n_boot: int = 1000, random_state=None, n_jobs: int = 1,
-                  progress: bool = False):
+    def subgroups(self, effect: Effect = "indirect", k: int | Iterable[int] = range(2, 6),
+                  embedding: Embedding = "tsne", calibration: Calibration | None = None, n_permutations: int = 200,
+                  alpha: float | None = None, p_threshold: float | None = None, profile: Profile = "smallest", *,
+                  n_boot: int = 1000, random_state: RandomState = None, n_jobs: int = 1,
+                  progress: bool = False) -> SubgroupResults:
         """Calibrated subgroups of heterogeneous effects: M-learner steps 2-4 on the unit effects.
 
         Available on ML fits (``learner="boosting"`` etc.) and on linear fits, whose
@@ -220,8 +226,8 @@ class SubgroupSearchMixin:
 
 
     @native_thread_budget
-    def test_heterogeneity(self, effect="indirect", *, alpha: float | None = None, n_groups: int = 5,
-                           random_state=None):
+    def test_heterogeneity(self, effect: Effect = "indirect", *, alpha: float | None = None, n_groups: int = 5,
+                           random_state: RandomState = None) -> HeterogeneityTest:
         """Test whether the effect varies with the covariates: the BLP test and the GATES.
 
         H0: the conditional effect tau(x) is the same for every x (whatever its size;
@@ -307,10 +313,10 @@ def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, p
     return n_permutations, alpha, n_boot
 
 
-def search(inputs: SearchInputs, *, effect="indirect", k=range(2, 6), embedding: str = "tsne",
-           calibration: str | None = None, n_permutations: int = 200, alpha: float = 0.05, p_threshold=None,
-           profile: str = "smallest", n_boot: int = 1000, random_state=None, n_jobs: int = 1,
-           progress: bool = False) -> SubgroupResults:
+def search(inputs: SearchInputs, *, effect: Effect = "indirect", k: int | Iterable[int] = range(2, 6),
+           embedding: Embedding = "tsne", calibration: Calibration | None = None, n_permutations: int = 200,
+           alpha: float = 0.05, p_threshold=None, profile: Profile = "smallest", n_boot: int = 1000,
+           random_state: RandomState = None, n_jobs: int = 1, progress: bool = False) -> SubgroupResults:
     """Steps 2-4 of the M-learner with a calibrated test; see ``MLMediationResults.subgroups`` for the options.
 
     Seeds: ``random_state`` gives three child seeds, in this order: the search
