@@ -167,11 +167,11 @@ def _draw_cluster_level(rng: np.random.Generator, n: int) -> dict[str, np.ndarra
 # --------------------------------------------------------------------------------------------
 def simulate_crt(scenario: CrtScenario = "A", n_clusters: int = 40, cluster_size: tuple[int, int] = (20, 40), *,
                  icc: float | None = None, noise_sd: float = 1.0, random_state: RandomState = None) -> pd.DataFrame:
-    r"""Simulate one cluster-randomized trial of the spec's §4.2 design, with the true CATEs.
+    r"""Simulate one cluster-randomized trial with known unit-level CATEs (the design in Notes).
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters
@@ -185,7 +185,7 @@ def simulate_crt(scenario: CrtScenario = "A", n_clusters: int = 40, cluster_size
         {lo, ..., hi}.
     icc : float or None, default None
         Intra-cluster correlation on the residual scale, sigma_b^2 / (sigma_b^2 + sigma^2), in
-        [0, 1). ``None`` takes the scenario default of spec §9 (:data:`DEFAULT_ICC`: A 0.5,
+        [0, 1). ``None`` takes the scenario's default (:data:`DEFAULT_ICC`: A 0.5,
         B 0.2, N 0.3). 0 gives no cluster effect (``b`` is 0).
     noise_sd : float, default 1.0
         Individual-level error SD sigma (> 0).

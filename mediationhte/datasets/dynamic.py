@@ -1,6 +1,6 @@
 """Simulators and true values for dynamic (sequential) mediation: Toy I, Toy II and the semi-synthetic design.
 
-Spec ``dynamic_mediation.md`` sections 1.3, 1.4 and 3. A mediated MDP: state S_t ->
+After Ge, Wang, Shi, Wu and Song (ICML 2023, arXiv 2301.13348). A mediated MDP: state S_t ->
 action A_t -> mediator M_t -> reward R_t -> next state S_{t+1}. The four-way
 decomposition of the average-reward effect of a target policy pi_e against the
 control "always a_0 = 0" is a chain of five long-run averages (eta_1..eta_5):
@@ -17,7 +17,6 @@ the semi-synthetic truth is a Monte Carlo average over long stationary runs.
 """
 
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -225,11 +224,11 @@ def _semi_reward_mean(s, a, m1, m2):
 # ------------------------------------------------------------------------------------------------- simulator
 def simulate_dynamic(scenario: DynamicScenario = "toy1", n_trajectories: int = 100, horizon: int = 50, *,
                      design: str | None = None, random_state: RandomState = None) -> pd.DataFrame:
-    """Simulate trajectories of a mediated MDP (spec section 3) in long format.
+    """Simulate trajectories of a mediated MDP (Ge et al. 2023, section 7) in long format.
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters

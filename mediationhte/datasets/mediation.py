@@ -233,7 +233,7 @@ def simulate(scenario: str, n: int = 1000, *, noise_sd: float = 0.01, random_sta
 
     All three simulators (:func:`~mediationhte.simulate`, :func:`~mediationhte.simulate_crt`,
     :func:`~mediationhte.simulate_dynamic`) take the same argument style: the scenario name
-    first, then the size(s), then keyword-only options, ``random_state: RandomState = None`` last (None:
+    first, then the size(s), then keyword-only options, ``random_state=None`` last (None:
     fresh entropy, recorded in ``attrs["seed_used"]``).
 
     Parameters

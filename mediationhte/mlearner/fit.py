@@ -8,7 +8,6 @@ rerun on permuted or subsampled rows), so the results never fit anything.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
