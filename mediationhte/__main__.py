@@ -19,7 +19,7 @@ from mediationhte.api.mediate import mediate
 from mediationhte.datasets.loaders import load_jobs
 from mediationhte.errors import MediationHTEError
 
-#: The JSS / vignette specification of R mediation's Jobs II example (spec section 4.2).
+#: The JSS / vignette specification of R mediation's Jobs II example (Tingley et al. 2014, section 3).
 JOBS_COVARIATES = "depress1 + econ_hard + sex + age + occp + marital + nonwhite + educ + income"
 JOBS_OUTCOME = f"depress2 ~ treat + job_seek + {JOBS_COVARIATES}"
 JOBS_MEDIATOR = f"job_seek ~ treat + {JOBS_COVARIATES}"

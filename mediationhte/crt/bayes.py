@@ -2,11 +2,11 @@
 
 ``"bcf_re"``: y = mu(x) + tau(x) T + b_cluster + e with a random intercept
 (stochtree's ``intercept_only`` random effects; the treatment-slope variant is only
-prior-identified in a CRT, spec crt.md section 3.2, so it is not offered);
+prior-identified in a CRT, where each cluster sees one arm, so it is not offered);
 ``"bcf"``: the same without the random intercept (the cluster-ignoring twin). The
 propensity is the treated share, known by design. The CATE draws are the
-treatment forest's posterior draws (random intercept at 0), one thread as the
-spec advises (2 threads were 12-28x slower on small data on 2-core machines).
+treatment forest's posterior draws (random intercept at 0), on one thread (2
+threads were 12-28x slower on small data on 2-core machines).
 
 ``"bart_re"`` / ``"bart"``: an S-learner BART of y on (x, T), with and without the
 random intercept; the CATE draws are f(x, 1) - f(x, 0) of the mean forest.
@@ -20,7 +20,7 @@ from mediationhte.core.immutable import readonly
 from mediationhte.crt.design import CrtFit, variance_components
 from mediationhte.errors import ParameterError
 
-#: Grow-from-root warm-start sweeps, then retained MCMC draws (the spec's pilot settings: 10 + 200).
+#: Grow-from-root warm-start sweeps, then retained MCMC draws (10 + 200, the settings of a pilot run).
 NUM_GFR, NUM_MCMC = 10, 200
 
 

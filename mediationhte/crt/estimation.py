@@ -26,7 +26,7 @@ CRT_LEARNERS = ("lmm", "lmm_shrink", "gamm", "merf", "megb", "rf", "gbm", "bcf_r
                 "gpboost")
 #: Default learner type of each learner: T (one model per arm) or S (treatment as a feature). MEGB defaults to S:
 #: per-arm boosting of the small nonlinear remainder overfits each arm's noise (CATE RMSE 1.27 against 0.78 for S
-#: on a scenario-A data set of the spec's section 4.2), while the forest's OOB fits keep MERF's T mode sound.
+#: on a ``simulate_crt("A")`` data set), while the forest's OOB fits keep MERF's T mode sound.
 DEFAULT_TYPE = {"lmm": "s", "lmm_shrink": "s", "gamm": "s", "merf": "t", "megb": "s", "rf": "t", "gbm": "s",
                 "bcf_re": "s", "bcf": "s", "bart_re": "s", "bart": "s", "gpboost": "s"}
 
@@ -180,7 +180,7 @@ def _fit_shrunk_lmm(d: CrtDesign, lmm) -> CrtFit:
 def _fit_gamm(d: CrtDesign, lmm) -> CrtFit:
     """GAMM by REML: the formula's fixed part, a smooth block per s() term, a treatment x smooth block per modifier.
 
-    Spec crt.md section 3.5: y = b0 + bA A + sum s_k(x_k) + A sum g_k(x_k) + linear terms + b_cluster + e;
+    The model: y = b0 + bA A + sum s_k(x_k) + A sum g_k(x_k) + linear terms + b_cluster + e;
     the CATE is the fixed part's treatment terms plus the g_k, with the pointwise
     prediction-error variance of the coefficients and BLUPs.
     """

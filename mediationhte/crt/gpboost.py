@@ -2,12 +2,12 @@
 
 GPBoost (Sigrist 2022) boosts the fixed function against the marginal Gaussian
 likelihood of a random-intercept model. Started naively in a CRT it lets the
-random intercept absorb the cluster-level treatment (the spec's pilot: sigma_b^2
+random intercept absorb the cluster-level treatment (in a pilot run: sigma_b^2
 about 4x the truth, CATE attenuated; GPBoost issue #117). So it is always warm
 started here: the REML LMM's fixed part (with the treatment x modifier terms) is
 the ``init_score`` offset and its variance components the starting covariance
 parameters; the boosted trees model only the remainder (S-learner, treatment
-as a feature). Settings follow the spec's pilot: learning rate 0.05, depth 3,
+as a feature). Settings are those of that pilot: learning rate 0.05, depth 3,
 8 leaves, 300 rounds, one thread.
 """
 

@@ -13,7 +13,7 @@ EM (Hajjem, Bellavance & Larocque 2014, random intercept only):
 
 In a CRT the random intercept is aliased with the cluster-level treatment and
 with cluster-level covariates; started from zero, the loop lets b_hat soak up
-that signal and stalls there. The remedy (spec crt.md section 3.7) is the warm
+that signal and stalls there. The remedy is the warm
 start: ``offset`` is the fixed part of a REML LMM with treatment x modifier terms
 and b_hat, sigma_b^2, sigma^2 start from that LMM, so the learner only models the
 nonlinear remainder.

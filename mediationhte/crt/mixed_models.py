@@ -1,6 +1,6 @@
 """The random-intercept REML linear mixed model of cluster-randomised trials.
 
-:func:`fit_random_intercept_lmm` fits y = X beta + b_group + e by REML (specs/crt.md sections 3.7 and 9): the warm
+:func:`fit_random_intercept_lmm` fits y = X beta + b_group + e by REML: the warm
 start of the mixed-effects learners (fixed part -> offset; BLUPs, variance components -> starting values), the
 ``learner="lmm"`` CATE and the reference sigma_b^2 every CRT fit reports. statsmodels' ``MixedLM`` optimises; the
 answer is then recomputed in closed form from cluster sums (one ``np.add.reduceat`` per sum, no N x N matrix).
@@ -37,7 +37,7 @@ from mediationhte.errors import ConvergenceWarning, ParameterError, warn_at_call
 
 __all__ = ["LMMFit", "fit_random_intercept_lmm"]
 
-# statsmodels' own first choice, then the retries the pilot needed (spec section 3.7: ~7% of fits needed lbfgs).
+# statsmodels' own first choice, then the retries a pilot needed (about 7% of its fits needed lbfgs).
 OPTIMIZERS = ("bfgs", "lbfgs", "powell", "nm")
 # A variance ratio whose REML log-likelihood is within this of the boundary's is reported as exactly 0.
 _BOUNDARY_LLF_TOL = 1e-9

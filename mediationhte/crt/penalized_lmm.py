@@ -15,7 +15,7 @@ p + sum q_k rows (tens to a few hundred in a cluster-randomised trial), so no
 N x N matrix is ever formed. The blocks used here are the cluster intercepts and
 the treatment x modifier interactions: REML then chooses how far the interaction
 coefficients shrink towards a common effect (ridge with a REML-chosen penalty,
-the mixed-model form of a penalised smooth; spec crt.md section 3.5).
+the mixed-model form of a penalised smooth, as in Wood's GAMMs).
 """
 
 # Why not statsmodels' MixedLM with variance components (one group holding every row, exog_vc = the cluster

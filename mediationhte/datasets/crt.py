@@ -1,4 +1,4 @@
-"""Simulated cluster-randomized trials with known CATEs (spec crt.md §4.2).
+"""Simulated cluster-randomized trials with known CATEs.
 
 The data-generating family is the one the CRT specification designed for its pilot and for its
 acceptance checks (§9): clusters of random size randomized 1:1, cluster-level covariates
@@ -32,7 +32,7 @@ CRT_SCENARIOS = {
     "N": "tau = 1 (null: no heterogeneity)",
 }
 
-#: Default intra-cluster correlation per scenario (spec §9: A 0.5, B 0.2, N 0.3).
+#: Default intra-cluster correlation per scenario (A 0.5, B 0.2, N 0.3).
 DEFAULT_ICC = {"A": 0.5, "B": 0.2, "N": 0.3}
 
 # Population variance of tau: x1 ~ N(0, 1), x2 ~ Bernoulli(1/2), 1{x3 > 0} ~ Bernoulli(1/2) and
@@ -283,16 +283,16 @@ def simulate_crt(scenario: CrtScenario = "A", n_clusters: int = 40, cluster_size
 
 
 def crt_test_grid(scenario: str = "A", n: int = 2000, random_state=99) -> pd.DataFrame:
-    """Draw a fixed test set of covariates with the true CATE, for CATE RMSE (spec §4.2, §9).
+    """Draw a fixed test set of covariates with the true CATE, for CATE RMSE.
 
     Parameters
     ----------
     scenario : {"A", "B", "N"}, default "A"
         Effect function (case-insensitive), as in :func:`simulate_crt`.
     n : int, default 2000
-        Number of test points (at least 1); the spec uses 2000.
+        Number of test points (at least 1); ``benchmarks/bench_crt.py`` uses 2000.
     random_state : None, int or numpy.random.Generator, default 99
-        Seed or Generator; the spec's §9 uses seed 99 for the grid.
+        Seed or Generator; ``benchmarks/bench_crt.py`` uses seed 99 for the grid.
 
     Returns
     -------
@@ -367,7 +367,7 @@ def true_tau_sd(scenario: str) -> float:
     -----
     x1 ~ N(0, 1), x2 ~ Bernoulli(1/2), 1{x3 > 0} ~ Bernoulli(1/2) (x3 ~ U(-1, 1)) and
     v1 ~ N(0, 1) are independent, so Var(tau_A) = 0.5^2 (1 + 1/4 + 1/4) = 0.375 and
-    Var(tau_B) = Var(tau_A) + 0.5^2 Var(v1) = 0.625. The spec quotes 0.61 and 0.79.
+    Var(tau_B) = Var(tau_A) + 0.5^2 Var(v1) = 0.625. (Earlier notes quoted 0.61 and 0.79.)
 
     Examples
     --------

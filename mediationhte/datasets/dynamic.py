@@ -84,7 +84,7 @@ def _toy_tables(iid: bool):
 
 
 def toy_truth(scenario: str = "toy1", decomposition: str = "four_way", *, design: str | None = None) -> dict:
-    """Exact true effects of the Toy designs (spec section 5.4, check 1): etas, components, stationary laws, Q-tables.
+    """Exact true effects of the Toy designs: etas, components, stationary laws, Q-tables.
 
     Parameters
     ----------
@@ -102,7 +102,7 @@ def toy_truth(scenario: str = "toy1", decomposition: str = "four_way", *, design
         ``effects`` (IDE, IME, DDE, DME, ATE), ``stationary`` (P(S = 1) under the
         chains e, 0, G and the behaviour chain b) and, for the four-way
         decomposition, ``q_tables`` (Q_1..Q_5 over the cells (s, a, m) in the
-        spec's order 100, 010, 001, 110, 101, 011, 111, with Q(000) = 0).
+        order 100, 010, 001, 110, 101, 011, 111, with Q(000) = 0).
 
     Examples
     --------
@@ -164,12 +164,12 @@ def toy_truth(scenario: str = "toy1", decomposition: str = "four_way", *, design
     return out
 
 
-#: The spec's order of the seven free cells (s, a, m); Q(0, 0, 0) = 0 fixes the additive constant.
+#: The order of the seven free cells (s, a, m); Q(0, 0, 0) = 0 fixes the additive constant.
 Q_CELLS = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 
 
 def _toy_q_tables(pm, r, p_next, pe, pm_e, rbar, etas) -> dict:
-    """Solve the five tabular average-reward Bellman equations of spec section 2.2 exactly."""
+    """Solve the five tabular average-reward Bellman equations of the decomposition exactly."""
     cells = [(s, a, m) for s in (0, 1) for a in (0, 1) for m in (0, 1)]
     index = {c: i for i, c in enumerate(cells)}
     rewards = [r, np.broadcast_to(r[:, :1, :], r.shape), np.broadcast_to(rbar[:, :1, None], r.shape),
@@ -304,7 +304,7 @@ def semi_synthetic_truth(n_chains: int = 20_000, horizon: int = 200, burn_in: in
     """Monte Carlo truth of the semi-synthetic design, with Monte Carlo SEs.
 
     Runs ``n_chains`` parallel copies of each chain for ``burn_in + horizon`` steps and
-    averages the spec's quantities over the last ``horizon`` steps. Four-way (section
+    averages these quantities over the last ``horizon`` steps. Four-way (section
     1.3): eta1 the reward under pi_e; eta2 r(S, a_0, M) with M from p_m^e; eta3
     r(S, a_0, M) with M from p_m(. | S, a_0), all on chain e; eta4 the same on chain G;
     eta5 the reward on chain 0. Natural (section 1.4): eta5; eta6 r(S, A, M) with A from

@@ -1,6 +1,6 @@
 """Feature maps of dynamic mediation: the linear sieve of the Q-functions and the features of the state ratios.
 
-Spec dynamic_mediation.md section 2.6, with its fragile points fixed (section 4):
+As in Ge et al. (2023), with fragile points of their reference code fixed:
 
 * Q basis ``"spline"``: per coordinate of (S, M), cubic B-splines on knots at
   equally spaced empirical quantiles, with the knot vector padded beyond the ends

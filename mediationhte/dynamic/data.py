@@ -1,6 +1,6 @@
 """Input layer of ``dynamic_mediation()``: long trajectories -> validated transition arrays, and the policies.
 
-Spec dynamic_mediation.md section 5.1: one row per (id, time), sorted by time within
+The long format: one row per (id, time), sorted by time within
 each trajectory; the next state is the state at the next time of the same id, so the
 last row of every trajectory (no successor) is dropped. Trajectories may have
 different lengths.

@@ -1,4 +1,4 @@
-"""DM, MIS, MR and baseline estimators of the dynamic decompositions (spec dynamic_mediation.md sections 1.3-1.4, 2.5).
+"""DM, MIS, MR and baseline estimators of the dynamic decompositions (Ge et al. 2023).
 
 This module works on weighted transition rows (S, A, M, R, S') with the nuisances
 given as objects: a behaviour propensity, the target policy, a mediator law that
@@ -122,7 +122,7 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     q_features : callable (s, a, m) -> (n, p) features of the Q-functions (no eta column)
     ratio_features : callable s -> (n, q) features of the state ratios (with a constant)
     decomposition : {"four_way", "natural"}
-        Spec section 1.3 (switch paths from pi_e to a_0) or 1.4 (from pi_0 to pi_e).
+        ``"four_way"`` (switch paths from pi_e to a_0) or ``"natural"`` (from pi_0 to pi_e).
     weights : ndarray (n,), optional
         Row weights (exact cell probabilities in population checks); default equal.
     ridge, ratio_ridge : float
@@ -200,7 +200,7 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     rbar_e = pe * rbar1 + (1 - pe) * rbar0
     kc, kc_nat = np.minimum(kappa, clip), np.minimum(kappa_nat, clip)
 
-    # ---- Q-functions: pseudo-rewards and chains (spec 2.2; natural: 1.4)
+    # ---- Q-functions: pseudo-rewards and chains (four-way; natural with the policies exchanged)
     if natural:
         order = (5, 6, 7, 8, 1)
         pseudo = {5: R, 6: pe * r_a1_obs + (1 - pe) * r_a0_obs, 7: rbar_e, 8: rbar_e, 1: R}
@@ -220,7 +220,7 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     V = {k: xi[chain_of[k]] @ theta[k][:p] for k in theta}
     Qbar = {k: phi_bar_obs @ theta[k][:p] for k in theta}
 
-    # ---- state ratios (spec 2.3)
+    # ---- state ratios
     psi, psi_next = ratio_features(S), ratio_features(S_next)
     rhos = {"e": rho_e, "0": rho_0, "G": rho_0 * kc, "G'": rho_e * kc_nat}
     omega, clipped_ratio = {}, 0
@@ -235,7 +235,7 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         om = np.clip(raw, 1.0 / clip, clip)
         omega[name] = om / np.sum(w * om)
 
-    # ---- MR row terms (spec 2.5; natural: the same with pi_e and pi_0 exchanged)
+    # ---- MR row terms (natural: the same with pi_e and pi_0 exchanged)
     def residual(k):
         return pseudo[k] + V[k] - Qbar[k] - eta[k]
 

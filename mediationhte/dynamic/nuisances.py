@@ -1,6 +1,6 @@
 """Fitted nuisances of dynamic mediation: behaviour propensity b, mediator law p_m and reward regression r.
 
-Spec dynamic_mediation.md section 2.6, with fragile points 2 and 4 of section 4 fixed:
+As in Ge et al. (2023), with two fragile points of their reference code fixed:
 
 * ``"tabular"`` (discrete states and mediators): empirical cell frequencies and means.
 * a learner name or scikit-learn estimator (``"boosting"`` by default for continuous

@@ -1,8 +1,8 @@
-"""Linear solvers of dynamic mediation (spec section 2.6): LSTD for the Q-functions and min-max state ratios.
+"""Linear solvers of dynamic mediation (Ge et al. 2023): LSTD for the Q-functions and min-max state ratios.
 
 Both work on weighted rows (one row per observed transition S, A, M, R, S'; the
 weights are 1/n for data, or the exact probabilities of the cells when the data
-law is known, as in the spec's check 1), and take their features from the caller,
+law is known, as in the Toy designs), and take their features from the caller,
 so a tabular, spline or polynomial basis plugs in unchanged.
 
 * LSTD for an average-reward Q-function: with U = (phi(S, A, M), 1) and
@@ -97,7 +97,7 @@ def min_max_ratio(psi: np.ndarray, psi_next: np.ndarray, rho: np.ndarray, weight
 def binary_cells(s, a, m) -> np.ndarray:
     """Tabular features of binary (s, a, m): one indicator per cell except (0, 0, 0), which fixes Q's constant.
 
-    Column order (s, a, m) = 100, 010, 001, 110, 101, 011, 111 (the spec's order).
+    Column order (s, a, m) = 100, 010, 001, 110, 101, 011, 111.
     """
     s, a, m = (np.asarray(v, dtype=float) for v in (s, a, m))
     return np.column_stack([(s == cs) & (a == ca) & (m == cm) for cs, ca, cm in Q_CELLS]).astype(float)

@@ -4,8 +4,8 @@ The minimum p_leaf of :func:`mediationhte.subgroups.discover.discover` is not a 
 the same data estimate the effects, form the clusters, grow and choose the tree
 and pick K. Declaring heterogeneity when it is below 0.05 rejects far too often
 under the null. The authors compared it with a threshold p* taken from one
-simulated null scenario, which does not carry over to real data (spec
-``mlearner.md`` section 8, weakness 4). Three modes are offered:
+simulated null scenario, which does not carry over to real data. Three modes
+are offered:
 
 * ``"permutation"`` (:func:`calibrate_permutation`): rerun the whole pipeline
   on data sets whose treatment is randomly permuted (which breaks every

@@ -2,7 +2,7 @@
 
 Given unit-level effects from step 1 (a scalar such as the conditional indirect
 effect, or a pair such as CIE and TE), :func:`discover` runs the authors'
-pipeline (spec ``mlearner.md`` sections 3-5):
+pipeline (arXiv 2505.17917, steps 2-4):
 
 1. :func:`embed_effects`: a 2-D t-SNE embedding of the effects (openTSNE,
    nearest-neighbour affinities, linear memory), or the standardised effects
@@ -297,7 +297,7 @@ def fit_profile(labels, covariates: pd.DataFrame, *, profile: str = "smallest", 
 
     Notes
     -----
-    The grid is rpart's (spec section 5a): criterion Gini or information
+    The grid is the one the authors tune with rpart: criterion Gini or information
     (entropy); ``minsplit`` 10%, 15% or 20% of n with ``minbucket =
     round(minsplit / 3)`` (sklearn's ``min_samples_split`` and
     ``min_samples_leaf``); ``maxdepth = 30``; 16 values of ``cp``; 10-fold CV.
