@@ -5,7 +5,8 @@ Run from anywhere (the package must be installed)::
     python benchmarks/bench_dynamic.py                      # timing + bias study (R = 20), about 15 min on 2 cores
     python benchmarks/bench_dynamic.py --timing             # the timing part only
     python benchmarks/bench_dynamic.py --reps 5 --sizes 100 500   # a smoke run of the bias study
-    python benchmarks/bench_dynamic.py --bias --n-folds 5   # the bias study with cross-fitted nuisances
+    python benchmarks/bench_dynamic.py --bias --n-folds 5   # the bias study with 5 folds
+    python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~25 min)
 
 1. Timing (issue 6): one fit of the semi-synthetic design (spec section 3.3) at N = 1500, T = 25 (36,000
    transitions), 50 Monte Carlo mediator draws, every estimator, default settings; goal <= 60 s on 2 cores.
@@ -21,6 +22,11 @@ Run from anywhere (the package must be installed)::
    no worse than DM's (within 10%) for every component at the largest N, and IDE + IME + DDE + DME = ATE to 1e-10
    for DM and MR in every fit.
 
+3. Coverage (issue 17): R = 100 replicates (seed 1000 + r) at N = 200 and 500, T = 25, ``dynamic_mediation()`` at
+   its defaults. Per MR component: bias, mean SE, replicate SD, coverage of the 95% interval with its Monte Carlo SE
+   and |bias| / mean SE. Checks: coverage in [0.92, 0.98] and |bias| <= SE / 2 for IDE, IME, DDE and DME at each N.
+   The table is written to ``benchmarks/results/dynamic_coverage.md``.
+
 The script exits 0 either way; ``tests/test_dynamic_validity.py`` (slow) runs a reduced version and fails on a MISS.
 """
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -110,6 +117,49 @@ def checks(table: pd.DataFrame, info: dict) -> list[tuple[str, bool]]:
     return out
 
 
+COVERAGE_TABLE = Path(__file__).resolve().parent / "results" / "dynamic_coverage.md"
+
+
+def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None = COVERAGE_TABLE,
+                   **kwargs) -> list[tuple[str, bool]]:
+    """Coverage of MR's 95% intervals and bias against the Monte Carlo truth; returns the checks."""
+    import platform
+
+    start = time.perf_counter()
+    table, info = bias_study(sizes, reps, horizon, n_jobs, **kwargs)
+    seconds = time.perf_counter() - start
+    mr = table[(table.estimator == "MR") & table.component.isin(COMPONENTS[:4])].copy()
+    mr["coverage_mcse"] = np.sqrt(mr["coverage"] * (1 - mr["coverage"]) / reps)
+    mr["bias_over_se"] = mr["bias"].abs() / mr["mean_se"]
+    mr["sd_over_se"] = mr["sd"] / mr["mean_se"]
+    shown = mr[["N", "component", "bias", "mean_se", "sd", "sd_over_se", "coverage", "coverage_mcse",
+                "bias_over_se"]]
+    print(shown.round(3).to_string(index=False))
+    results = []
+    for _, row in mr.iterrows():
+        results.append((f"N = {row.N} {row.component}: coverage {row.coverage:.2f} in [0.92, 0.98]",
+                        0.92 <= row.coverage <= 0.98))
+        results.append((f"N = {row.N} {row.component}: |bias| {abs(row.bias):.3f} <= SE / 2 = {row.mean_se / 2:.3f}",
+                        abs(row.bias) <= row.mean_se / 2))
+    if out:
+        import mediationhte as mh
+
+        head = (f"Coverage of dynamic_mediation()'s MR intervals (semi-synthetic design, T = {horizon}, defaults "
+                f"{kwargs or ''}; R = {reps} replicates, seeds 1000..{999 + reps})\n\n"
+                f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
+                f"{seconds / 60:.1f} min. Truth: semi_synthetic_truth() (Monte Carlo SE "
+                f"{max(info['truth']['mc_se'].values()):.4f}).\n\n")
+        lines = [f"| {' | '.join(shown.columns)} | verdict |", "|" + "---|" * (len(shown.columns) + 1)]
+        for _, row in shown.iterrows():
+            ok = 0.92 <= row.coverage <= 0.98 and row.bias_over_se <= 0.5
+            lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
+                         + f" | {'PASS' if ok else 'FAIL'} |")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(head + "\n".join(lines) + "\n")
+        print(f"table written to {out}")
+    return results
+
+
 def _row_loop_peer(n_rows: int = 100, n_mc: int = 50) -> float:
     """Seconds per (row x draw) of the Q step written as the reference does (per-row, per-draw Python calls)."""
     from scipy.interpolate import BSpline
@@ -155,17 +205,26 @@ def main(argv=None) -> list[tuple[str, bool]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timing", action="store_true", help="run the timing part only")
     parser.add_argument("--bias", action="store_true", help="run the bias study only")
-    parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1500])
+    parser.add_argument("--coverage", action="store_true",
+                        help="run the coverage study only (R = 100 at N = 200, 500 unless --reps / --sizes)")
+    parser.add_argument("--reps", type=int, default=None, help="replicates (bias: 20, coverage: 100)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="trajectories (bias: 100 500 1500, coverage: 200 500)")
     parser.add_argument("--horizon", type=int, default=25)
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--n-folds", type=int, default=None, help="cross-fit the nuisances (default: off)")
+    parser.add_argument("--n-folds", type=int, default=None, help="cross-fitting folds (default: the package's)")
+    parser.add_argument("--out", default=str(COVERAGE_TABLE), help="coverage table ('' writes nothing)")
     args = parser.parse_args(argv)
+    kwargs = {} if args.n_folds is None else {"n_folds": args.n_folds}
     results = []
-    if not args.bias:
+    if args.coverage:
+        results += coverage_study(args.sizes or [200, 500], args.reps or 100, args.horizon, args.n_jobs,
+                                  Path(args.out) if args.out else None, **kwargs)
+    if not (args.bias or args.coverage):
         results += timing()
-    if not args.timing:
-        table, info = bias_study(args.sizes, args.reps, args.horizon, args.n_jobs, n_folds=args.n_folds)
+    if not (args.timing or args.coverage):
+        table, info = bias_study(args.sizes or [100, 500, 1500], args.reps or 20, args.horizon, args.n_jobs,
+                                 **kwargs)
         print("truth (Monte Carlo):", {k: round(v, 4) for k, v in info["truth"]["effects"].items()},
               "MC SE", {k: round(v, 4) for k, v in info["truth"]["mc_se"].items()})
         with pd.option_context("display.width", 160, "display.max_rows", 200):

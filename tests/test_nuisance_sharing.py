@@ -81,7 +81,8 @@ def test_dynamic_mediation_fits_each_nuisance_once_for_all_estimators():
     one, every = counts.values()
     assert one == every
     kinds = [kind for kind, _, _ in every]
-    # behaviour propensity: one classifier; reward: one regression; Gaussian mediator (two columns): a mean model
-    # per column plus, per column, the 3 out-of-fold fits behind the residual covariance
-    assert kinds.count("classifier") == 1
-    assert kinds.count("regression") == 1 + 2 * (1 + 3)
+    # defaults: behaviour and reward cross-fitted on 5 folds (one classifier and one regression per fold); the
+    # Gaussian mediator (two columns) fitted on all rows: a mean model per column plus, per column, the 3
+    # out-of-fold fits behind the residual covariance
+    assert kinds.count("classifier") == 5
+    assert kinds.count("regression") == 5 + 2 * (1 + 3)

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from mediationhte.dynamic.solvers import lstd, min_max_ratio
+from mediationhte.dynamic.variance import lstd_correction, ratio_correction, ratio_gradient
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME")
 #: Fitted behaviour propensities are clipped to [PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR] (dynamic.nuisances).
@@ -141,7 +142,9 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     dict
         ``etas`` per estimator ("DM", "MIS", "MR") in the decomposition's order,
         ``effects`` per estimator (IDE, IME, DDE, DME, ATE; baseline: IDE and IME),
-        ``phi`` (per-row MR contributions), ``q`` (coefficients) and ``omega``.
+        ``phi`` (per-row MR influence values, with the sieve correction of
+        :mod:`mediationhte.dynamic.variance`), ``sieve_correction`` (that correction per
+        eta), ``q`` (coefficients) and ``omega``.
     """
     if isinstance(nuisances, DiscreteNuisances):
         nuisances = nuisances.general()
@@ -223,46 +226,77 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     # ---- state ratios
     psi, psi_next = ratio_features(S), ratio_features(S_next)
     rhos = {"e": rho_e, "0": rho_0, "G": rho_0 * kc, "G'": rho_e * kc_nat}
-    omega, clipped_ratio = {}, 0
+    omega, betas, raws, clipped_ratio = {}, {}, {}, 0
     for name in dict.fromkeys(chain_of.values()):
         key = "G" if name == "G'" else name
         if ratio_override and key in ratio_override:
             beta = np.asarray(ratio_override[key], dtype=float)
         else:
             beta = min_max_ratio(psi, psi_next, rhos[name], w, ridge if ratio_ridge is None else ratio_ridge)
+            betas[name] = beta
         raw = psi @ beta
+        raws[name] = raw
         clipped_ratio = max(clipped_ratio, int(np.sum(raw > clip)))   # tiny ratios: states pi_e seldom visits
         om = np.clip(raw, 1.0 / clip, clip)
         omega[name] = om / np.sum(w * om)
 
-    # ---- MR row terms (natural: the same with pi_e and pi_0 exchanged)
+    # ---- MR row terms: eta_k + omega_c * bracket_k (natural: pi_e and pi_0 exchanged). d_theta[k] is the
+    # derivative of the row in (Q coefficients, eta), for the standard error's sieve correction.
     def residual(k):
         return pseudo[k] + V[k] - Qbar[k] - eta[k]
 
-    we, w0 = omega["e"], omega["0"]
-    terms = {1: we * rho_e * (R + V[1] - Qbar[1] - eta[1]),
-             5: w0 * rho_0 * (R + V[5] - Qbar[5] - eta[5])}
+    def bellman(weight, next_features, features):
+        return np.column_stack([weight[:, None] * (next_features - features), -weight])
+
+    bracket = {1: rho_e * (R + V[1] - Qbar[1] - eta[1]), 5: rho_0 * (R + V[5] - Qbar[5] - eta[5])}
+    d_theta = {1: ("e", bellman(rho_e, xi["e"], phi_bar_obs)), 5: ("0", bellman(rho_0, xi["0"], phi_bar_obs))}
     if natural:
-        wg = omega["G'"]
         q8 = theta[8][:p]
-        mediator_term = sum(np.where(a == 1, pe, 1 - pe)
-                            * (q_features(S, np.full(n, float(a)), M) @ q8
-                               - _pick(A, EF[("cur", 1, a)], EF[("cur", 0, a)]) @ q8) for a in (0, 1))
-        terms[6] = w0 * rho_e * kc_nat * (R - r_obs) + w0 * rho_0 * residual(6)
-        terms[7] = w0 * rho_e * (R - rbar_obs) + w0 * rho_0 * residual(7)
-        terms[8] = (wg * rho_e * (R - rbar_obs + kappa_nat * (rbar_e + V[8] - phi @ q8 - eta[8]))
-                    + wg * rho_0 * mediator_term)
-        mis = {5: w0 * rho_0 * R, 6: w0 * rho_e * kc_nat * R, 7: w0 * rho_e * R, 8: wg * rho_e * R,
-               1: we * rho_e * R}
+        policy_mix = [(np.where(a == 1, pe, 1 - pe)[:, None],
+                       q_features(S, np.full(n, float(a)), M) - _pick(A, EF[("cur", 1, a)], EF[("cur", 0, a)]))
+                      for a in (0, 1)]
+        mediator_features = sum(weight * f for weight, f in policy_mix)
+        bracket[6] = rho_e * kc_nat * (R - r_obs) + rho_0 * residual(6)
+        bracket[7] = rho_e * (R - rbar_obs) + rho_0 * residual(7)
+        bracket[8] = (rho_e * (R - rbar_obs + kappa_nat * (rbar_e + V[8] - phi @ q8 - eta[8]))
+                      + rho_0 * (mediator_features @ q8))
+        d_theta.update({6: ("0", bellman(rho_0, xi["0"], phi_bar_obs)), 7: ("0", bellman(rho_0, xi["0"], phi_bar_obs))})
+        d8 = bellman(rho_e * kappa_nat, xi["G'"], phi)
+        d8[:, :p] += rho_0[:, None] * mediator_features
+        d_theta[8] = ("G'", d8)
+        mis = {5: omega["0"] * rho_0 * R, 6: omega["0"] * rho_e * kc_nat * R, 7: omega["0"] * rho_e * R,
+               8: omega["G'"] * rho_e * R, 1: omega["e"] * rho_e * R}
     else:
-        wg = omega["G"]
         q4 = theta[4][:p]
-        q4_a0_int = _pick(A, EF[("cur", 1, 0)], EF[("cur", 0, 0)]) @ q4
-        terms[2] = we * rho_0 * kc * (R - r_obs) + we * rho_e * residual(2)
-        terms[3] = we * rho_0 * (R - rbar_obs) + we * rho_e * residual(3)
-        terms[4] = (wg * rho_0 * (R - rbar_obs + kappa * (rbar0 + V[4] - phi @ q4 - eta[4]))
-                    + wg * rho_e * (q_features(S, zeros, M) @ q4 - q4_a0_int))
-        mis = {1: we * rho_e * R, 2: we * rho_0 * kc * R, 3: we * rho_0 * R, 4: wg * rho_0 * R, 5: w0 * rho_0 * R}
+        a0_features = q_features(S, zeros, M) - _pick(A, EF[("cur", 1, 0)], EF[("cur", 0, 0)])
+        bracket[2] = rho_0 * kc * (R - r_obs) + rho_e * residual(2)
+        bracket[3] = rho_0 * (R - rbar_obs) + rho_e * residual(3)
+        bracket[4] = (rho_0 * (R - rbar_obs + kappa * (rbar0 + V[4] - phi @ q4 - eta[4]))
+                      + rho_e * (a0_features @ q4))
+        d_theta.update({2: ("e", bellman(rho_e, xi["e"], phi_bar_obs)), 3: ("e", bellman(rho_e, xi["e"], phi_bar_obs))})
+        d4 = bellman(rho_0 * kappa, xi["G"], phi)
+        d4[:, :p] += rho_e[:, None] * a0_features
+        d_theta[4] = ("G", d4)
+        mis = {1: omega["e"] * rho_e * R, 2: omega["e"] * rho_0 * kc * R, 3: omega["e"] * rho_0 * R,
+               4: omega["G"] * rho_0 * R, 5: omega["0"] * rho_0 * R}
+    terms = {k: omega[chain_of[k]] * bracket[k] for k in order}
+
+    # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance)
+    U = np.column_stack([phi, np.ones(n)])
+    correction = {}
+    for k in order:
+        c = chain_of[k]
+        total = np.zeros(n)
+        if not (q_override and k in q_override):
+            d = d_theta[k][1] * omega[c][:, None]
+            d[:, p] += 1.0                                   # the leading eta_k of the row
+            Xi = np.column_stack([xi[c], np.zeros(n)])
+            total += lstd_correction(U, Xi, pseudo[k], theta[k], w, ridge, d.T @ w)
+        if c in betas:
+            grad = ratio_gradient(psi, raws[c], clip, w, omega[c], bracket[k])
+            total += ratio_correction(psi, psi_next, rhos[c], betas[c], w,
+                                      ridge if ratio_ridge is None else ratio_ridge, grad)
+        correction[k] = total - np.sum(w * total)
 
     mr_rows = [eta[k] + terms[k] for k in order]
     sign = 1.0 if natural else -1.0   # four-way: eta_i - eta_{i+1}; natural: eta_{i+1} - eta_i
@@ -275,7 +309,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     dm = [eta[k] for k in order]
     mis_etas = [float(np.sum(w * mis[k])) for k in order]
     mr = [float(np.sum(w * row)) for row in mr_rows]
-    phi_rows = {c: sign * (mr_rows[i + 1] - mr_rows[i]) for i, c in enumerate(COMPONENTS)}
+    se_rows = [row + correction[k] for row, k in zip(mr_rows, order)]
+    phi_rows = {c: sign * (se_rows[i + 1] - se_rows[i]) for i, c in enumerate(COMPONENTS)}
     # single-time-point mediation formula on the pooled rows (no state dynamics)
     if natural:
         base_ide, base_ime = pe * (ER[(0, 1)] - ER[(0, 0)]), pe * (ER[(1, 1)] - ER[(0, 1)])
@@ -287,6 +322,7 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         "effects": {"DM": components(dm), "MIS": components(mis_etas), "MR": components(mr),
                     "baseline": {"IDE": float(np.sum(w * base_ide)), "IME": float(np.sum(w * base_ime))}},
         "phi": phi_rows, "q": theta, "omega": omega,
+        "sieve_correction": {f"eta{k}": correction[k] for k in order},
         # positivity: rows whose weights hit a bound (behaviour propensity at its floor, a ratio above the clip)
         "clipped": {"propensity": int(np.sum(np.minimum(b1, 1 - b1) <= PROPENSITY_FLOOR)),
                     "mediator ratio": int(np.sum(np.maximum(kappa, kappa_nat) > clip)),

@@ -137,7 +137,7 @@ def _fitted(fit, X, y, folds, n_jobs: int = 1):
 
 
 def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, seed: int, folds=None,
-                  n_folds: int = 3, n_jobs: int = 1) -> tuple[Nuisances, bool]:
+                  crossfit=ROLES, n_folds: int = 3, n_jobs: int = 1) -> tuple[Nuisances, bool]:
     """Fit b, p_m and r; returns the Nuisances and whether the mediator law is continuous (needs Monte Carlo draws).
 
     Parameters
@@ -151,6 +151,8 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
     seed : int
     folds : ndarray (n,) of fold ids, optional
         Cross-fitting: each row's nuisances come from models fitted on the other folds.
+    crossfit : tuple of roles, default all three
+        The roles that ``folds`` applies to; the others are fitted on all rows.
     n_folds : int, default 3
         Folds of the out-of-fold residuals behind the Gaussian mediator covariance
         (when not cross-fitting).
@@ -160,6 +162,7 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
     if learner == "tabular":
         return _tabular(S, A, M, R, target, propensity_rows), False
     templates = _templates(learner)
+    fold_of = {role: folds if role in crossfit else None for role in ROLES}
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=8)
     if propensity_rows is None:
@@ -167,14 +170,15 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
             model = _classifier_proba(templates["behaviour"]["classification"], seeds[0], X, y)
             column = list(model.classes_).index(1) if 1 in model.classes_ else None
             return lambda Z: model.predict_proba(Z)[:, column] if column is not None else np.zeros(len(Z))
-        b1 = np.clip(_fitted(fit_b, S, A.astype(int), folds, n_jobs)(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+        b_model = _fitted(fit_b, S, A.astype(int), fold_of["behaviour"], n_jobs)
+        b1 = np.clip(b_model(S), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
     else:
         b1 = propensity_rows
 
     def fit_r(X, y):
         return seeded_clone(templates["reward"]["regression"], seeds[1]).fit(X, y).predict
 
-    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, folds, n_jobs)
+    reward_model = _fitted(fit_r, np.column_stack([S, A, M]), R, fold_of["reward"], n_jobs)
 
     def reward(s, a, m):
         s, m = np.asarray(s, dtype=float).reshape(len(s), -1), np.asarray(m, dtype=float).reshape(len(m), -1)
@@ -182,10 +186,12 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
 
     SA = np.column_stack([S, A])
     if is_discrete(M):
-        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, folds, n_jobs)
+        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, fold_of["mediator"],
+                                   n_jobs)
         continuous = False
     else:
-        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, folds, n_jobs)
+        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, fold_of["mediator"],
+                                 n_jobs)
         continuous = True
     return Nuisances(behaviour=b1, target=target, mediator=law, reward=reward), continuous
 

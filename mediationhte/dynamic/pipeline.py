@@ -35,6 +35,7 @@ class DynamicConfig:
     decomposition: str
     n_folds: int | None = None
     n_jobs: int = 1
+    crossfit: tuple = ("behaviour", "mediator", "reward")
 
 
 def point_estimates(rows: Transitions, config: DynamicConfig, seed) -> dict:
@@ -54,7 +55,7 @@ def point_estimates(rows: Transitions, config: DynamicConfig, seed) -> dict:
         folds = (rng.permutation(n_traj) % config.n_folds)[rows.traj]
     nuisances, continuous = fit_nuisances(rows.S, rows.A, rows.M, rows.R, target=config.target,
                                           propensity_rows=prop, learner=config.learner, seed=nuisance_seed,
-                                          folds=folds, n_jobs=config.n_jobs)
+                                          folds=folds, crossfit=config.crossfit, n_jobs=config.n_jobs)
     both = np.vstack([rows.S, rows.S_next])
     features = make_q_basis(both, rows.M, config.q_basis)
     ratio = ratio_basis(both, config.ratio_features, seed=feature_seed)
