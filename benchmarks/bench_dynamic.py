@@ -121,8 +121,8 @@ COVERAGE_TABLE = Path(__file__).resolve().parent / "results" / "dynamic_coverage
 
 
 def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None = COVERAGE_TABLE,
-                   **kwargs) -> list[tuple[str, bool]]:
-    """Coverage of MR's 95% intervals and bias against the Monte Carlo truth; returns the checks."""
+                   **kwargs) -> tuple[pd.DataFrame, list[tuple[str, bool]]]:
+    """Coverage of MR's 95% intervals and bias against the Monte Carlo truth; returns the table and the checks."""
     import platform
 
     start = time.perf_counter()
@@ -145,7 +145,7 @@ def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None
         import mediationhte as mh
 
         head = (f"Coverage of dynamic_mediation()'s MR intervals (semi-synthetic design, T = {horizon}, defaults "
-                f"{kwargs or ''}; R = {reps} replicates, seeds 1000..{999 + reps})\n\n"
+                f"{' ' + str(kwargs) if kwargs else ''}; R = {reps} replicates, seeds 1000..{999 + reps})\n\n"
                 f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
                 f"{seconds / 60:.1f} min. Truth: semi_synthetic_truth() (Monte Carlo SE "
                 f"{max(info['truth']['mc_se'].values()):.4f}).\n\n")
@@ -157,7 +157,7 @@ def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(head + "\n".join(lines) + "\n")
         print(f"table written to {out}")
-    return results
+    return shown, results
 
 
 def _row_loop_peer(n_rows: int = 100, n_mc: int = 50) -> float:
@@ -219,7 +219,7 @@ def main(argv=None) -> list[tuple[str, bool]]:
     results = []
     if args.coverage:
         results += coverage_study(args.sizes or [200, 500], args.reps or 100, args.horizon, args.n_jobs,
-                                  Path(args.out) if args.out else None, **kwargs)
+                                  Path(args.out) if args.out else None, **kwargs)[1]
     if not (args.bias or args.coverage):
         results += timing()
     if not (args.timing or args.coverage):

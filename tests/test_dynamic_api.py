@@ -231,3 +231,26 @@ def test_generator_seed_equals_int_seed():
     pd.testing.assert_frame_equal(by_int.to_frame(), by_generator.to_frame(), check_exact=True)
     assert by_generator.seed_used == "Generator"
     assert not by_int.to_frame().equals(dynamic_mediation(d, **args, random_state=12).to_frame())
+
+
+def test_cross_fitting_defaults_and_roles():
+    # n_folds="auto": 5 folds of whole trajectories with a learner, none with learner="tabular"; crossfit names
+    # the nuisances the folds apply to (validated, in a fixed order); a role outside the list is refused.
+    d = mh.simulate_dynamic("toy1", n_trajectories=30, horizon=8, random_state=2)
+    boosted = dynamic_mediation(d, **ARGS, learner="linear", random_state=1)
+    assert boosted.config.n_folds == 5
+    assert boosted.config.crossfit == ("behaviour", "mediator_density", "reward")
+    assert "n_folds=5, crossfit=('behaviour', 'mediator_density', 'reward')" in boosted.call
+    assert dynamic_mediation(d, **ARGS, random_state=1).config.n_folds is None      # tabular
+    explicit = dynamic_mediation(d, **ARGS, learner="linear", n_folds=5,
+                                 crossfit=["reward", "mediator_density", "behaviour"], random_state=1)
+    pd.testing.assert_frame_equal(boosted.to_frame(), explicit.to_frame(), check_exact=True)
+    in_sample = dynamic_mediation(d, **ARGS, learner="linear", n_folds=None, random_state=1)
+    assert in_sample.config.n_folds is None
+    assert not in_sample.to_frame().equals(boosted.to_frame())
+    two = dynamic_mediation(d, **ARGS, learner="linear", crossfit=("reward", "behaviour"), random_state=1)
+    assert two.config.crossfit == ("behaviour", "reward")
+    assert not two.to_frame().equals(boosted.to_frame())
+    with pytest.raises(ParameterError, match="crossfit") as err:
+        dynamic_mediation(d, **ARGS, learner="linear", crossfit=("mediator", "outcome"))
+    assert err.value.parameter == "crossfit"

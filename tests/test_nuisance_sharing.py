@@ -82,7 +82,7 @@ def test_dynamic_mediation_fits_each_nuisance_once_for_all_estimators():
     assert one == every
     kinds = [kind for kind, _, _ in every]
     # defaults: behaviour and reward cross-fitted on 5 folds (one classifier and one regression per fold); the
-    # Gaussian mediator (two columns) fitted on all rows: a mean model per column plus, per column, the 3
-    # out-of-fold fits behind the residual covariance
+    # Gaussian mediator (two columns) fitted on all rows (a mean model per column plus, per column, the 3
+    # out-of-fold fits behind the residual covariance) and, for its density, cross-fitted (5 per column)
     assert kinds.count("classifier") == 5
-    assert kinds.count("regression") == 5 + 2 * (1 + 3)
+    assert kinds.count("regression") == 5 + 2 * (1 + 3) + 2 * 5

@@ -71,7 +71,7 @@ def test_annotations_resolve(name):
     (T.DynamicEstimator, "mediationhte.api.dynamic:ESTIMATORS"),
     (T.QBasis, "mediationhte.api.dynamic:Q_BASES"),
     (T.RatioFeatures, "mediationhte.api.dynamic:RATIO_FEATURES"),
-    (T.NuisanceRole, "mediationhte.dynamic.nuisances:ROLES"),
+    (T.NuisanceRole, "mediationhte.dynamic.nuisances:CROSSFIT_ROLES"),
     (T.DynamicScenario, "mediationhte.datasets.dynamic:DESIGNS"),
     (T.CrtScenario, "mediationhte.datasets.crt:CRT_SCENARIOS"),
 ])

@@ -24,7 +24,7 @@ from mediationhte.dynamic.data import (
     DynamicRoles, PolicyContrast, as_columns, check_policy_output, state_policy, transitions,
 )
 from mediationhte.dynamic.fit import fit_dynamic
-from mediationhte.dynamic.nuisances import ROLES
+from mediationhte.dynamic.nuisances import CROSSFIT_ROLES
 from mediationhte.dynamic.pipeline import DynamicConfig
 from mediationhte.dynamic.results import DynamicMediationResults
 from mediationhte.errors import DataError, ParameterError
@@ -37,8 +37,8 @@ Q_BASES = ("spline", "polynomial", "tabular")
 RATIO_FEATURES = ("auto", "rff", "linear", "tabular")
 #: Folds of whole trajectories with n_folds="auto" (fewer when there are fewer trajectories).
 DEFAULT_FOLDS = 5
-#: Nuisances cross-fitted by default (the mediator law is fitted on all rows: see the docstring).
-DEFAULT_CROSSFIT = ("behaviour", "reward")
+#: Nuisances cross-fitted by default: everything evaluated at a step's own data (see the docstring).
+DEFAULT_CROSSFIT = ("behaviour", "mediator_density", "reward")
 
 
 @native_thread_budget
@@ -102,11 +102,17 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
         in-sample reward model follows the rewards' noise, so MR's correction terms
         shrink and IDE/IME are biased (semi-synthetic design, N = 200: coverage 0.60
         and 0.77 in sample; see ``benchmarks/bench_dynamic.py --coverage``).
-    crossfit : sequence of {"behaviour", "mediator", "reward"}, default ("behaviour", "reward")
-        The nuisances cross-fitted when ``n_folds`` is set. The mediator law is fitted
-        on all rows by default (its residual covariance still comes from out-of-fold
-        residuals): a cross-fitted mediator mean left DDE and DME biased in the
-        coverage study, and MR is not robust to errors in the mediator law for them.
+    crossfit : sequence of {"behaviour", "mediator", "mediator_density", "reward"}
+        The nuisances cross-fitted when ``n_folds`` is set; default ("behaviour",
+        "mediator_density", "reward"): every nuisance evaluated at a step's own data
+        comes from models fitted without its trajectory (the propensity, the reward
+        model's residual and the mediator density in the ratio kappa), while the
+        integrals over the mediator use the mediator law fitted on all rows.
+        ``"mediator"`` cross-fits the mediator law everywhere. Why: an in-sample
+        mediator density is too high at the step's own mediator (IDE/IME biased by
+        0.6 SE at N = 500), and a cross-fitted law in the integrals left DME biased by
+        0.9 SE (MR is not robust to the mediator law's errors for the delayed effects);
+        the split removes both (``benchmarks/bench_dynamic.py --coverage``).
     allow_gaps : bool, default False
         Treat consecutive rows as consecutive steps even when ``time`` skips values.
     alpha : float, default 0.05
@@ -196,17 +202,17 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
 
 
 def _check_crossfit(crossfit) -> tuple:
-    """The roles to cross-fit, validated, in ROLES order."""
+    """The roles to cross-fit, validated, in CROSSFIT_ROLES order."""
     roles = (crossfit,) if isinstance(crossfit, str) else crossfit
     try:
         roles = tuple(roles)
     except TypeError:
         roles = (roles,)
-    unknown = [r for r in roles if r not in ROLES]
+    unknown = [r for r in roles if r not in CROSSFIT_ROLES]
     if unknown:
-        raise ParameterError(f"Parameter crossfit must list roles among {list(ROLES)}; got {crossfit!r}.",
+        raise ParameterError(f"Parameter crossfit must list roles among {list(CROSSFIT_ROLES)}; got {crossfit!r}.",
                              parameter="crossfit")
-    return tuple(r for r in ROLES if r in roles)
+    return tuple(r for r in CROSSFIT_ROLES if r in roles)
 
 
 def _check_positivity(rows, target, action: str, control_action: int) -> None:

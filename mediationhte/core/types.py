@@ -51,7 +51,7 @@ Decomposition = Literal["four_way", "natural"]
 QBasis = Literal["spline", "polynomial", "tabular"]
 RatioFeatures = Literal["auto", "rff", "linear", "tabular"]
 DynamicEstimator = Literal["MR", "DM", "MIS", "baseline"]
-NuisanceRole = Literal["behaviour", "mediator", "reward"]
+NuisanceRole = Literal["behaviour", "mediator", "mediator_density", "reward"]
 #: A target policy: a constant probability of the action, or a function of the states to it.
 Policy = Union[float, Callable[[np.ndarray], np.ndarray]]
 CrtScenario = Literal["A", "B", "N"]

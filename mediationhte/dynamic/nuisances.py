@@ -31,8 +31,32 @@ from mediationhte.dynamic.effects import PROPENSITY_FLOOR, DiscreteMediatorLaw, 
 from mediationhte.errors import ParameterError
 
 ROLES = ("behaviour", "mediator", "reward")
+#: What ``crossfit`` may name: the three roles, and "mediator_density" (the mediator law's density at the observed
+#: mediator cross-fitted, its integration nodes from the model fitted on all rows).
+CROSSFIT_ROLES = ("behaviour", "mediator", "mediator_density", "reward")
 #: Estimated propensities are kept inside [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP].
 PROPENSITY_CLIP = PROPENSITY_FLOOR
+
+
+@dataclass(frozen=True)
+class SplitMediatorLaw:
+    """A mediator law whose density and integration nodes come from two fits of the same model.
+
+    The density ratio kappa is evaluated at each step's own mediator, where a model fitted
+    on that step overstates the density (its mean follows the step's noise), so it comes
+    from the cross-fitted law; the integrals over m use the law fitted on all rows.
+    """
+
+    density: object
+    integration: object
+
+    def log_density(self, m, s, a):
+        """Log density (or pmf) of the cross-fitted law."""
+        return self.density.log_density(m, s, a)
+
+    def nodes(self, s, a, draws=None):
+        """Integration nodes of the law fitted on all rows."""
+        return self.integration.nodes(s, a, draws)
 
 
 @dataclass(frozen=True)
@@ -151,8 +175,9 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
     seed : int
     folds : ndarray (n,) of fold ids, optional
         Cross-fitting: each row's nuisances come from models fitted on the other folds.
-    crossfit : tuple of roles, default all three
+    crossfit : tuple of CROSSFIT_ROLES, default all three roles
         The roles that ``folds`` applies to; the others are fitted on all rows.
+        "mediator_density" (without "mediator"): a :class:`SplitMediatorLaw`.
     n_folds : int, default 3
         Folds of the out-of-fold residuals behind the Gaussian mediator covariance
         (when not cross-fitting).
@@ -185,14 +210,17 @@ def fit_nuisances(S, A, M, R, *, target: Callable, propensity_rows, learner, see
         return np.asarray(reward_model(np.column_stack([s, a, m])), dtype=float)
 
     SA = np.column_stack([S, A])
-    if is_discrete(M):
-        law = _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, fold_of["mediator"],
-                                   n_jobs)
-        continuous = False
-    else:
-        law = _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, fold_of["mediator"],
-                                 n_jobs)
-        continuous = True
+    continuous = not is_discrete(M)
+
+    def mediator_law(mediator_folds):
+        if continuous:
+            return _gaussian_mediator(templates["mediator"]["regression"], seeds[2:], SA, M, n_folds, mediator_folds,
+                                      n_jobs)
+        return _classified_mediator(templates["mediator"]["classification"], seeds[2], SA, M, mediator_folds, n_jobs)
+
+    law = mediator_law(fold_of["mediator"])
+    if folds is not None and "mediator_density" in crossfit and "mediator" not in crossfit:
+        law = SplitMediatorLaw(density=mediator_law(folds), integration=law)
     return Nuisances(behaviour=b1, target=target, mediator=law, reward=reward), continuous
 
 
