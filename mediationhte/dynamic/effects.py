@@ -250,35 +250,34 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
 
     bracket = {1: rho_e * (R + V[1] - Qbar[1] - eta[1]), 5: rho_0 * (R + V[5] - Qbar[5] - eta[5])}
     d_theta = {1: ("e", bellman(rho_e, xi["e"], phi_bar_obs)), 5: ("0", bellman(rho_0, xi["0"], phi_bar_obs))}
+    # The middle three etas: four-way switches paths from pi_e to a_0 (steps weighted by rho_0, the G chain's
+    # direct action a_0), natural from a_0 to pi_e (weighted by rho_e, direct action from pi_e): the same
+    # formulas with the two policies exchanged.
+    k2, k3, k4 = order[1:4]
     if natural:
-        q8 = theta[8][:p]
-        policy_mix = [(np.where(a == 1, pe, 1 - pe)[:, None],
-                       q_features(S, np.full(n, float(a)), M) - _pick(A, EF[("cur", 1, a)], EF[("cur", 0, a)]))
-                      for a in (0, 1)]
-        mediator_features = sum(weight * f for weight, f in policy_mix)
-        bracket[6] = rho_e * kc_nat * (R - r_obs) + rho_0 * residual(6)
-        bracket[7] = rho_e * (R - rbar_obs) + rho_0 * residual(7)
-        bracket[8] = (rho_e * (R - rbar_obs + kappa_nat * (rbar_e + V[8] - phi @ q8 - eta[8]))
-                      + rho_0 * (mediator_features @ q8))
-        d_theta.update({6: ("0", bellman(rho_0, xi["0"], phi_bar_obs)), 7: ("0", bellman(rho_0, xi["0"], phi_bar_obs))})
-        d8 = bellman(rho_e * kappa_nat, xi["G'"], phi)
-        d8[:, :p] += rho_0[:, None] * mediator_features
-        d_theta[8] = ("G'", d8)
-        mis = {5: omega["0"] * rho_0 * R, 6: omega["0"] * rho_e * kc_nat * R, 7: omega["0"] * rho_e * R,
-               8: omega["G'"] * rho_e * R, 1: omega["e"] * rho_e * R}
+        switched, kept, kc_mix, kappa_mix, rbar_ctrl, start_chain = rho_e, rho_0, kc_nat, kappa_nat, rbar_e, "0"
+        direct_weights = ((0, 1 - pe), (1, pe))
     else:
-        q4 = theta[4][:p]
-        a0_features = q_features(S, zeros, M) - _pick(A, EF[("cur", 1, 0)], EF[("cur", 0, 0)])
-        bracket[2] = rho_0 * kc * (R - r_obs) + rho_e * residual(2)
-        bracket[3] = rho_0 * (R - rbar_obs) + rho_e * residual(3)
-        bracket[4] = (rho_0 * (R - rbar_obs + kappa * (rbar0 + V[4] - phi @ q4 - eta[4]))
-                      + rho_e * (a0_features @ q4))
-        d_theta.update({2: ("e", bellman(rho_e, xi["e"], phi_bar_obs)), 3: ("e", bellman(rho_e, xi["e"], phi_bar_obs))})
-        d4 = bellman(rho_0 * kappa, xi["G"], phi)
-        d4[:, :p] += rho_e[:, None] * a0_features
-        d_theta[4] = ("G", d4)
-        mis = {1: omega["e"] * rho_e * R, 2: omega["e"] * rho_0 * kc * R, 3: omega["e"] * rho_0 * R,
-               4: omega["G"] * rho_0 * R, 5: omega["0"] * rho_0 * R}
+        switched, kept, kc_mix, kappa_mix, rbar_ctrl, start_chain = rho_0, rho_e, kc, kappa, rbar0, "e"
+        direct_weights = ((0, ones),)
+    g_chain = chain_of[k4]
+    q_g = theta[k4][:p]
+    mediator_features = sum(weight[:, None] * (q_features(S, np.full(n, float(a)), M)
+                                               - _pick(A, EF[("cur", 1, a)], EF[("cur", 0, a)]))
+                            for a, weight in direct_weights)
+    bracket[k2] = switched * kc_mix * (R - r_obs) + kept * residual(k2)
+    bracket[k3] = switched * (R - rbar_obs) + kept * residual(k3)
+    bracket[k4] = (switched * (R - rbar_obs + kappa_mix * (rbar_ctrl + V[k4] - phi @ q_g - eta[k4]))
+                   + kept * (mediator_features @ q_g))
+    for k in (k2, k3):
+        d_theta[k] = (start_chain, bellman(kept, xi[start_chain], phi_bar_obs))
+    d_g = bellman(switched * kappa_mix, xi[g_chain], phi)
+    d_g[:, :p] += kept[:, None] * mediator_features
+    d_theta[k4] = (g_chain, d_g)
+    first, last = order[0], order[4]
+    mis = {first: omega[start_chain] * kept * R, k2: omega[start_chain] * switched * kc_mix * R,
+           k3: omega[start_chain] * switched * R, k4: omega[g_chain] * switched * R,
+           last: omega[chain_of[last]] * switched * R}
     terms = {k: omega[chain_of[k]] * bracket[k] for k in order}
 
     # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance)
