@@ -365,3 +365,45 @@ def test_cli_bad_input(argv, fragment, tmp_path, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
+
+
+
+def _dynamic(**kw):
+    d = mh.simulate_dynamic("toy1", n_trajectories=10, horizon=5, random_state=1)
+    return mh.dynamic_mediation(d, id="id", time="time", state="state", action="action", mediator="mediator",
+                                reward="reward", target_policy=0.5, **kw)
+
+
+def _cate(**kw):
+    data = pd.DataFrame({"y": np.arange(40.0) % 7, "t": np.arange(40) % 2, "x": np.arange(40.0)})
+    return mh.cate("y ~ t + x", data, n_folds=2, random_state=1, **kw)
+
+
+def _refute(**kw):
+    return _cate(learner="t").refute(**kw)
+
+
+@pytest.mark.parametrize("call, parameter, good", [
+    (_dynamic, "estimators", "MR"), (_dynamic, "crossfit", "reward"), (_cate, "learner", "t"),
+    (_refute, "methods", "placebo"),
+])
+@pytest.mark.parametrize("bad, fragment", [
+    (5, "got 5"),                   # not a list: the package's error, not a TypeError from tuple(5)
+    ("repeat", "without repeats"),
+    ("unknown", "'zz'"),
+])
+def test_option_lists_are_checked_by_one_rule(call, parameter, good, bad, fragment):
+    # dynamic_mediation(estimators=, crossfit=), cate(learner=) and refute(methods=) share
+    # core.validation.check_options: the parameter named, unknown / repeated / non-list values refused
+    value = {"repeat": [good, good], "unknown": [good, "zz"]}.get(bad, bad)
+    with pytest.raises(ParameterError) as err:
+        call(**{parameter: value})
+    assert err.value.parameter == parameter and fragment in str(err.value), str(err.value)
+
+
+def test_empty_option_lists():
+    # no estimator is an error; crossfit=() is allowed and means "fit every nuisance on all rows"
+    with pytest.raises(ParameterError) as err:
+        _dynamic(estimators=[])
+    assert err.value.parameter == "estimators"
+    assert _dynamic(crossfit=(), learner="linear").config.n_folds is None

@@ -146,10 +146,7 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
     clip = float(clip)
     if not clip > 1:
         raise ParameterError(f"Parameter clip must be a number above 1; got {clip!r}.", parameter="clip")
-    names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
-    if not names or any(e not in ESTIMATORS for e in names):
-        raise ParameterError(f"Parameter estimators must be among {ESTIMATORS}; got {estimators!r}.",
-                             parameter="estimators")
+    names = V.check_options("estimators", estimators, ESTIMATORS)
     column = propensity if isinstance(propensity, str) else None
     rows = transitions(data, id=id, time=time, state=state, action=action, mediator=mediator, reward=reward,
                        propensity_column=column, control_action=control_action, allow_gaps=allow_gaps)
@@ -169,7 +166,8 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
                              "per column); use a learner such as 'boosting'.", parameter="learner")
     if ridge is None:
         ridge = 1e-9 if discrete and q_basis != "polynomial" else 1e-4
-    crossfit = _check_crossfit(crossfit)
+    chosen = V.check_options("crossfit", crossfit, CROSSFIT_ROLES, allow_empty=True)
+    crossfit = tuple(role for role in CROSSFIT_ROLES if role in chosen)
     n_traj = int(rows.traj.max()) + 1
     if isinstance(n_folds, str) and n_folds == "auto":
         cross_fitting = learner != "tabular" and bool(crossfit) and n_traj >= 2
@@ -199,20 +197,6 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
     return fit_dynamic(rows, config, estimators=names, seed=rng, roles=roles,
                        contrast=PolicyContrast(target=target_policy, control_action=control_action), alpha=alpha,
                        seed_used=seed_used, call=call)
-
-
-def _check_crossfit(crossfit) -> tuple:
-    """The roles to cross-fit, validated, in CROSSFIT_ROLES order."""
-    roles = (crossfit,) if isinstance(crossfit, str) else crossfit
-    try:
-        roles = tuple(roles)
-    except TypeError:
-        roles = (roles,)
-    unknown = [r for r in roles if r not in CROSSFIT_ROLES]
-    if unknown:
-        raise ParameterError(f"Parameter crossfit must list roles among {list(CROSSFIT_ROLES)}; got {crossfit!r}.",
-                             parameter="crossfit")
-    return tuple(r for r in CROSSFIT_ROLES if r in roles)
 
 
 def _check_positivity(rows, target, action: str, control_action: int) -> None:

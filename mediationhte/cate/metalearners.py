@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from joblib import Parallel, delayed
 
+from mediationhte.core import validation as V
 from mediationhte.core.learners import LEARNER_NAMES, registry_learner, seeded_clone
 from mediationhte.core.parallel import worker_threads
 from mediationhte.core.random_state import spawn_seeds
@@ -73,13 +74,7 @@ def base_template(base_learner):
 
 def check_learners(learner) -> tuple[str, ...]:
     """Normalise ``learner`` ("s", "t", "x", "dr" or a list of them) to a tuple without repeats."""
-    names = (learner,) if isinstance(learner, str) else tuple(learner) if isinstance(learner, (list, tuple)) else ()
-    if not names or any(not isinstance(n, str) or n not in META_LEARNERS for n in names) \
-            or len(set(names)) != len(names):
-        raise ParameterError(
-            f"Parameter learner must be one of {', '.join(map(repr, META_LEARNERS))} or a list of them without "
-            f"repeats, e.g. ['s', 't', 'x', 'dr']; got {learner!r}.", parameter="learner")
-    return names
+    return V.check_options("learner", learner, META_LEARNERS, example="['s', 't', 'x', 'dr']")
 
 
 def needs_arm_models(names, averages: bool) -> bool:

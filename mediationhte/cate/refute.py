@@ -25,7 +25,6 @@ from mediationhte.core.immutable import CopyOnRead
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import resolve_seed, spawn_seeds
 from mediationhte.core.types import RandomState
-from mediationhte.errors import ParameterError
 from mediationhte.report.stats_table import StatsTable
 from mediationhte.report.summary import Summary
 
@@ -122,10 +121,7 @@ class RefutationResults(CopyOnRead):
 def refute(results, *, methods=REFUTERS, n_simulations: int = 1, random_state: RandomState = None, n_jobs: int = 1,
            progress: bool = False) -> RefutationResults:
     """Run the refutations on the rows ``results`` used; see :meth:`CateResults.refute`."""
-    methods = (methods,) if isinstance(methods, str) else tuple(methods)
-    if not methods or any(m not in REFUTERS for m in methods):
-        raise ParameterError(f"Parameter methods must name refutations among {', '.join(map(repr, REFUTERS))}; "
-                             f"got {methods!r}.", parameter="methods")
+    methods = V.check_options("methods", methods, REFUTERS)
     n_simulations = V.check_positive_int("n_simulations", n_simulations)
     n_jobs = V.check_n_jobs(n_jobs)
     rng, seed_used = resolve_seed(random_state)

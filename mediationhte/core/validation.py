@@ -35,6 +35,23 @@ def check_option(name: str, value, allowed: Sequence[str]) -> str:
     return value
 
 
+def check_options(name: str, value, allowed: Sequence[str], *, allow_empty: bool = False,
+                  example: str = "") -> tuple[str, ...]:
+    """One option or a list of options, each among ``allowed`` and none repeated, as a tuple in the given order.
+
+    A single string is a list of one. Raise ParameterError naming ``name`` for anything
+    else (an unknown or repeated option, a non-string, a non-list, or an empty list
+    unless ``allow_empty``).
+    """
+    names = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if (names is None or (not names and not allow_empty) or len(set(map(repr, names))) != len(names)
+            or any(not isinstance(v, str) or v not in allowed for v in names)):
+        choices = ", ".join(repr(a) for a in allowed)
+        raise ParameterError(f"Parameter {name} must be one of {choices} or a list of them without repeats"
+                             f"{', e.g. ' + example if example else ''}; got {value!r}.", parameter=name)
+    return names
+
+
 def check_positive_int(name: str, value, minimum: int = 1) -> int:
     """Return ``value`` as int if it is an integer >= ``minimum``; raise ParameterError otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import logsumexp
 
-from mediationhte.dynamic.solvers import lstd, min_max_ratio
+from mediationhte.dynamic.solvers import lstd_system, min_max_ratio, ratio_system, solve_lstd
 from mediationhte.dynamic.variance import lstd_correction, ratio_correction, ratio_gradient
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME")
@@ -213,9 +213,11 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         pseudo = {1: R, 2: r_a0_obs, 3: rbar0, 4: rbar0, 5: R}
         chain_of = {1: "e", 2: "e", 3: "e", 4: "G", 5: "0"}
     theta = {}
-    for chain in dict.fromkeys(chain_of.values()):
+    # one LSTD system per chain, shared by its Q-functions and by the standard error's correction
+    lstd_systems = {c: lstd_system(phi, xi[c], w, ridge) for c in dict.fromkeys(chain_of.values())}
+    for chain, system in lstd_systems.items():
         ks = [k for k in order if chain_of[k] == chain]
-        fit = lstd(phi, xi[chain], np.column_stack([pseudo[k] for k in ks]), w, ridge)
+        fit = solve_lstd(system, np.column_stack([pseudo[k] for k in ks]), w)
         theta.update({k: fit[:, j] for j, k in enumerate(ks)})
     if q_override:
         theta.update({k: np.asarray(v, dtype=float) for k, v in q_override.items()})
@@ -280,8 +282,10 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
            last: omega[chain_of[last]] * switched * R}
     terms = {k: omega[chain_of[k]] * bracket[k] for k in order}
 
-    # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance)
-    U = np.column_stack([phi, np.ones(n)])
+    # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance); each
+    # chain's ratio moments are built once and shared by the etas on that chain
+    r_ridge = ridge if ratio_ridge is None else ratio_ridge
+    moments = {c: ratio_system(psi, psi_next, rhos[c], w) for c in betas}
     correction = {}
     for k in order:
         c = chain_of[k]
@@ -289,12 +293,10 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         if not (q_override and k in q_override):
             d = d_theta[k][1] * omega[c][:, None]
             d[:, p] += 1.0                                   # the leading eta_k of the row
-            Xi = np.column_stack([xi[c], np.zeros(n)])
-            total += lstd_correction(U, Xi, pseudo[k], theta[k], w, ridge, d.T @ w)
+            total += lstd_correction(*lstd_systems[c], pseudo[k], theta[k], d.T @ w)
         if c in betas:
             grad = ratio_gradient(psi, raws[c], clip, w, omega[c], bracket[k])
-            total += ratio_correction(psi, psi_next, rhos[c], betas[c], w,
-                                      ridge if ratio_ridge is None else ratio_ridge, grad)
+            total += ratio_correction(psi, *moments[c], betas[c], r_ridge, grad)
         correction[k] = total - np.sum(w * total)
 
     mr_rows = [eta[k] + terms[k] for k in order]

@@ -56,14 +56,25 @@ def lstd(phi: np.ndarray, phi_next: np.ndarray, rewards: np.ndarray, weights=Non
         Rows 0..p-1: Q coefficients; row p: eta.
     """
     phi = np.asarray(phi, dtype=float)
-    n, p = phi.shape
+    n = phi.shape[0]
     w = _weights(weights, n)
     Y = np.asarray(rewards, dtype=float).reshape(n, -1)
+    return solve_lstd(lstd_system(phi, phi_next, w, ridge), Y, w)
+
+
+def solve_lstd(system, rewards: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Coefficients theta (p + 1, K) from a :func:`lstd_system` and K pseudo-rewards (n, K)."""
+    U, _, A = system
+    return np.linalg.lstsq(A, (U * w[:, None]).T @ rewards, rcond=None)[0]
+
+
+def lstd_system(phi: np.ndarray, phi_next: np.ndarray, w: np.ndarray, ridge: float):
+    """(U, Xi, A) of the LSTD equations ``A theta = sum_i w_i U_i Y_i`` (weights ``w`` summing to 1)."""
+    n, p = phi.shape
     U = np.column_stack([phi, np.ones(n)])
     Xi = np.column_stack([np.asarray(phi_next, dtype=float), np.zeros(n)])
     A = (U * w[:, None]).T @ (U - Xi) + np.diag(np.r_[np.full(p, float(ridge)), 0.0])
-    b = (U * w[:, None]).T @ Y
-    return np.linalg.lstsq(A, b, rcond=None)[0]
+    return U, Xi, A
 
 
 def min_max_ratio(psi: np.ndarray, psi_next: np.ndarray, rho: np.ndarray, weights=None,
@@ -86,12 +97,18 @@ def min_max_ratio(psi: np.ndarray, psi_next: np.ndarray, rho: np.ndarray, weight
     psi = np.asarray(psi, dtype=float)
     n, q = psi.shape
     w = _weights(weights, n)
+    _, S = ratio_system(psi, psi_next, rho, w)
+    system = np.vstack([S, np.sqrt(ridge) * np.eye(q)]) if ridge else S
+    target = np.r_[np.zeros(q), 1.0, np.zeros(q if ridge else 0)]
+    return np.linalg.lstsq(system, target, rcond=None)[0]
+
+
+def ratio_system(psi: np.ndarray, psi_next, rho, w: np.ndarray):
+    """(diff, S) of the ratio moments: diff_i = psi_i - rho_i psi'_i and S = [E[diff psi']; E[psi']] ((q + 1, q))."""
     diff = psi - np.asarray(rho, dtype=float)[:, None] * np.asarray(psi_next, dtype=float)
     M = (diff * w[:, None]).T @ psi            # E[(psi(S) - rho psi(S')) psi(S)']
     mean_row = (psi * w[:, None]).sum(axis=0)  # E[psi(S)']
-    system = np.vstack([M, mean_row, np.sqrt(ridge) * np.eye(q)]) if ridge else np.vstack([M, mean_row])
-    target = np.r_[np.zeros(q), 1.0, np.zeros(q if ridge else 0)]
-    return np.linalg.lstsq(system, target, rcond=None)[0]
+    return diff, np.vstack([M, mean_row])
 
 
 def binary_cells(s, a, m) -> np.ndarray:

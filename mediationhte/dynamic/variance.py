@@ -12,13 +12,17 @@ M-estimation sandwich): for a coefficient vector gamma-hat solving
 
 and eta-hat moves by ``G' (gamma-hat - gamma)`` with ``G`` the derivative of the
 MR mean in gamma. Adding ``G' IF_i`` to each row's term makes the trajectory-
-cluster standard error count that variance. In large samples with a correct
-sieve the correction vanishes (MR is orthogonal to Q and omega); at the sizes
-users have it does not: on the semi-synthetic design (N = 200 trajectories of
-25 steps) DDE's spread was 1.25-1.3 times the uncorrected standard error.
+cluster standard error count that variance (checked against the delete-one-
+trajectory jackknife in ``tests/test_dynamic_variance.py``). In large samples with a
+correct sieve the correction vanishes (MR is orthogonal to Q and omega); at the
+sizes users have it does not: on the semi-synthetic design (N = 200 trajectories of
+25 steps) it raised the standard errors of DDE and DME by 7-11%.
 
-The ML nuisances (b, p_m, r) are not corrected here: MR's orthogonality and
-cross-fitting (``n_folds``) are what keep their errors out of the first order.
+The ML nuisances (b, p_m, r) are not counted here. Cross-fitting keeps the errors of
+b and r out of the first order, but MR is not robust to errors of the mediator law
+for the delayed effects, so part of the spread of DDE and DME (and of the estimates
+at small N generally) is still missing from the standard error: the replicate SD was
+up to 1.3 times the mean SE at N = 200 (``benchmarks/bench_dynamic.py --coverage``).
 """
 
 from __future__ import annotations
@@ -26,35 +30,31 @@ from __future__ import annotations
 import numpy as np
 
 
-def lstd_correction(U: np.ndarray, Xi: np.ndarray, Y: np.ndarray, theta: np.ndarray, w: np.ndarray,
-                    ridge: float, gradient: np.ndarray) -> np.ndarray:
-    """Per-row ``G' IF_i`` of one LSTD fit (see :func:`mediationhte.dynamic.solvers.lstd`).
+def lstd_correction(U: np.ndarray, Xi: np.ndarray, A: np.ndarray, Y: np.ndarray, theta: np.ndarray,
+                    gradient: np.ndarray) -> np.ndarray:
+    """Per-row ``G' IF_i`` of one LSTD fit, from its system (:func:`mediationhte.dynamic.solvers.lstd_system`).
 
     Parameters
     ----------
     U, Xi : ndarray (n, p + 1)
         (phi, 1) and (E phi(next), 0) of the rows.
+    A : ndarray (p + 1, p + 1)
+        The LSTD matrix (the Jacobian J of the estimating equations).
     Y : ndarray (n,)
         The pseudo-reward.
     theta : ndarray (p + 1,)
         The fitted coefficients (Q and eta).
-    w : ndarray (n,)
-        Row weights summing to 1.
-    ridge : float
-        The ridge of the Q block.
     gradient : ndarray (p + 1,)
         Derivative of the MR mean of this eta in theta.
     """
-    p = U.shape[1] - 1
-    J = (U * w[:, None]).T @ (U - Xi) + np.diag(np.r_[np.full(p, float(ridge)), 0.0])
     g = U * (Y - (U - Xi) @ theta)[:, None]
-    v = np.linalg.lstsq(J.T, gradient, rcond=None)[0]
+    v = np.linalg.lstsq(A.T, gradient, rcond=None)[0]
     return g @ v
 
 
-def ratio_correction(psi: np.ndarray, psi_next: np.ndarray, rho: np.ndarray, beta: np.ndarray, w: np.ndarray,
-                     ridge: float, gradient: np.ndarray) -> np.ndarray:
-    """Per-row ``G' IF_i`` of one state ratio (see :func:`mediationhte.dynamic.solvers.min_max_ratio`).
+def ratio_correction(psi: np.ndarray, diff: np.ndarray, S: np.ndarray, beta: np.ndarray, ridge: float,
+                     gradient: np.ndarray) -> np.ndarray:
+    """Per-row ``G' IF_i`` of one state ratio, from its moments (:func:`mediationhte.dynamic.solvers.ratio_system`).
 
     beta solves the (ridge) least-squares problem ``S beta ~ t`` with
     ``S = [sum_i w_i diff_i psi_i'; sum_i w_i psi_i']`` and ``t = (0, ..., 0, 1)``,
@@ -64,20 +64,11 @@ def ratio_correction(psi: np.ndarray, psi_next: np.ndarray, rho: np.ndarray, bet
     ``H = S'S + ridge I``.
     """
     q = psi.shape[1]
-    diff = psi - rho[:, None] * psi_next
-    M = (diff * w[:, None]).T @ psi
-    mean_row = (psi * w[:, None]).sum(axis=0)
-    S = np.vstack([M, mean_row])
-    target = np.r_[np.zeros(q), 1.0]
-    resid = target - S @ beta
-    H = S.T @ S + float(ridge) * np.eye(q)
-    v = np.linalg.lstsq(H, gradient, rcond=None)[0]
-    u, pv = psi @ beta, psi @ v
-    # r' (S_i - S) v
-    first = (diff @ resid[:q]) * pv + resid[q] * pv - resid @ (S @ v)
-    # (S v)' (S_i - S) beta
-    sv = S @ v
-    second = (diff @ sv[:q]) * u + sv[q] * u - sv @ (S @ beta)
+    resid = np.r_[np.zeros(q), 1.0] - S @ beta
+    v = np.linalg.lstsq(S.T @ S + float(ridge) * np.eye(q), gradient, rcond=None)[0]
+    u, pv, sv = psi @ beta, psi @ v, S @ v
+    first = (diff @ resid[:q]) * pv + resid[q] * pv - resid @ sv           # r' (S_i - S) v
+    second = (diff @ sv[:q]) * u + sv[q] * u - sv @ (S @ beta)             # (S v)' (S_i - S) beta
     return first - second
 
 
