@@ -99,6 +99,24 @@ def test_split_mediation_uses_the_held_out_half_only(planted):
     assert any("held-out half" in note for note in sub.notes)
 
 
+def test_a_subgroup_with_no_held_out_rows_gets_a_note_not_a_crash():
+    # Found in CI: a 3-row leaf fell wholly in the search half and the held-out mediation raised a raw IndexError
+    # from an empty treatment column. Seeds 11 (fit) and 167 (search) produce such a leaf on these 200 rows.
+    data = mh.load_jobs().iloc[:200]
+    fit = mh.mediate("depress2 ~ treat + job_seek + econ_hard + sex + age", "job_seek ~ treat + econ_hard + sex + age",
+                     data, learner="boosting", n_folds=2, random_state=11)
+    sub = fit.subgroups(k=[2], embedding="none", n_permutations=2, alpha=0.5, n_boot=10, random_state=167)
+    frame = sub.to_frame()
+    held_out = np.zeros(len(data), dtype=bool)
+    held_out[sub.calibration_result.test_rows] = True
+    empty = [g for g in frame.index if not (held_out & (sub.labels == g).to_numpy()).any()]
+    assert empty, "the seeds no longer produce a subgroup without held-out rows; pick others"
+    for g in empty:
+        assert np.isnan(frame.loc[g, "acme_average"])
+        assert any(note.startswith(f"Subgroup {g}: within-subgroup mediation failed (all ") for note in sub.notes)
+    assert frame.drop(index=empty)["acme_average"].notna().any()
+
+
 @pytest.mark.filterwarnings("ignore:Parameter n_permutations")  # B < 19: a small B on purpose
 def test_permutation_is_identical_for_any_n_jobs_and_follows_its_formula(planted):
     _, fit = planted

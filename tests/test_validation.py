@@ -135,6 +135,13 @@ def test_treatment_constant_after_missing_rows_are_dropped(jobs):
     assert (exc.value.column, exc.value.role) == ("treat", "treatment")
 
 
+def test_treatment_with_no_rows_is_a_data_error():
+    from mediationhte.core.validation import resolve_treatment
+    with pytest.raises(DataError, match=r"Column 'treat' \(treatment\) has no rows in the rows used") as exc:
+        resolve_treatment(pd.Series([], name="treat", dtype="int64"), None, None)
+    assert (exc.value.column, exc.value.role) == ("treat", "treatment")
+
+
 # --------------------------------------------------------------------------------------------
 # Mediator and outcome columns
 # --------------------------------------------------------------------------------------------

@@ -362,6 +362,13 @@ def resolve_treatment(series: pd.Series, treat_value, control_value) -> Treatmen
     name = series.name
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     observed = pd.unique(series.to_numpy())
+    if len(observed) == 0:
+        raise DataError(
+            f"Column {name!r} (treatment) has no rows in the rows used; both arms need observations. Check the "
+            "rows dropped for missing values (DroppedRowsWarning) or the subset selected.",
+            column=name,
+            role="treatment",
+        )
     if len(observed) < 2:
         raise DataError(
             f"Column {name!r} (treatment) takes a single value ({_plain(observed[0])!r}) in the rows used; "

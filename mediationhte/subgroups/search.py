@@ -28,7 +28,7 @@ from mediationhte.core.parallel import native_thread_budget
 from mediationhte.core.types import Calibration, Effect, Embedding, Profile, RandomState
 from mediationhte.subgroups.calibration import (CALIBRATIONS, blp_heterogeneity, calibrate_blp, calibrate_permutation,
                                                 calibrate_split, calibrate_threshold, warn_unreachable_alpha)
-from mediationhte.errors import ParameterError
+from mediationhte.errors import DataError, ParameterError
 from mediationhte.subgroups.results import SubgroupResults
 from mediationhte.subgroups.discover import EMBEDDINGS, PROFILES, discover
 
@@ -404,7 +404,11 @@ def search(inputs: SearchInputs, *, effect: Effect = "indirect", k: int | Iterab
                          "on the other half).")
 
             def mediation(mask):
-                return inputs.mediation(mask & held_out, mediation_seed, n_boot, alpha)
+                rows = mask & held_out
+                if not rows.any():   # a small subgroup can fall wholly in the search half
+                    raise DataError(f"all {int(mask.sum())} rows of the subgroup lie in the half that found the "
+                                    "subgroups, so none is held out to estimate its mediation on")
+                return inputs.mediation(rows, mediation_seed, n_boot, alpha)
         else:
             notes.append("Within-subgroup mediation is estimated on the same data that chose the subgroups, so its "
                          "intervals do not account for the search; calibration='split' gives honest ones.")
