@@ -28,6 +28,10 @@ Designs (``simulate()``'s ten mediator scenarios):
   >= 0.8 where the issue asks for it (simple_all, simple_part, outcome_path at noise 0.5; the others are
   reported), and recovery: the rate at which heterogeneity is declared AND the profile splits on both x1 and x2.
 
+A replicate whose fit declines the test (the mediator reveals the arm, see ``mediationhte.mlearner.overlap``) has
+p = NA: it counts as not rejected, the "not tested" column gives the share of such replicates, and the KS test and
+median use the tested replicates only (NA when fewer than 5).
+
 Output: the table on stdout, the replicate rows in ``benchmarks/results/mlearner_calibration.csv`` and the table
 in ``benchmarks/results/mlearner_calibration.md`` (``--out`` changes the stem, ``--out ''`` writes nothing). The
 script never fails on a missed target; the verdict columns say PASS or FAIL.
@@ -70,6 +74,9 @@ def _parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-jobs", type=int, default=1, help="replicates in parallel (loky processes; default 1)")
     p.add_argument("--out", default=str(RESULTS), help="stem of the .csv/.md outputs ('' writes nothing)")
     p.add_argument("--quick", action="store_true", help="smoke test: R = 4, n = 500, noise 0.5")
+    p.add_argument("--update", action="store_true",
+                   help="rerun only the --designs x --noise cells and replace their rows in the saved .csv; the "
+                        "table is rebuilt from all saved rows (the footer names the cells rerun)")
     args = p.parse_args(argv)
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
@@ -127,11 +134,14 @@ def _summarise(frame, args):
             if not r:
                 continue
             p = cell["p_value"].to_numpy(dtype=float)
+            tested = p[np.isfinite(p)]   # NA: the fit declined the test (the mediator reveals the arm)
             rate = float(np.mean(p < args.alpha))
             se = _mcse(rate, r)
             recovered = float(np.mean([(pv < args.alpha) and TRUE_SPLIT <= set(str(v).split())
                                        for pv, v in zip(p, cell["split_variables"].fillna(""))]))
-            if null:
+            if null and not len(tested):   # every fit declined: no level to check
+                verdict, target = "not tested", "-"
+            elif null:
                 verdict = "PASS" if rate <= args.alpha + 2 * se else "FAIL"
                 target = f"<= {args.alpha + 2 * se:.3f}"
             elif (design, noise) in POWER_TARGETS:
@@ -142,8 +152,10 @@ def _summarise(frame, args):
             rows.append({
                 "design": design, "H0 (indirect)": "true" if null else "false", "noise": noise, "R": r,
                 "rejection": rate, "MCSE": se, "target": target, "verdict": verdict,
-                "KS p (p-values)": float(stats.kstest(p, "uniform").pvalue) if null else np.nan,
-                "median p": float(np.median(p)),
+                "not tested": float(np.mean(~np.isfinite(p))),
+                "KS p (p-values)": float(stats.kstest(tested, "uniform").pvalue) if null and len(tested) >= 5
+                else np.nan,
+                "median p": float(np.median(tested)) if len(tested) else np.nan,
                 "subgroup test rej.": float(np.mean(cell["p_subgroups"].to_numpy(dtype=float) < args.alpha)),
                 "recovery x1&x2": np.nan if null else recovered,
                 "direct test rej.": float(np.mean(cell["p_direct"].to_numpy(dtype=float) < args.alpha)),
@@ -183,13 +195,26 @@ def main(argv=None) -> int:
     results = joblib.Parallel(n_jobs=args.n_jobs, backend="loky")(
         joblib.delayed(_replicate)(design, noise, seed, cfg) for design, noise, seed in tasks)
     frame = pd.DataFrame(results)
+    rerun_note = ""
+    if args.update:
+        saved = pd.read_csv(Path(args.out).with_suffix(".csv"))
+        saved["error"] = saved["error"].astype(object).where(saved["error"].notna(), "")
+        cells = set(zip(frame["design"], frame["noise"]))
+        kept = saved[[(d, n) not in cells for d, n in zip(saved["design"], saved["noise"])]]
+        frame = pd.concat([kept, frame], ignore_index=True)
+        rerun_note = (f"; --update: cells {', '.join(f'{d} {n:g}' for d, n in sorted(cells))} rerun in "
+                      f"{(time.perf_counter() - wall0) / 60:.1f} min, the other rows are the saved run's "
+                      "(timings: mean over all rows)")
+        args.designs = list(dict.fromkeys(list(NULL_DESIGNS + POWER_DESIGNS)))
+        args.noise = sorted(set(frame["noise"]))
     failed = frame[frame["error"] != ""]
     for _, r in failed.head(3).iterrows():
         print(f"replicate {r['design']} noise {r['noise']} seed {r['seed']} failed: {r['error'][:300]}")
     table = _summarise(frame, args)
     wall = time.perf_counter() - wall0
     text = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    footer = (f"{len(failed)} failed replicates; wall time {wall / 60:.1f} min on {args.n_jobs} process(es); "
+    footer = (f"{len(failed)} failed replicates; wall time {wall / 60:.1f} min on {args.n_jobs} process(es)"
+              f"{rerun_note}; "
               f"mean seconds per replicate (one thread): step 1 {frame['seconds_step1'].mean():.2f}, default "
               f"subgroups() {frame['seconds_subgroups'].mean():.2f} (ratio "
               f"{frame['seconds_subgroups'].mean() / frame['seconds_step1'].mean():.2f}; goal <= 5)")

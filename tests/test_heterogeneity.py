@@ -169,26 +169,35 @@ def test_calibration_test_has_power():
 # ----------------------------------------------------------------------------- wiring into the fits
 
 
-@pytest.fixture(scope="module")
-def outcome_path_fit():
-    # Heterogeneity only in the mediator -> outcome slope (CIE = 1 + h, the T -> M effect is 1 for everyone).
-    d = mh.simulate("outcome_path", 1000, noise_sd=0.01, random_state=2)
+def _boosting_fit(design, noise_sd, seed):
+    d = mh.simulate(design, 1000, noise_sd=noise_sd, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = mh.mediate(f"y ~ treat + m + {COVS}", f"m ~ treat + {COVS}", d, learner="boosting", n_folds=5,
-                         random_state=2)
+                         random_state=seed)
     return d, fit
 
 
-def test_ml_fit_detects_outcome_path_heterogeneity_and_matches_subgroups(outcome_path_fit):
-    _, fit = outcome_path_fit
+@pytest.fixture(scope="module")
+def simple_all_fit():
+    # CIE = h = S (x1 + x2) with S = {x1 > 0, x2 > 0}; noise 0.5, where the validity table's power is 1.00 (100/100).
+    return _boosting_fit("simple_all", 0.5, 2)
+
+
+@pytest.fixture(scope="module")
+def outcome_path_fit():
+    # Heterogeneity only in the mediator -> outcome slope (CIE = 1 + h, the T -> M effect is 1 for everyone), at
+    # noise 0.01: M = b_M + T + 0.01 e, so the mediator (with X) tells the arms apart for every unit.
+    return _boosting_fit("outcome_path", 0.01, 2)
+
+
+def test_ml_fit_detects_heterogeneity_and_matches_subgroups(simple_all_fit):
+    data, fit = simple_all_fit
     test = fit.test_heterogeneity(random_state=3)
     assert type(test).__name__ in mh.__all__ and isinstance(test, mh.HeterogeneityTest)   # an exported class
-    # one data set at noise 0.01 (the mediator separates the arms, so the pseudo-outcomes are noisy): the
-    # validity table (benchmarks/bench_mlearner_calibration.py) gives the power over replicates
     assert test.p_value < 0.05 and test.heterogeneous
-    # beta1 estimates the average indirect effect E[1 + h] (about 1.37, the truth's mean in this sample)
-    truth = float(outcome_path_fit[0]["cie"].mean())
+    # beta1 estimates the average indirect effect E[h] (the truth's mean in this sample)
+    truth = float(data["cie"].mean())
     assert abs(test.blp.loc["ate", "estimate"] - truth) < 4 * test.blp.loc["ate", "std_error"]
     sub = fit.subgroups(k=[2, 3], embedding="none", n_boot=0, random_state=3)
     assert sub.calibration == "blp" and sub.p_value == test.p_value
@@ -197,15 +206,34 @@ def test_ml_fit_detects_outcome_path_heterogeneity_and_matches_subgroups(outcome
     assert {"subgroup_effect", "subgroup_effect_ci_lower", "subgroup_effect_ci_upper"} <= set(frame.columns)
     assert "Heterogeneity test (BLP" in str(sub) and 0 <= sub.p_subgroups <= 1
     # the direct effect is 0 for everyone here: its test gives an ordinary p-value, not a rejection by design
-    assert fit.test_heterogeneity("direct", random_state=3).effect.startswith("direct")
+    direct = fit.test_heterogeneity("direct", random_state=3)
+    assert direct.effect.startswith("direct") and 0 < direct.p_value <= 1
 
 
-def test_summary_and_plot_of_the_test(outcome_path_fit):
+def test_natural_effects_are_not_tested_when_the_mediator_reveals_the_arm(outcome_path_fit):
+    # Simple-Global at noise 0.01 rejected 16 of 100 times under H0 (benchmarks/results/mlearner_calibration.md
+    # before this check): the indirect effect's pseudo-outcomes were the outcome model's extrapolation error.
+    data, fit = outcome_path_fit
+    assert "The mediator reveals the arm: for 1000 of 1000 units" in fit.positivity_note
+    for effect in ("indirect", "direct", "cie_control", "cde_treated"):
+        test = fit.test_heterogeneity(effect, random_state=3)
+        assert np.isnan(test.p_value) and not test.heterogeneous and "reveals the arm" in test.note
+        assert test.blp.isna().all().all() and "NA: not tested" in str(test)
+    total = fit.test_heterogeneity("total", random_state=3)   # needs no cross-world extrapolation
+    assert 0 < total.p_value <= 1 and total.note == ""
+    sub = fit.subgroups(k=[2], embedding="none", n_boot=0, random_state=3)
+    assert np.isnan(sub.p_value) and np.isnan(sub.p_subgroups) and not sub.heterogeneous
+    assert 0 <= sub.calibration_result.p_leaf <= 1   # the a-path line needs no extrapolation
+    assert "NA: not tested" in str(sub) and any("reveals the arm" in note for note in sub.notes)
+    assert "subgroup_effect" not in sub.to_frame().columns
+
+
+def test_summary_and_plot_of_the_test(simple_all_fit):
     pytest.importorskip("matplotlib")
     import matplotlib
 
     matplotlib.use("Agg")
-    test = outcome_path_fit[1].test_heterogeneity(random_state=1)
+    test = simple_all_fit[1].test_heterogeneity(random_state=1)
     text = str(test)
     assert "Best linear predictor" in text and "GATES" in text
     ax = test.plot()
@@ -241,8 +269,8 @@ def test_too_few_permutations_warn(outcome_path_fit):
                                       n_boot=0, random_state=1)
 
 
-def test_test_heterogeneity_is_reproducible_and_checks_effect(outcome_path_fit):
-    fit = outcome_path_fit[1]
+def test_test_heterogeneity_is_reproducible_and_checks_effect(simple_all_fit):
+    fit = simple_all_fit[1]
     a, b = fit.test_heterogeneity(random_state=7), fit.test_heterogeneity(random_state=7)
     pd.testing.assert_frame_equal(a.blp, b.blp)
     with pytest.raises(ParameterError, match="effect"):
@@ -269,3 +297,25 @@ def test_percentile_interval_without_any_draws_is_nan():
 
     lo, hi = percentile_interval(np.empty((0, 3)), alpha=0.05)
     assert np.isnan(lo).all() and np.isnan(hi).all()
+
+
+@pytest.mark.parametrize("shift", [2.0, 3.3])
+def test_arm_revealed_share_matches_its_closed_form(shift):
+    # M = x + shift * T + e, e ~ N(0, 1): the true logit of P(T = 1 | M, x) is shift * (M - x - shift / 2), so the
+    # share of units beyond [0.01, 0.99] is P(|shift * u| > log 99) with u ~ N(shift / 2, 1) (either arm, by symmetry).
+    import doctest
+    from scipy import stats
+
+    from mediationhte.mlearner import overlap
+
+    rng = np.random.default_rng(5)
+    n = 6000
+    x = rng.normal(size=(n, 2))
+    t = np.arange(n) % 2
+    m = x[:, 0] + shift * t + rng.normal(size=n)
+    cut = np.log(99) / shift
+    truth = stats.norm.sf(cut - shift / 2) + stats.norm.cdf(-cut - shift / 2)
+    share = overlap.arm_revealed_share(x, t, m, np.arange(n) % 5, (0.01, 0.99))
+    assert share == pytest.approx(truth, abs=4 * np.sqrt(truth * (1 - truth) / n) + 0.01)
+    assert (overlap.mediator_overlap_problem(share, n) != "") == (share > overlap.REVEALED_SHARE)
+    assert doctest.testmod(overlap).failed == 0

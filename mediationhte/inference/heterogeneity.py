@@ -51,7 +51,7 @@ from mediationhte.report.summary import Summary
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["HeterogeneityTest", "blp_test", "calibration_test", "dr_proxy", "group_effects"]
+__all__ = ["HeterogeneityTest", "blp_test", "calibration_test", "declined_test", "dr_proxy", "group_effects"]
 
 #: Proxies whose spread is below this share of the pseudo-outcomes' spread are treated as constant.
 CONSTANT_PROXY = 1e-10
@@ -67,7 +67,9 @@ class HeterogeneityTest(CopyOnRead):
         The effect tested (e.g. ``"indirect"``).
     p_value : float
         One-sided p-value of H0: beta_2 = 0 against beta_2 > 0 (no heterogeneity that
-        the proxy can detect); 1.0 when the proxy does not vary.
+        the proxy can detect); 1.0 when the proxy does not vary; NaN when the test
+        was not run (:attr:`note` says why: the effect is not identified without
+        extrapolation).
     blp : pandas.DataFrame
         Rows ``ate`` (beta_1) and ``heterogeneity`` (beta_2): estimate, std_error,
         ci_lower, ci_upper (two-sided at 1 - alpha) and p_value (two-sided for beta_1,
@@ -127,10 +129,11 @@ class HeterogeneityTest(CopyOnRead):
         tests = self.gates_tests.rename(columns={"estimate": "Estimate", "std_error": "Std. Error",
                                                  "statistic": "Statistic", "df": "df", "p_value": "p-value"})
         verdict = "declared" if self.heterogeneous else "not declared"
+        decision = (f"{self.p_value:.4g} ({'<' if self.heterogeneous else '>='} alpha = {self.alpha:g}): "
+                    f"heterogeneity {verdict}") if np.isfinite(self.p_value) else "NA: not tested (see the note)"
         footer = (("Effect", self.effect),
                   ("H0", "the conditional effect does not vary with the covariates (beta2 = 0, one-sided)"),
-                  ("p-value", f"{self.p_value:.4g} ({'<' if self.heterogeneous else '>='} alpha = "
-                              f"{self.alpha:g}): heterogeneity {verdict}"),
+                  ("p-value", decision),
                   ("Covariance", self.cov_type))
         notes = ("beta1 is the average effect; beta2 = 1 if the proxy is the conditional effect, 0 if it carries "
                  "no information about it (Chernozhukov, Demirer, Duflo & Fernandez-Val). GATES: the mean "
@@ -165,7 +168,8 @@ class HeterogeneityTest(CopyOnRead):
         ax.set_xticks(x)
         ax.set_xlabel("Group of the predicted effect (1 = lowest)")
         ax.set_ylabel(f"{self.effect} with {100 * (1 - self.alpha):g}% interval")
-        ax.set_title(f"Heterogeneity test: p = {self.p_value:.3g}")
+        ax.set_title(f"Heterogeneity test: p = {self.p_value:.3g}" if np.isfinite(self.p_value)
+                     else "Heterogeneity test: not tested")
         ax.legend(frameon=False, loc="best")
         return ax
 
@@ -254,6 +258,27 @@ def blp_test(pseudo, proxy, *, effect: str = "effect", clusters=None, alpha: flo
     gates, gates_tests = _gates(y, s, g, n_groups, alpha)
     return HeterogeneityTest(effect=str(effect), p_value=p_slope, blp=blp, gates=gates, gates_tests=gates_tests,
                              alpha=alpha, cov_type=cov_type, n_obs=n, note=note)
+
+
+def declined_test(effect: str, *, alpha: float, n_obs: int, n_groups: int, reason: str,
+                  cov_type: str = "HC3") -> HeterogeneityTest:
+    """The result of a test that was not run: every number NA, ``reason`` as the note.
+
+    Used when the pseudo-outcomes are known to carry extrapolation error that varies with
+    X (the natural effects when the mediator reveals the arm), so that a p-value would
+    test that error rather than heterogeneity.
+    """
+    nan2 = [np.nan, np.nan]
+    blp = pd.DataFrame({"estimate": nan2, "std_error": nan2, "ci_lower": nan2, "ci_upper": nan2, "p_value": nan2},
+                       index=pd.Index(["ate", "heterogeneity"], name="term"))
+    blank = np.full(n_groups, np.nan)
+    gates = pd.DataFrame({"n": np.zeros(n_groups, dtype=int), "proxy_low": blank, "proxy_high": blank,
+                          "estimate": blank, "std_error": blank, "ci_lower": blank, "ci_upper": blank},
+                         index=pd.Index(np.arange(1, n_groups + 1), name="group"))
+    tests = pd.DataFrame({"estimate": nan2, "std_error": nan2, "statistic": nan2, "df": nan2, "p_value": nan2},
+                         index=pd.Index(["top - bottom", "all equal"], name="test"))
+    return HeterogeneityTest(effect=str(effect), p_value=np.nan, blp=blp, gates=gates, gates_tests=tests,
+                             alpha=V.check_alpha(alpha), cov_type=cov_type, n_obs=int(n_obs), note=reason)
 
 
 def _quantile_groups(s: np.ndarray, n_groups: int) -> np.ndarray:

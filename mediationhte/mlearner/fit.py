@@ -17,11 +17,14 @@ from mediationhte.core.learners import LearnerSpec, feature_matrix, resolve_lear
 from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
 from mediationhte.formula.parse import warn_learner_terms
 from mediationhte.mediation.fit import PreparedRows, subgroup_mediation
-from mediationhte.mlearner.effects import influence_values, positivity_problem, step_one
+from mediationhte.mlearner.effects import PROBABILITY_CLIP, influence_values, positivity_problem, step_one
+from mediationhte.mlearner.overlap import arm_revealed_share, mediator_overlap_problem
 from mediationhte.mlearner.results import MLData, MLMediationResults
 from mediationhte.subgroups.search import SearchInputs
 
 ESTIMATORS = ("crossfit", "plugin")
+#: Pseudo-outcome columns of the cross-world (natural) effects: they need the outcome model at the other arm's mediator.
+NATURAL_EFFECTS = ("cie_treated", "cie_control", "cde_control", "cde_treated")
 
 
 def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outcome_family, mediator_family, alpha,
@@ -66,7 +69,12 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
         "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
     }
     estimates, influence, nuisance, units = step_one(X, t, m, y, learners, settings, rng)
-    positivity = "" if estimator == "plugin" else positivity_problem(nuisance)
+    positivity, extrapolation = "", ""
+    if estimator != "plugin":   # the plug-in has no pseudo-outcomes to weight or test
+        positivity = positivity_problem(nuisance)
+        extrapolation = mediator_overlap_problem(arm_revealed_share(X, t, m, nuisance.folds, PROBABILITY_CLIP),
+                                                 len(t))
+        positivity = " ".join(filter(None, (positivity, extrapolation)))
     if positivity:
         warn_at_caller(positivity, AssumptionWarning)
     units.index = frame.index
@@ -75,14 +83,14 @@ def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outco
     return MLMediationResults(
         learners=learners, nuisance=nuisance, data=data, point_estimates=estimates, influence=influence,
         unit_level=units, settings=settings, positivity_note=positivity,
-        search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance),
+        search_inputs=_search_inputs(data, learners, settings, units, roles, nuisance, extrapolation),
         roles=roles, contrast=contrast, rows_used=frame.index, dropped_index=rows.dropped, alpha=alpha,
         seed_used=seed_used, call=call,
     )
 
 
 def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.DataFrame, roles,
-                   nuisance) -> SearchInputs:
+                   nuisance, extrapolation: str) -> SearchInputs:
     """Step 1 rerun on permuted or subsampled rows (only the columns the search embeds), and subgroup mediation."""
     rerun_settings = dict(settings, n_jobs=1)  # the permutations are the parallel level
 
@@ -100,4 +108,5 @@ def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.D
     families = {"mediator_family": settings["mediator_family"], "outcome_family": settings["outcome_family"]}
     return SearchInputs(unit_effects=units, covariates=d.covariates, treatment=d.t, mediator=d.m, outcome=d.y,
                         index=units.index, rerun=rerun, mediation=subgroup_mediation(work, roles, families),
-                        pseudo_outcomes=pseudo_outcomes, features=d.X)
+                        pseudo_outcomes=pseudo_outcomes, features=d.X,
+                        untestable={c: extrapolation for c in NATURAL_EFFECTS} if extrapolation else {})

@@ -44,7 +44,7 @@ from mediationhte.core.immutable import CopyOnRead, readonly
 from mediationhte.core.parallel import run_replicates
 from mediationhte.core.random_state import check_seed, spawn_seeds
 from mediationhte.errors import AssumptionWarning, ParameterError, warn_at_caller
-from mediationhte.inference.heterogeneity import HeterogeneityTest, calibration_test, group_effects
+from mediationhte.inference.heterogeneity import HeterogeneityTest, calibration_test, declined_test, group_effects
 from mediationhte.subgroups.cluster_tests import permute_clusters, split_clusters
 from mediationhte.subgroups.discover import Profile, check_arms, leaf_pvalue
 
@@ -242,10 +242,16 @@ def blp_split(treatment, seed: int, groups=None) -> tuple[np.ndarray, np.ndarray
 
 
 def blp_heterogeneity(pseudo, features, treatment, *, effect: str, seed: int, alpha: float = 0.05, groups=None,
-                      n_groups: int = 5) -> HeterogeneityTest:
-    """The BLP test on the held-out half, the proxy learned on the discovery half (both drawn from ``seed``)."""
+                      n_groups: int = 5, declined: str = "") -> HeterogeneityTest:
+    """The BLP test on the held-out half, the proxy learned on the discovery half (both drawn from ``seed``).
+
+    ``declined`` (a reason) returns the untested result instead: p = NA, the reason as its note.
+    """
     t = np.asarray(treatment)
-    discovery, _ = blp_split(t, seed, groups)
+    discovery, held = blp_split(t, seed, groups)
+    if declined:
+        return declined_test(effect, alpha=alpha, n_obs=len(held), n_groups=n_groups, reason=declined,
+                             cov_type="HC3" if groups is None else "CR2")
     train = np.zeros(len(t), dtype=bool)
     train[discovery] = True
     return calibration_test(pseudo, features, train, effect=effect, seed=_blp_seeds(seed)[1], clusters=groups,
@@ -254,7 +260,7 @@ def blp_heterogeneity(pseudo, features, treatment, *, effect: str, seed: int, al
 
 def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile | None], covariates: pd.DataFrame,
                   treatment, response, *, effect: str, seed: int, alpha: float = 0.05,
-                  groups=None) -> Calibration:
+                  groups=None, declined: str = "") -> Calibration:
     """The BLP test of heterogeneity of the effect itself, and the subgroups' effects on a held-out half.
 
     Parameters
@@ -278,6 +284,10 @@ def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile 
     alpha : float, default 0.05
     groups : array_like, optional
         Cluster ids: cluster-robust (CR2) tests, whole clusters in folds and halves.
+    declined : str, optional
+        Why the pseudo-outcomes cannot be tested (see :func:`blp_heterogeneity`): the
+        subgroups are still searched and their a-path p_leaf computed, but the BLP
+        and subgroup-effect p-values are NA.
 
     Returns
     -------
@@ -291,18 +301,20 @@ def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile 
     alpha = V.check_alpha(alpha)
     gamma = np.asarray(pseudo, dtype=float)
     groups = None if groups is None else np.asarray(groups)
-    test = blp_heterogeneity(gamma, features, t, effect=effect, seed=seed, alpha=alpha, groups=groups)
+    test = blp_heterogeneity(gamma, features, t, effect=effect, seed=seed, alpha=alpha, groups=groups,
+                             declined=declined)
     discovery, held = blp_split(t, seed, groups)
     profile = discover_on(discovery.copy())
-    effects, p_groups, p_leaf = None, 1.0, 1.0
+    effects, p_groups, p_leaf = None, (np.nan if declined else 1.0), 1.0
     if profile is not None:
         leaf = np.asarray(profile.tree.apply(covariates.iloc[held]))
         g_held = None if groups is None else groups[held]
-        effects, p_groups = group_effects(gamma[held], leaf, clusters=g_held, alpha=alpha)
-        effects = effects.reindex(range(len(profile.rules)))
-        effects.index = pd.Index(np.arange(1, len(profile.rules) + 1), name="subgroup")
+        if not declined:
+            effects, p_groups = group_effects(gamma[held], leaf, clusters=g_held, alpha=alpha)
+            effects = effects.reindex(range(len(profile.rules)))
+            effects.index = pd.Index(np.arange(1, len(profile.rules) + 1), name="subgroup")
+            p_groups = float(p_groups) if np.isfinite(p_groups) else 1.0
         p_leaf = leaf_pvalue(leaf, t[held], np.asarray(response, dtype=float)[held], g_held)
-        p_groups = float(p_groups) if np.isfinite(p_groups) else 1.0
         p_leaf = float(p_leaf) if np.isfinite(p_leaf) else 1.0
     return Calibration("blp", test.p_value, p_leaf, alpha, discovery_rows=discovery, test_rows=held,
                        profile=profile, seed=int(seed), heterogeneity=test, subgroup_effects=effects,

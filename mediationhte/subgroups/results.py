@@ -196,6 +196,8 @@ class SubgroupResults(CopyOnRead):
             notes.append("Effect searched (held-out): the subgroup's mean pseudo-outcome of the searched effect on "
                          "the half that did not choose the subgroups, with a robust interval; the test that the "
                          f"subgroups' effects are all equal gives p = {calibration.p_subgroups:.4g}.")
+        if calibration.heterogeneity is not None and not np.isfinite(calibration.p_value):
+            notes.append(calibration.heterogeneity.note)
         if subgroup_mediation is not None:
             results = {}
             for g in range(len(rules)):
@@ -434,8 +436,9 @@ class SubgroupResults(CopyOnRead):
         elif self.calibration == "blp":
             sign = "<" if self.heterogeneous else ">="
             verdict = "declared" if self.heterogeneous else "not declared"
-            lines.append(f"Heterogeneity test (BLP, null of one common effect): "
-                         f"{format_pvalue(self.p_value)} ({sign} alpha = {self.alpha:g}): heterogeneity {verdict}")
+            decision = (f"{format_pvalue(self.p_value)} ({sign} alpha = {self.alpha:g}): heterogeneity {verdict}"
+                        if np.isfinite(self.p_value) else "NA: not tested (see the notes)")
+            lines.append(f"Heterogeneity test (BLP, null of one common effect): {decision}")
             lines.append(f"Subgroup effects differ (held-out Wald test): {format_pvalue(cal.p_subgroups)}")
             lines.append(f"Held-out p_leaf ({response}): {_format_p_leaf(cal.p_leaf)}")
         else:

@@ -82,6 +82,10 @@ class SearchInputs:
         effect), for the BLP calibration; None if the fit has none.
     features : ndarray (n, p) or None
         Numeric covariates for the BLP proxy regressions.
+    untestable : dict
+        Pseudo-outcome columns whose heterogeneity is not tested, with the reason
+        (the natural effects when the mediator reveals the arm: see
+        :mod:`mediationhte.mlearner.overlap`); their BLP p-value is NA.
     """
 
     unit_effects: pd.DataFrame = field(repr=False)
@@ -96,6 +100,7 @@ class SearchInputs:
     groups: np.ndarray | None = field(repr=False, default=None)
     pseudo_outcomes: pd.DataFrame | None = field(repr=False, default=None)
     features: np.ndarray | None = field(repr=False, default=None)
+    untestable: dict = field(repr=False, default_factory=dict)
 
     def __post_init__(self):
         freeze_arrays(self)
@@ -285,7 +290,8 @@ class SubgroupSearchMixin:
         return blp_heterogeneity(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
                                  inputs.treatment, effect=label, seed=calibration_seed, alpha=alpha,
                                  groups=inputs.groups,
-                                 n_groups=V.check_positive_int("n_groups", n_groups, minimum=2))
+                                 n_groups=V.check_positive_int("n_groups", n_groups, minimum=2),
+                                 declined=inputs.untestable.get(columns[0], ""))
 
 
 def _search_seeds(random_state) -> tuple[object, tuple[int, int, int]]:
@@ -361,7 +367,7 @@ def search(inputs: SearchInputs, *, effect: Effect = "indirect", k: int | Iterab
 
         cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features, discover_on,
                             cov, t, y if m is None else m, effect=label, seed=calibration_seed, alpha=alpha,
-                            groups=groups)
+                            groups=groups, declined=inputs.untestable.get(columns[0], ""))
         fit = _split_fit(found["fit"], found["rows"], cov, n)
         test_rows = cal.test_rows
     elif calibration == "split":
