@@ -8,7 +8,7 @@ L = max(7, floor(sqrt(n^(3/7))) + 3) is the reference's (spec section 2.6).
 import numpy as np
 import pytest
 
-from mediationhte import DataError
+from mediationhte import DataError, ParameterError
 from mediationhte.dynamic.bases import AdditiveBasis, default_intervals, q_basis, ratio_basis
 
 RNG = np.random.default_rng(0)
@@ -70,3 +70,17 @@ def test_ratio_features():
     cells = ratio_basis(np.array([0.0, 1.0, 1.0, 0.0]), "auto")(np.array([1.0, 0.0]))
     assert np.array_equal(cells, [[0.0, 1.0], [1.0, 0.0]])
     assert ratio_basis(S, "linear")(S).shape == (len(S), 2)
+
+
+def test_rbf_ratio_features_are_deterministic_bumps_at_the_quantiles():
+    s = np.random.default_rng(3).normal(size=(400, 1))
+    psi = ratio_basis(s, "rbf", n_components=15)
+    out = psi(s)
+    assert out.shape == (400, 16) and np.all(out[:, 0] == 1)
+    z = (s[:, 0] - s[:, 0].mean()) / s[:, 0].std()
+    c = np.quantile(z, 7.5 / 15)   # the middle centre: the median of the standardised state
+    assert np.allclose(out[:, 8], np.exp(-(z - c) ** 2), atol=1e-12)
+    assert np.array_equal(psi(s), ratio_basis(s, "rbf", n_components=15, seed=99)(s))   # no randomness
+    assert ratio_basis(s, "auto", n_components=15, seed=4)(s).shape == (400, 16)       # "auto": random features
+    with pytest.raises(ParameterError, match="one coordinate"):
+        ratio_basis(np.column_stack([s, s ** 2]), "rbf")

@@ -11,7 +11,7 @@ from scipy import stats
 from sklearn.linear_model import LinearRegression
 
 from mediationhte.dynamic.effects import mean_over_nodes
-from mediationhte.dynamic.nuisances import FoldRouted, GaussianMediatorLaw, fit_nuisances
+from mediationhte.dynamic.nuisances import FoldRouted, GaussianMediatorLaw, NormalQuadrature, fit_nuisances
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])
 
@@ -39,6 +39,24 @@ def test_gaussian_law_density_and_nodes():
     var = (mu[:, 0] ** 2 * COV[1, 1] + mu[:, 1] ** 2 * COV[0, 0] + COV[0, 0] * COV[1, 1] + COV[0, 1] ** 2
            + 2 * mu[:, 0] * mu[:, 1] * COV[0, 1])
     assert np.all(np.abs(second - target) <= 4 * np.sqrt(var / K))
+
+
+def test_quadrature_nodes_integrate_polynomials_exactly():
+    # Closed forms for M ~ N(mu, COV): E[M] = mu, E[M1 M2] = mu1 mu2 + s12, E[M1^4] = mu1^4 + 6 mu1^2 s11 + 3 s11^2.
+    # A 7-point Gauss-Hermite rule per coordinate is exact for degree < 14 in each, so to rounding.
+    law = GaussianMediatorLaw(_mean, COV)
+    rng = np.random.default_rng(1)
+    s, a = rng.normal(size=50), (rng.uniform(size=50) < 0.5).astype(float)
+    rule = NormalQuadrature.for_budget(50, 2)
+    assert rule.nodes.shape == (49, 2) and rule.weights.sum() == pytest.approx(1.0, abs=1e-14)
+    nodes = law.nodes(s, a, rule)
+    mu = _mean(s, a)
+    assert np.allclose(mean_over_nodes(lambda s_, a_, m_: m_, s, 0.0, nodes), mu, atol=1e-12)
+    assert np.allclose(mean_over_nodes(lambda s_, a_, m_: m_[:, 0] * m_[:, 1], s, 0.0, nodes),
+                       mu[:, 0] * mu[:, 1] + COV[0, 1], atol=1e-10)
+    assert np.allclose(mean_over_nodes(lambda s_, a_, m_: m_[:, 0] ** 4, s, 0.0, nodes),
+                       mu[:, 0] ** 4 + 6 * mu[:, 0] ** 2 * COV[0, 0] + 3 * COV[0, 0] ** 2, atol=1e-9)
+    assert NormalQuadrature.for_budget(50, 1).nodes.shape == (50, 1)
 
 
 def test_linear_gaussian_mediator_is_recovered():

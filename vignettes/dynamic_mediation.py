@@ -52,7 +52,7 @@ ARGS = dict(id="intern", time="week", state="mood", action="notified", mediator=
 #
 # The randomisation probability is known (1/2), so we pass it instead of estimating it. The
 # mediator law, reward model and behaviour model are boosting fits; the Q-functions use additive
-# cubic splines; the mediators are integrated with 50 Monte Carlo draws per row. MR, the
+# cubic splines; the two mediators are integrated with a 7 x 7 Gauss-Hermite rule per row. MR, the
 # multiply robust estimator, is the one to report: it has standard errors (clustered by intern)
 # and stays consistent when some of the models are wrong.
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 ESTIMATORS = ("MR", "DM", "MIS", "baseline")
 Q_BASES = ("spline", "polynomial", "tabular")
-RATIO_FEATURES = ("auto", "rff", "linear", "tabular")
+RATIO_FEATURES = ("auto", "rbf", "rff", "linear", "tabular")
 #: Folds of whole trajectories with n_folds="auto" (fewer when there are fewer trajectories).
 DEFAULT_FOLDS = 5
 #: Nuisances cross-fitted by default: everything evaluated at a step's own data (see the docstring).
@@ -82,13 +82,18 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
         Sieve of the Q-functions (see :mod:`mediationhte.dynamic.bases`; with only
         discrete states and mediators "spline" is the saturated table).
     n_mc : int, default 50
-        Monte Carlo mediator draws per row for a continuous mediator.
+        Integration nodes per row for a continuous mediator: a Gauss-Hermite product rule
+        with floor(n_mc^(1/d)) points per coordinate for a mediator of d <= 2
+        coordinates (50 for one, 49 for two), Monte Carlo draws for more.
     random_state : None, int or numpy.random.Generator
-        Seeds the learners, the Monte Carlo draws and the random features.
+        Seeds the learners, the folds, and any Monte Carlo draws and random features.
     learner : "auto", "tabular", "linear", "forest", "boosting", an estimator, or a dict by role
         Nuisance models ("behaviour", "mediator", "reward"); "auto" is "tabular" for
         discrete states and mediators and "boosting" otherwise.
-    ratio_features : {"auto", "rff", "linear", "tabular"}
+    ratio_features : {"auto", "rbf", "rff", "linear", "tabular"}
+        Features of the state-ratio model: "auto" is "tabular" for a discrete state and
+        "rff" (15 random Fourier features of a Gaussian kernel) otherwise; "rbf" puts the
+        same kernel's bumps at 15 quantiles of a one-coordinate state (deterministic).
     ridge : float, optional
         Ridge of the Q and ratio systems (default 1e-9 for tabular, 1e-4 otherwise).
     clip : float, default 500

@@ -49,7 +49,7 @@ UpliftKind = Literal["qini", "uplift"]
 Refuter = Literal["placebo", "random_common_cause"]
 Decomposition = Literal["four_way", "natural"]
 QBasis = Literal["spline", "polynomial", "tabular"]
-RatioFeatures = Literal["auto", "rff", "linear", "tabular"]
+RatioFeatures = Literal["auto", "rbf", "rff", "linear", "tabular"]
 DynamicEstimator = Literal["MR", "DM", "MIS", "baseline"]
 NuisanceRole = Literal["behaviour", "mediator", "mediator_density", "reward"]
 #: A target policy: a constant probability of the action, or a function of the states to it.

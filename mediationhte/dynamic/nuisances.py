@@ -10,7 +10,9 @@ As in Ge et al. (2023), with two fragile points of their reference code fixed:
   covariance, estimated from out-of-fold residuals (in-sample residuals of a
   flexible learner understate the spread, which would bias every density ratio).
   Its log density is exact (no clipping), and its integration nodes are mean +
-  Cholesky factor times standard-normal draws that the caller fixes once.
+  Cholesky factor times standard-normal nodes that the caller fixes once: a
+  Gauss-Hermite product rule (:class:`NormalQuadrature`) for a mediator of one or
+  two coordinates, Monte Carlo draws beyond.
 * A known propensity (a constant, a column or a callable) replaces b entirely.
 """
 
@@ -59,6 +61,44 @@ class SplitMediatorLaw:
         return self.integration.nodes(s, a, draws)
 
 
+#: Largest mediator dimension integrated by a Gauss-Hermite product rule (its node count grows as K^d).
+MAX_QUADRATURE_DIM = 2
+
+
+@dataclass(frozen=True)
+class NormalQuadrature:
+    """A product Gauss-Hermite rule for E[f(Z)], Z ~ N(0, I_d): nodes (K^d, d) and weights (K^d,) summing to 1.
+
+    Deterministic, so the integrals over the mediator add no Monte Carlo noise to the
+    estimates (50 random draws per row moved DDE by SD 0.027 on one semi-synthetic data
+    set at N = 200, about a quarter of its standard error's shortfall).
+
+    Examples
+    --------
+    >>> rule = NormalQuadrature.build(7, 2)
+    >>> rule.nodes.shape, round(float(rule.weights @ rule.nodes[:, 0] ** 2), 12)
+    ((49, 2), 1.0)
+    """
+
+    nodes: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def build(cls, per_dim: int, dim: int) -> NormalQuadrature:
+        """``per_dim`` points per coordinate (exact for polynomials of degree < 2 per_dim in each)."""
+        x, w = np.polynomial.hermite_e.hermegauss(per_dim)   # weight exp(-x^2 / 2)
+        w = w / w.sum()
+        grids = np.meshgrid(*([x] * dim), indexing="ij")
+        weights = np.prod(np.meshgrid(*([w] * dim), indexing="ij"), axis=0).ravel()
+        return cls(nodes=np.column_stack([g.ravel() for g in grids]), weights=weights)
+
+    @classmethod
+    def for_budget(cls, n_nodes: int, dim: int) -> NormalQuadrature:
+        """The product rule with at most ``n_nodes`` nodes (at least 2 per coordinate)."""
+        per_dim = max(2, int(np.floor(n_nodes ** (1.0 / dim) + 1e-9)))
+        return cls.build(per_dim, dim)
+
+
 @dataclass(frozen=True)
 class GaussianMediatorLaw:
     """M | S = s, A = a ~ N(mean(s, a), cov)."""
@@ -77,9 +117,15 @@ class GaussianMediatorLaw:
         return -0.5 * np.sum(z ** 2, axis=1) - np.sum(np.log(np.diag(L))) - 0.5 * len(L) * np.log(2 * np.pi)
 
     def nodes(self, s, a, draws):
-        """Monte Carlo nodes mean(s, a) + L z_k, each with weight 1/K, from the standard-normal draws (K, n, d)."""
+        """Nodes mean(s, a) + L z_k with their weights.
+
+        ``draws`` is a :class:`NormalQuadrature` (its nodes and weights) or standard-normal
+        draws (K, n, d), each with weight 1/K.
+        """
         mu = self.mean(s, a)
         L = self._factor()
+        if isinstance(draws, NormalQuadrature):
+            return [(mu + z @ L.T, np.full(len(mu), w)) for z, w in zip(draws.nodes, draws.weights)]
         weight = np.full(len(mu), 1.0 / len(draws))
         return [(mu + z @ L.T, weight) for z in draws]
 

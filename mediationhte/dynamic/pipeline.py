@@ -17,7 +17,7 @@ import numpy as np
 from mediationhte.dynamic.bases import q_basis as make_q_basis, ratio_basis
 from mediationhte.dynamic.data import Transitions
 from mediationhte.dynamic.effects import estimate_effects
-from mediationhte.dynamic.nuisances import fit_nuisances
+from mediationhte.dynamic.nuisances import MAX_QUADRATURE_DIM, NormalQuadrature, fit_nuisances
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,10 @@ def point_estimates(rows: Transitions, config: DynamicConfig, seed) -> dict:
     features = make_q_basis(both, rows.M, config.q_basis)
     ratio = ratio_basis(both, config.ratio_features, seed=feature_seed)
     draws = None
-    if continuous:
+    if continuous and rows.M.reshape(len(rows.M), -1).shape[1] <= MAX_QUADRATURE_DIM:
+        rule = NormalQuadrature.for_budget(config.n_mc, rows.M.reshape(len(rows.M), -1).shape[1])
+        draws = {"cur": rule, "next": rule}
+    elif continuous:
         z = np.random.default_rng(draw_seed).standard_normal((2, config.n_mc) + rows.M.shape)
         draws = {"cur": z[0], "next": z[1]}
     return estimate_effects(rows.S, rows.A, rows.M, rows.R, rows.S_next, nuisances, features, ratio,
