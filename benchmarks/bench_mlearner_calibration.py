@@ -205,7 +205,7 @@ def main(argv=None) -> int:
         rerun_note = (f"; --update: cells {', '.join(f'{d} {n:g}' for d, n in sorted(cells))} rerun in "
                       f"{(time.perf_counter() - wall0) / 60:.1f} min, the other rows are the saved run's "
                       "(timings: mean over all rows)")
-        args.designs = list(dict.fromkeys(list(NULL_DESIGNS + POWER_DESIGNS)))
+        args.designs = list(NULL_DESIGNS + POWER_DESIGNS)
         args.noise = sorted(set(frame["noise"]))
     failed = frame[frame["error"] != ""]
     for _, r in failed.head(3).iterrows():

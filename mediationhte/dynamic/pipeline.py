@@ -60,8 +60,9 @@ def point_estimates(rows: Transitions, config: DynamicConfig, seed) -> dict:
     features = make_q_basis(both, rows.M, config.q_basis)
     ratio = ratio_basis(both, config.ratio_features, seed=feature_seed)
     draws = None
-    if continuous and rows.M.reshape(len(rows.M), -1).shape[1] <= MAX_QUADRATURE_DIM:
-        rule = NormalQuadrature.for_budget(config.n_mc, rows.M.reshape(len(rows.M), -1).shape[1])
+    mediator_dim = rows.M.reshape(len(rows.M), -1).shape[1]
+    if continuous and mediator_dim <= MAX_QUADRATURE_DIM:
+        rule = NormalQuadrature.for_budget(config.n_mc, mediator_dim)
         draws = {"cur": rule, "next": rule}
     elif continuous:
         z = np.random.default_rng(draw_seed).standard_normal((2, config.n_mc) + rows.M.shape)

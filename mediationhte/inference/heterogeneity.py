@@ -267,6 +267,12 @@ def declined_test(effect: str, *, alpha: float, n_obs: int, n_groups: int, reaso
     Used when the pseudo-outcomes are known to carry extrapolation error that varies with
     X (the natural effects when the mediator reveals the arm), so that a p-value would
     test that error rather than heterogeneity.
+
+    Examples
+    --------
+    >>> test = declined_test("indirect", alpha=0.05, n_obs=500, n_groups=5, reason="The mediator reveals the arm.")
+    >>> test.heterogeneous, test.note, test.gates.shape[0]
+    (False, 'The mediator reveals the arm.', 5)
     """
     nan2 = [np.nan, np.nan]
     blp = pd.DataFrame({"estimate": nan2, "std_error": nan2, "ci_lower": nan2, "ci_upper": nan2, "p_value": nan2},

@@ -23,8 +23,6 @@ from mediationhte.mlearner.results import MLData, MLMediationResults
 from mediationhte.subgroups.search import SearchInputs
 
 ESTIMATORS = ("crossfit", "plugin")
-#: Pseudo-outcome columns of the cross-world (natural) effects: they need the outcome model at the other arm's mediator.
-NATURAL_EFFECTS = ("cie_treated", "cie_control", "cde_control", "cde_treated")
 
 
 def mediate_ml(rows: PreparedRows, *, learner, n_folds, estimator, n_jobs, outcome_family, mediator_family, alpha,
@@ -98,15 +96,17 @@ def _search_inputs(d: MLData, learners: LearnerSpec, settings: dict, units: pd.D
         return step_one(d.X[rows], t, d.m[rows], d.y[rows], learners, rerun_settings, rng, effects_only=True,
                         columns=columns)[3]
 
-    pseudo_outcomes = None
+    pseudo_outcomes, untestable = None, {}
     if settings["estimator"] != "plugin":  # the plug-in has no treatment models, so no influence function
         phi = influence_values(nuisance, d.t, d.y)
         pseudo_outcomes = pd.DataFrame({"cie_treated": phi[:, 3] - phi[:, 2], "cie_control": phi[:, 1] - phi[:, 0],
                                         "cde_control": phi[:, 2] - phi[:, 0], "cde_treated": phi[:, 3] - phi[:, 1],
                                         "te": phi[:, 3] - phi[:, 0]})
+        if extrapolation:   # every effect but the total needs the outcome model at the other arm's mediator
+            untestable = {c: extrapolation for c in pseudo_outcomes.columns if c != "te"}
     work = d.covariates.assign(**{roles.treatment: d.t, roles.mediator: d.m, roles.outcome: d.y})
     families = {"mediator_family": settings["mediator_family"], "outcome_family": settings["outcome_family"]}
     return SearchInputs(unit_effects=units, covariates=d.covariates, treatment=d.t, mediator=d.m, outcome=d.y,
                         index=units.index, rerun=rerun, mediation=subgroup_mediation(work, roles, families),
                         pseudo_outcomes=pseudo_outcomes, features=d.X,
-                        untestable={c: extrapolation for c in NATURAL_EFFECTS} if extrapolation else {})
+                        untestable=untestable)

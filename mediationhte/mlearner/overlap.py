@@ -86,7 +86,15 @@ def arm_revealed_share(features: np.ndarray, treatment: np.ndarray, mediator: np
 
 
 def mediator_overlap_problem(share: float, n: int) -> str:
-    """A sentence saying the natural effects rest on extrapolation ("" when ``share <= REVEALED_SHARE``)."""
+    """A sentence saying the natural effects rest on extrapolation ("" when ``share <= REVEALED_SHARE``).
+
+    Examples
+    --------
+    >>> mediator_overlap_problem(0.1, 1000)
+    ''
+    >>> mediator_overlap_problem(0.9, 1000)[:52]
+    'The mediator reveals the arm: for 900 of 1000 units '
+    """
     if share <= REVEALED_SHARE:
         return ""
     return (f"The mediator reveals the arm: for {round(share * n)} of {n} units a logistic regression of the "
