@@ -194,7 +194,7 @@ class SubgroupResults(CopyOnRead):
                                 ("_ci_upper", held["ci_upper"]), ("_p_value", p_zero)):
                 frame["subgroup_effect" + col] = np.asarray(values, dtype=float)
             notes.append("Effect searched (held-out): the subgroup's mean pseudo-outcome of the searched effect on "
-                         "the half that did not choose the subgroups, with a robust interval; the test that the "
+                         "the half that did not choose the subgroups, with a robust interval; Welch's test that the "
                          f"subgroups' effects are all equal gives p = {calibration.p_subgroups:.4g}.")
         if calibration.heterogeneity is not None and not np.isfinite(calibration.p_value):
             notes.append(calibration.heterogeneity.note)
@@ -316,7 +316,10 @@ class SubgroupResults(CopyOnRead):
 
     @property
     def p_subgroups(self) -> float:
-        """calibration="blp": held-out Wald test that the subgroups' effects are equal (NaN otherwise)."""
+        """calibration="blp": held-out test that the subgroups' effects are equal, else NaN.
+
+        Welch's heteroskedastic F; a CR2 Wald test with clusters.
+        """
         return self.calibration_result.p_subgroups
 
     @property
@@ -439,7 +442,8 @@ class SubgroupResults(CopyOnRead):
             decision = (f"{format_pvalue(self.p_value)} ({sign} alpha = {self.alpha:g}): heterogeneity {verdict}"
                         if np.isfinite(self.p_value) else "NA: not tested (see the notes)")
             lines.append(f"Heterogeneity test (BLP, null of one common effect): {decision}")
-            lines.append(f"Subgroup effects differ (held-out Wald test): {format_pvalue(cal.p_subgroups)}")
+            kind = "CR2 Wald" if cal.heterogeneity.cov_type == "CR2" else "Welch"
+            lines.append(f"Subgroup effects differ (held-out {kind} test): {format_pvalue(cal.p_subgroups)}")
             lines.append(f"Held-out p_leaf ({response}): {_format_p_leaf(cal.p_leaf)}")
         else:
             label = "Calibrated p-value" if self.calibration == "permutation" else "Held-out p_leaf"
