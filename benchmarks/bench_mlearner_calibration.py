@@ -136,6 +136,17 @@ def _oracle_p(fit, sub, data) -> float:
     return float(blp_test(gamma[held], data["cie"].to_numpy(dtype=float)[held]).p_value)
 
 
+def _oracle_power(cell, null: bool, alpha: float) -> float:
+    """Rejection rate of the oracle-proxy test over the tested replicates (NaN for nulls or when all declined)."""
+    import numpy as np
+
+    if null or "p_oracle" not in cell:
+        return float("nan")
+    p = cell["p_oracle"].to_numpy(dtype=float)
+    p = p[np.isfinite(p)]
+    return float(np.mean(p < alpha)) if len(p) else float("nan")
+
+
 def _mcse(rate: float, reps: int) -> float:
     return math.sqrt(rate * (1 - rate) / reps) if reps else float("nan")
 
@@ -178,8 +189,7 @@ def _summarise(frame, args):
                 "median p": float(np.median(tested)) if len(tested) else np.nan,
                 "subgroup test rej.": float(np.mean(cell["p_subgroups"].to_numpy(dtype=float) < args.alpha)),
                 "recovery x1&x2": np.nan if null else recovered,
-                "oracle-proxy power": np.nan if null or "p_oracle" not in cell else
-                float(np.mean(cell["p_oracle"].to_numpy(dtype=float) < args.alpha)),
+                "oracle-proxy power": _oracle_power(cell, null, args.alpha),
                 "direct test rej.": float(np.mean(cell["p_direct"].to_numpy(dtype=float) < args.alpha)),
                 "s step 1": float(cell["seconds_step1"].mean()),
                 "s subgroups": float(cell["seconds_subgroups"].mean()),
