@@ -58,8 +58,9 @@ assert ((effects["cie_treated"] + effects["cde_control"] - effects["te"]).abs().
 # exists. ``fit.test_heterogeneity()`` answers it directly: step 1 already computed, for every
 # unit, a cross-fitted pseudo-outcome of the indirect effect (the efficient influence
 # function contrast phi(1,1) - phi(1,0), whose mean given the covariates is the unit's
-# indirect effect). A random half learns a proxy of the effect from its pseudo-outcomes;
-# on the other half the pseudo-outcomes are regressed on the proxy (the best linear
+# indirect effect). Step 1 is refitted on a random half, and a regression of its unit
+# effects on the covariates is the proxy of the effect for the other half, where the
+# pseudo-outcomes are regressed on the proxy (the best linear
 # predictor of Chernozhukov, Demirer, Duflo & Fernandez-Val). A slope of 0 means the
 # covariates predict no variation in the effect. The GATES are the mean pseudo-outcome in
 # each fifth of the predicted effect: a flat profile is what "no heterogeneity" looks like.
@@ -72,9 +73,10 @@ print(f"direct effect: p = {fit.test_heterogeneity('direct', random_state=7).p_v
 
 # %%
 # ``fit.subgroups()`` uses the same test by default (``calibration="blp"``, the same
-# ``random_state`` gives the same p-value): the profile is searched on the half that learned
-# the proxy, and each subgroup's indirect effect (its mean pseudo-outcome) is reported on the
-# other half with a robust interval, next to a Wald test that they are all equal.
+# ``random_state`` gives the same p-value): the profile is searched on the unit effects of
+# the half that learned the proxy, and each subgroup's indirect effect (its mean
+# pseudo-outcome) is reported on the other half with a robust interval, next to Welch's test
+# that they are all equal.
 
 # %%
 default = fit.subgroups(random_state=7)
@@ -88,8 +90,8 @@ assert blp.p_value > 0.05 and default.p_subgroups > 0.05   # what the paragraph 
 # **Reading it.** On JOBS II the average indirect effect through job-search self-efficacy is
 # small (beta1, about -0.03 on the depression scale, its interval covering 0), and the test
 # finds no sign that it varies with the covariates: the slope on the proxy is about 0
-# (p = 0.50) and the five GATES overlap. The subgroup table below is therefore a
-# description, not a finding: the held-out Wald test of equal subgroup effects does not
+# (p = 0.63) and the five GATES overlap. The subgroup table below is therefore a
+# description, not a finding: the held-out Welch test of equal subgroup effects does not
 # reject either. The paper's threshold rule (at the end of this vignette) compares the
 # uncalibrated p_leaf of the mediator model with p* = 0.0043; p_leaf tests only the
 # treatment's effect on the mediator (the a-path), is minimised over K and trees, and

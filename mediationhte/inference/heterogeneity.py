@@ -5,7 +5,8 @@ is no effect"). Every test here works on a doubly (multiply) robust pseudo-outco
 Gamma_i whose conditional mean given X_i is tau(X_i) (the uncentred efficient
 influence function of the effect, cross-fitted), and a proxy S_i of tau(X_i)
 learned on other units (:func:`calibration_test`: a random half learns it, the
-other half is tested):
+other half is tested; the package's searches learn it from the unit effects of a
+step 1 refitted on that half alone, :func:`effect_proxy`):
 
 * :func:`blp_test` (Chernozhukov, Demirer, Duflo & Fernandez-Val; grf's
   ``test_calibration``): OLS of Gamma on 1 and S - mean(S) with HC3 (or CR2
@@ -52,8 +53,8 @@ from mediationhte.report.summary import Summary
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["HeterogeneityTest", "blp_test", "calibration_test", "declined_test", "dr_proxy", "group_effects",
-           "welch_anova"]
+__all__ = ["HeterogeneityTest", "blp_test", "calibration_test", "declined_test", "dr_proxy", "effect_proxy",
+           "group_effects", "welch_anova"]
 
 #: Proxies whose spread is below this share of the pseudo-outcomes' spread are treated as constant.
 CONSTANT_PROXY = 1e-10
@@ -450,19 +451,55 @@ def dr_proxy(pseudo, features, train, *, seed: int) -> np.ndarray:
     Returns the predictions for the rows where ``train`` is False (in their order).
     """
     y = np.asarray(pseudo, dtype=float).ravel()
+    X, train = _check_split(features, train, len(y))
+    return proxy_learner(seed).fit(X[train], y[train]).predict(X[~train])
+
+
+def _check_split(features, train, n: int) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(features, dtype=float)
     train = np.asarray(train, dtype=bool).ravel()
-    if X.ndim != 2 or X.shape[0] != len(y) or train.shape != y.shape:
-        raise ParameterError(f"Parameters pseudo, features and train must describe the same {len(y)} units; got "
+    if X.ndim != 2 or X.shape[0] != n or train.shape != (n,):
+        raise ParameterError(f"Parameters pseudo, features and train must describe the same {n} units; got "
                              f"features of shape {X.shape} and {len(train)} train flags.", parameter="features")
     if train.sum() < 2 or (~train).sum() < 4:
         raise ParameterError("Parameter train must leave at least 2 training and 4 held-out units; got "
                              f"{int(train.sum())} and {int((~train).sum())}.", parameter="train")
-    return proxy_learner(seed).fit(X[train], y[train]).predict(X[~train])
+    return X, train
+
+
+def effect_proxy_learner(seed: int) -> HistGradientBoostingRegressor:
+    """The regressor that carries refitted unit effects to held-out units (100 trees of depth 3, rate 0.1, leaf 20).
+
+    Unit effects are smooth functions of the covariates with little noise, so this
+    learner is far less regularised than :func:`proxy_learner`.
+    """
+    return HistGradientBoostingRegressor(max_depth=3, max_iter=100, learning_rate=0.1, min_samples_leaf=20,
+                                         random_state=int(seed))
+
+
+def effect_proxy(unit_effects, features, train, *, seed: int) -> np.ndarray:
+    """Proxy for the held-out rows from unit effects estimated on the training rows alone.
+
+    ``unit_effects`` holds one value per training row (in row order): the unit
+    effects of a model fitted on those rows only (the M-learner's step 1 refitted
+    on the discovery half). Their regression on the covariates
+    (:func:`effect_proxy_learner`) predicts the proxy of the rows where ``train`` is
+    False, which neither the model nor the regression has seen.
+    """
+    X, train = _check_split(features, train, len(np.asarray(features)))
+    target = np.asarray(unit_effects, dtype=float).ravel()
+    if target.shape != (int(train.sum()),) or not np.isfinite(target).all():
+        raise ParameterError(f"Parameter unit_effects must hold one finite value per training unit "
+                             f"({int(train.sum())}); got {target.shape[0]} values"
+                             + ("" if np.isfinite(target).all() else " with NaN or infinity") + ".",
+                             parameter="unit_effects")
+    return effect_proxy_learner(seed).fit(X[train], target).predict(X[~train])
+
+
 
 
 def calibration_test(pseudo, features, train, *, effect: str = "effect", seed: int = 0, clusters=None,
-                     alpha: float = 0.05, n_groups: int = 5) -> HeterogeneityTest:
+                     alpha: float = 0.05, n_groups: int = 5, unit_effects=None) -> HeterogeneityTest:
     """The BLP test on held-out units with a DR-learner proxy learned on the others: the package's default test.
 
     Parameters
@@ -482,6 +519,12 @@ def calibration_test(pseudo, features, train, *, effect: str = "effect", seed: i
         Cluster ids: CR2 covariance.
     alpha : float, default 0.05
     n_groups : int, default 5
+    unit_effects : array_like (number of training units,), optional
+        Unit effects of the training units from a model fitted on them alone; the
+        proxy is then their regression on the covariates (:func:`effect_proxy`, what
+        ``subgroups()`` and ``test_heterogeneity()`` use). Default: the DR-learner
+        proxy, the regression of the training units' pseudo-outcomes
+        (:func:`dr_proxy`).
 
     Returns
     -------
@@ -490,11 +533,16 @@ def calibration_test(pseudo, features, train, *, effect: str = "effect", seed: i
 
     Notes
     -----
-    Why one split, and why not the step-1 unit effects as the proxy. Under H0 the
-    step-1 unit effects vary only through the errors of the nuisance models, and the
-    pseudo-outcome's correction terms are built from the same models to cancel
-    those errors, so proxy and pseudo-outcome are correlated by construction
-    (measured: p-values bunched near 1 on Simple-Global). A proxy cross-fitted on K
+    Why one split, and why not the full-sample step-1 unit effects as the proxy.
+    Under H0 those unit effects vary only through the errors of the nuisance
+    models, and the pseudo-outcome's correction terms are built from the same
+    models to cancel those errors, so proxy and pseudo-outcome are correlated by
+    construction (measured: p-values bunched near 1 on Simple-Global; rejection
+    rates of 0.23-0.65 under the nulls of the validity table). Unit effects of a
+    step 1 refitted on the training half never saw the held-out units, so they are
+    a valid proxy (``unit_effects``), and a better one than the regression of the
+    noisy pseudo-outcomes (power 0.35 -> 0.55 on 40 replicates of the
+    outcome-path design at noise 0.5). A proxy cross-fitted on K
     folds and pooled is not valid either: unit i's proxy uses unit j's
     pseudo-outcome and j's uses i's, so the terms of the slope are positively
     correlated and the robust standard error is too small (measured: 16% rejections
@@ -514,7 +562,10 @@ def calibration_test(pseudo, features, train, *, effect: str = "effect", seed: i
     (True, 500)
     """
     train = np.asarray(train, dtype=bool).ravel()
-    proxy = dr_proxy(pseudo, features, train, seed=seed)
+    if unit_effects is None:
+        proxy = dr_proxy(pseudo, features, train, seed=seed)
+    else:
+        proxy = effect_proxy(unit_effects, features, train, seed=seed)
     held = ~train
     g = None if clusters is None else np.asarray(clusters)[held]
     return blp_test(np.asarray(pseudo, dtype=float)[held], proxy, effect=effect, clusters=g, alpha=alpha,

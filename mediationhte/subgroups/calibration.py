@@ -19,14 +19,14 @@ are offered:
   No calibration; the Type I error is whatever p* gives on these data.
 * ``"blp"`` (:func:`calibrate_blp`, the default): the null is "the effect does
   not vary with X", not "there is no effect". One random half (stratified by
-  treatment) discovers: the profile is searched on its step-1 unit effects and a
-  DR-learner proxy is learned from its pseudo-outcomes. The other half tests: the
-  best linear predictor test of
+  treatment) discovers: step 1 is refitted on it alone, the profile is searched
+  on those unit effects and their regression on the covariates is the proxy. The
+  other half tests: the best linear predictor test of
   :func:`mediationhte.inference.heterogeneity.calibration_test` on the
   cross-fitted pseudo-outcome of the effect itself (so heterogeneity in the
   mediator -> outcome path counts), and the found subgroups' effects (mean
-  pseudo-outcome per subgroup). Costs one small regression and a search on half
-  the units: no step-1 refit.
+  pseudo-outcome per subgroup). Costs one step-1 fit on half the units, one small
+  regression and a search on half the units.
 """
 
 from __future__ import annotations
@@ -241,11 +241,16 @@ def blp_split(treatment, seed: int, groups=None) -> tuple[np.ndarray, np.ndarray
     return split_clusters(treatment, groups, split_seed, 0.5)
 
 
-def blp_heterogeneity(pseudo, features, treatment, *, effect: str, seed: int, alpha: float = 0.05, groups=None,
-                      n_groups: int = 5, declined: str = "") -> HeterogeneityTest:
+def blp_heterogeneity(pseudo, features, treatment, refit_effects: Callable[[np.ndarray], np.ndarray], *,
+                      effect: str, seed: int, alpha: float = 0.05, groups=None, n_groups: int = 5,
+                      declined: str = "") -> HeterogeneityTest:
     """The BLP test on the held-out half, the proxy learned on the discovery half (both drawn from ``seed``).
 
-    ``declined`` (a reason) returns the untested result instead: p = NA, the reason as its note.
+    ``refit_effects(rows)`` returns the unit effects of the discovery ``rows`` from
+    step 1 refitted on those rows alone; their regression on ``features`` is the
+    proxy of the held-out half (:func:`mediationhte.inference.heterogeneity.effect_proxy`).
+    ``declined`` (a reason) returns the untested result instead: p = NA, the reason
+    as its note, and nothing is refitted.
     """
     t = np.asarray(treatment)
     discovery, held = blp_split(t, seed, groups)
@@ -255,10 +260,11 @@ def blp_heterogeneity(pseudo, features, treatment, *, effect: str, seed: int, al
     train = np.zeros(len(t), dtype=bool)
     train[discovery] = True
     return calibration_test(pseudo, features, train, effect=effect, seed=_blp_seeds(seed)[1], clusters=groups,
-                            alpha=alpha, n_groups=n_groups)
+                            alpha=alpha, n_groups=n_groups, unit_effects=refit_effects(discovery.copy()))
 
 
-def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile | None], covariates: pd.DataFrame,
+def calibrate_blp(pseudo, features, refit_effects: Callable[[np.ndarray], np.ndarray],
+                  discover_on: Callable[[np.ndarray], Profile | None], covariates: pd.DataFrame,
                   treatment, response, *, effect: str, seed: int, alpha: float = 0.05,
                   groups=None, declined: str = "") -> Calibration:
     """The BLP test of heterogeneity of the effect itself, and the subgroups' effects on a held-out half.
@@ -268,10 +274,13 @@ def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile 
     pseudo : array_like (n,)
         Cross-fitted pseudo-outcomes of the effect searched (E[Gamma_i | X_i] = tau(X_i)).
     features : array_like (n, p)
-        Numeric covariates for the proxy regressions.
+        Numeric covariates for the proxy regression.
+    refit_effects : callable ``(rows) -> ndarray``
+        The unit effects of the effect tested for the given rows, from step 1
+        refitted on those rows alone (the proxy is their regression on ``features``).
     discover_on : callable ``(rows) -> Profile or None``
-        The search (embedding, clustering, CART) on the step-1 unit effects of the
-        given rows; nothing is refitted.
+        The search (embedding, clustering, CART) on the unit effects of the given
+        rows, from the same refit: nothing it uses has seen the held-out half.
     covariates : pandas.DataFrame
         All n rows (the profile assigns the held-out rows to leaves).
     treatment : array_like of 0/1
@@ -280,10 +289,10 @@ def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile 
     effect : str
         Label of the effect.
     seed : int
-        Seed of the folds, the proxy regressions and the split.
+        Seed of the proxy regression and the split.
     alpha : float, default 0.05
     groups : array_like, optional
-        Cluster ids: cluster-robust (CR2) tests, whole clusters in folds and halves.
+        Cluster ids: cluster-robust (CR2) tests, whole clusters in halves.
     declined : str, optional
         Why the pseudo-outcomes cannot be tested (see :func:`blp_heterogeneity`): the
         subgroups are still searched and their a-path p_leaf computed, but the BLP
@@ -301,8 +310,8 @@ def calibrate_blp(pseudo, features, discover_on: Callable[[np.ndarray], Profile 
     alpha = V.check_alpha(alpha)
     gamma = np.asarray(pseudo, dtype=float)
     groups = None if groups is None else np.asarray(groups)
-    test = blp_heterogeneity(gamma, features, t, effect=effect, seed=seed, alpha=alpha, groups=groups,
-                             declined=declined)
+    test = blp_heterogeneity(gamma, features, t, refit_effects, effect=effect, seed=seed, alpha=alpha,
+                             groups=groups, declined=declined)
     discovery, held = blp_split(t, seed, groups)
     profile = discover_on(discovery.copy())
     effects, p_groups, p_leaf = None, (np.nan if declined else 1.0), 1.0

@@ -176,10 +176,11 @@ class SubgroupSearchMixin:
             linear fits and ``estimator="plugin"``, which have none.
             ``"blp"``: the BLP test of the effect's heterogeneity (one-sided p of
             the slope on a proxy of the effect, HC3 or cluster-robust CR2); the
-            proxy is learned and the profile searched on a random half
+            proxy and the profile come from step 1 refitted on a random half
             (stratified by treatment), and the test, each subgroup's effect
-            (mean pseudo-outcome, robust interval) and a Wald test of their
-            equality come from the other half. No refit of step 1.
+            (mean pseudo-outcome, robust interval) and Welch's test of their
+            equality come from the other half, which nothing before the test
+            has seen.
             ``"permutation"``: rerun step 1 and the search on data sets with the
             treatment permuted; p = (1 + #{null min p_leaf <= observed}) / (1 + B).
             Its null is "no treatment effect at all", so with an effect that
@@ -240,9 +241,9 @@ class SubgroupSearchMixin:
         (the uncentred efficient influence function contrast, whose conditional mean
         is tau(x)) of a random half of the units (stratified by treatment) is
         regressed on an intercept and a proxy of tau learned from the other
-        half (a shallow boosting regression of its pseudo-outcomes on the
-        covariates); the one-sided test of the slope is the test of
-        heterogeneity (HC3, or
+        half (step 1 refitted on that half alone, its unit effects regressed on
+        the covariates by shallow boosting); the one-sided test of the slope is
+        the test of heterogeneity (HC3, or
         cluster-robust CR2 in a cluster-randomised trial). This is the global test
         behind ``subgroups(calibration="blp")``: the same ``random_state`` gives
         the same test.
@@ -257,7 +258,7 @@ class SubgroupSearchMixin:
         n_groups : int, default 5
             GATES quantile groups of the proxy.
         random_state : None, int or numpy.random.Generator
-            Folds and seeds of the proxy regressions.
+            The split, the step-1 refit on the discovery half and the proxy regression.
 
         Returns
         -------
@@ -286,9 +287,11 @@ class SubgroupSearchMixin:
         if len(columns) != 1:
             raise ParameterError(f"Parameter effect must name one effect; got {effect!r}.", parameter="effect")
         alpha = V.check_alpha(self.alpha if alpha is None else alpha)
-        calibration_seed = _search_seeds(random_state)[1][1]
+        search_seed, calibration_seed, _ = _search_seeds(random_state)[1]
+        refit = _discovery_refit(inputs, columns, search_seed)
         return blp_heterogeneity(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
-                                 inputs.treatment, effect=label, seed=calibration_seed, alpha=alpha,
+                                 inputs.treatment, lambda rows: refit(rows)[0][columns[0]].to_numpy(dtype=float),
+                                 effect=label, seed=calibration_seed, alpha=alpha,
                                  groups=inputs.groups,
                                  n_groups=V.check_positive_int("n_groups", n_groups, minimum=2),
                                  declined=inputs.untestable.get(columns[0], ""))
@@ -298,6 +301,26 @@ def _search_seeds(random_state) -> tuple[object, tuple[int, int, int]]:
     """(seed_used, (search, calibration, mediation) seeds) from the user's random_state."""
     rng, seed_used = resolve_seed(random_state)
     return seed_used, tuple(int(s) for s in spawn_seeds(rng, 3))
+
+
+def _discovery_refit(inputs: SearchInputs, columns, search_seed: int):
+    """``rows -> (unit effects of those rows from step 1 refitted on them alone, seed for the search)``.
+
+    Memoised: the BLP calibration takes its proxy and its subgroups from the same
+    refit, and ``test_heterogeneity()`` with the same ``random_state`` repeats it.
+    """
+    t = np.asarray(inputs.treatment)
+    done = {}
+
+    def refit(rows):
+        key = np.asarray(rows).tobytes()
+        if key not in done:
+            local = np.random.default_rng(search_seed)
+            units = inputs.rerun(t[rows], rows, local, columns)
+            done[key] = (units, int(spawn_seeds(local, 1)[0]))
+        return done[key]
+
+    return refit
 
 
 def _check_options(embedding, calibration, n_permutations, alpha, p_threshold, profile, n_boot):
@@ -358,25 +381,26 @@ def search(inputs: SearchInputs, *, effect: Effect = "indirect", k: int | Iterab
             raise ParameterError("Parameter calibration='blp' needs the fit's cross-fitted pseudo-outcomes, which "
                                  "this fit does not have; use calibration='permutation' or 'split'.",
                                  parameter="calibration")
-        found = {}
+        found, refit = {}, _discovery_refit(inputs, columns, search_seed)
 
         def discover_on(rows):
-            found["fit"] = run(inputs.unit_effects.iloc[rows], rows, t[rows], search_seed)
+            units, seed = refit(rows)
+            found["fit"] = run(units, rows, t[rows], seed)
             found["rows"] = rows
             return found["fit"].profile
 
-        cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features, discover_on,
+        cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
+                            lambda rows: refit(rows)[0][columns[0]].to_numpy(dtype=float), discover_on,
                             cov, t, y if m is None else m, effect=label, seed=calibration_seed, alpha=alpha,
                             groups=groups, declined=inputs.untestable.get(columns[0], ""))
         fit = _split_fit(found["fit"], found["rows"], cov, n)
         test_rows = cal.test_rows
     elif calibration == "split":
-        found = {}
+        found, refit = {}, _discovery_refit(inputs, columns, search_seed)
 
         def discover_on(rows):
-            local = np.random.default_rng(search_seed)
-            units = inputs.rerun(t[rows], rows, local, columns)
-            found["fit"] = run(units, rows, t[rows], int(spawn_seeds(local, 1)[0]))
+            units, seed = refit(rows)
+            found["fit"] = run(units, rows, t[rows], seed)
             found["rows"] = rows
             return found["fit"].profile
 
