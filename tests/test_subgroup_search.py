@@ -349,3 +349,18 @@ def test_the_users_dataframe_is_never_modified(planted, linear_planted, threshol
     before = ldata.copy()
     lfit.subgroups(k=[2], embedding="none", calibration="split", n_boot=20, random_state=1)
     pd.testing.assert_frame_equal(ldata, before)
+
+
+def test_small_held_out_subgroups_get_a_caution_about_the_welch_test(planted):
+    # Welch's test of equal subgroup effects over-rejects with skewed pseudo-outcomes in subgroups of 3-30 units
+    # (9.5-12% at alpha = 0.05; 5-6% with 50 units each): tests/test_heterogeneity.py and the CHANGELOG.
+    _, fit = planted
+    small = fit.subgroups(k=[2, 3], embedding="none", n_boot=0, random_state=4)
+    sizes = small.calibration_result.subgroup_effects["n"]
+    assert sizes.loc[2] < 50 and (sizes.drop(index=2) >= 50).all()
+    caution = [note for note in small.notes if "fewer than 50 held-out units" in note]
+    assert len(caution) == 1 and caution[0].startswith("Subgroup 2 has fewer than 50")
+    assert "Subgroup 2 has fewer than 50 held-out units" in " ".join(str(small).split())   # printed with the notes
+    large = fit.subgroups(k=[2, 3], embedding="none", n_boot=0, random_state=2)
+    assert (large.calibration_result.subgroup_effects["n"] >= 50).all()
+    assert not any("fewer than 50" in note for note in large.notes)
