@@ -376,36 +376,27 @@ def search(inputs: SearchInputs, *, effect: Effect = "indirect", k: int | Iterab
 
     every = np.arange(n)
     test_rows = None
-    if calibration == "blp":
-        if inputs.pseudo_outcomes is None or inputs.features is None:
+    found, refit = {}, _discovery_refit(inputs, columns, search_seed)
+
+    def discover_on(rows):   # blp and split: the search on one half's own step-1 unit effects
+        units, seed = refit(rows)
+        found["fit"] = run(units, rows, t[rows], seed)
+        found["rows"] = rows
+        return found["fit"].profile
+
+    if calibration in ("blp", "split"):
+        if calibration == "split":
+            cal = calibrate_split(discover_on, cov, t, y if m is None else m, seed=calibration_seed, alpha=alpha,
+                                  groups=groups)
+        elif inputs.pseudo_outcomes is None or inputs.features is None:
             raise ParameterError("Parameter calibration='blp' needs the fit's cross-fitted pseudo-outcomes, which "
                                  "this fit does not have; use calibration='permutation' or 'split'.",
                                  parameter="calibration")
-        found, refit = {}, _discovery_refit(inputs, columns, search_seed)
-
-        def discover_on(rows):
-            units, seed = refit(rows)
-            found["fit"] = run(units, rows, t[rows], seed)
-            found["rows"] = rows
-            return found["fit"].profile
-
-        cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
-                            lambda rows: refit(rows)[0][columns[0]].to_numpy(dtype=float), discover_on,
-                            cov, t, y if m is None else m, effect=label, seed=calibration_seed, alpha=alpha,
-                            groups=groups, declined=inputs.untestable.get(columns[0], ""))
-        fit = _split_fit(found["fit"], found["rows"], cov, n)
-        test_rows = cal.test_rows
-    elif calibration == "split":
-        found, refit = {}, _discovery_refit(inputs, columns, search_seed)
-
-        def discover_on(rows):
-            units, seed = refit(rows)
-            found["fit"] = run(units, rows, t[rows], seed)
-            found["rows"] = rows
-            return found["fit"].profile
-
-        cal = calibrate_split(discover_on, cov, t, y if m is None else m, seed=calibration_seed, alpha=alpha,
-                              groups=groups)
+        else:
+            cal = calibrate_blp(inputs.pseudo_outcomes[columns[0]].to_numpy(dtype=float), inputs.features,
+                                lambda rows: refit(rows)[0][columns[0]].to_numpy(dtype=float), discover_on,
+                                cov, t, y if m is None else m, effect=label, seed=calibration_seed, alpha=alpha,
+                                groups=groups, declined=inputs.untestable.get(columns[0], ""))
         fit = _split_fit(found["fit"], found["rows"], cov, n)
         test_rows = cal.test_rows
     else:
