@@ -2,7 +2,7 @@
 
 ``benchmarks/bench_mlearner_calibration.py`` at its defaults is the full table (ten designs, two noise levels,
 R = 100; results in ``benchmarks/results/mlearner_calibration.md``). This test reruns its replicate function on
-three designs at noise 0.5 (R = 40 each, about 4 minutes on 2 cores): the truth comes from the designs themselves
+three designs at noise 0.5 (R = 40 each, about 7 minutes on 2 cores): the truth comes from the designs themselves
 (``simulate()``; checked against potential outcomes in tests/test_simulation.py): Global and Direct-only have the
 same indirect effect for everyone (H0 true; the first a non-zero constant, the second with a heterogeneous
 *direct* effect), Simple-All has a heterogeneous one.
