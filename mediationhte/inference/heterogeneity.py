@@ -459,7 +459,7 @@ def _check_split(features, train, n: int) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(features, dtype=float)
     train = np.asarray(train, dtype=bool).ravel()
     if X.ndim != 2 or X.shape[0] != n or train.shape != (n,):
-        raise ParameterError(f"Parameters pseudo, features and train must describe the same {n} units; got "
+        raise ParameterError(f"Parameters features and train must describe the same {n} units as the effects; got "
                              f"features of shape {X.shape} and {len(train)} train flags.", parameter="features")
     if train.sum() < 2 or (~train).sum() < 4:
         raise ParameterError("Parameter train must leave at least 2 training and 4 held-out units; got "
@@ -480,11 +480,34 @@ def effect_proxy_learner(seed: int) -> HistGradientBoostingRegressor:
 def effect_proxy(unit_effects, features, train, *, seed: int) -> np.ndarray:
     """Proxy for the held-out rows from unit effects estimated on the training rows alone.
 
-    ``unit_effects`` holds one value per training row (in row order): the unit
-    effects of a model fitted on those rows only (the M-learner's step 1 refitted
-    on the discovery half). Their regression on the covariates
-    (:func:`effect_proxy_learner`) predicts the proxy of the rows where ``train`` is
-    False, which neither the model nor the regression has seen.
+    Parameters
+    ----------
+    unit_effects : array_like (number of training rows,)
+        One value per training row, in row order: the unit effects of a model
+        fitted on those rows only (the M-learner's step 1 refitted on the
+        discovery half).
+    features : array_like (n, p)
+        The covariates of all n rows.
+    train : array_like of bool (n,)
+        The training rows.
+    seed : int
+        Seed of the regression (:func:`effect_proxy_learner`).
+
+    Returns
+    -------
+    ndarray
+        The proxy of the rows where ``train`` is False (in their order), which
+        neither the model nor the regression has seen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> X = rng.normal(size=(600, 2))
+    >>> train = np.arange(600) % 2 == 0
+    >>> proxy = effect_proxy(np.where(X[train, 0] > 0, 2.0, 0.0), X, train, seed=1)
+    >>> bool(np.corrcoef(proxy, X[~train, 0] > 0)[0, 1] > 0.9), proxy.shape
+    (True, (300,))
     """
     X, train = _check_split(features, train, len(np.asarray(features)))
     target = np.asarray(unit_effects, dtype=float).ravel()
