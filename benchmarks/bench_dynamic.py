@@ -6,7 +6,8 @@ Run from anywhere (the package must be installed)::
     python benchmarks/bench_dynamic.py --timing             # the timing part only
     python benchmarks/bench_dynamic.py --reps 5 --sizes 100 500   # a smoke run of the bias study
     python benchmarks/bench_dynamic.py --bias --n-folds 5   # the bias study with 5 folds
-    python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~25 min)
+    python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~15 min)
+    python benchmarks/bench_dynamic.py --oracle             # coverage with true nuisances, R = 100 at N = 200 (~25 min)
 
 1. Timing (issue 6): one fit of the semi-synthetic design (spec section 3.3) at N = 1500, T = 25 (36,000
    transitions), n_mc = 50 (a 7 x 7 Gauss-Hermite rule for the two mediators), every estimator, default
@@ -27,6 +28,12 @@ Run from anywhere (the package must be installed)::
    its defaults. Per MR component: bias, mean SE, replicate SD, coverage of the 95% interval with its Monte Carlo SE
    and |bias| / mean SE. Checks: coverage in [0.92, 0.98] and |bias| <= SE / 2 for IDE, IME, DDE and DME at each N.
    The table is written to ``benchmarks/results/dynamic_coverage.md``.
+4. Oracle nuisances (issue 17, the diagnosis behind 3): the coverage study at one N (default 200) with the fitted
+   nuisances replaced by the design's true ones (``semi_synthetic_nuisances()``) role by role: none (the defaults),
+   the mediator law p_m, the reward mean r, both, and also the behaviour propensity b. The nuisances are still
+   fitted and then swapped inside the pipeline, so everything else (folds, bases, Q-functions, ratios, standard
+   errors) is as in a default fit. A role whose estimation error the standard error misses shows as an SD / SE
+   ratio above 1 that falls to 1 when that role is true. Written to ``benchmarks/results/dynamic_oracle.md``.
 
 The script exits 0 either way; ``tests/test_dynamic_validity.py`` (slow) runs a reduced version and fails on a MISS.
 """
@@ -34,6 +41,7 @@ The script exits 0 either way; ``tests/test_dynamic_validity.py`` (slow) runs a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -41,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME", "ATE")
+Z_975 = 1.959963984540054  # the 97.5% normal quantile: the 95% intervals of the coverage study
 ARGS = dict(id="id", time="time", state="state", action="action", mediator=["m1", "m2"], reward="reward")
 
 
@@ -161,6 +170,90 @@ def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None
     return shown, results
 
 
+ORACLE_TABLE = Path(__file__).resolve().parent / "results" / "dynamic_oracle.md"
+#: Which fitted nuisances each variant of the oracle study replaces by the design's true ones.
+ORACLE_VARIANTS = {"none (defaults)": (), "p_m": ("mediator",), "r": ("reward",), "p_m and r": ("mediator", "reward"),
+                   "b, p_m and r": ("behaviour", "mediator", "reward")}
+
+
+@contextlib.contextmanager
+def _true_nuisances(roles):
+    """Inside the block, dynamic_mediation() uses the semi-synthetic design's true nuisances for ``roles``."""
+    import dataclasses
+
+    import mediationhte.dynamic.pipeline as pipeline
+    from mediationhte.datasets.dynamic import semi_synthetic_nuisances
+    from mediationhte.dynamic.nuisances import GaussianMediatorLaw
+
+    truth = semi_synthetic_nuisances()
+    fitted = pipeline.fit_nuisances
+
+    def swapped(S, A, M, R, **kwargs):
+        nuisances, continuous = fitted(S, A, M, R, **kwargs)
+        true = {"behaviour": truth["behaviour"](S),
+                "mediator": GaussianMediatorLaw(truth["mediator_mean"], truth["mediator_cov"]),
+                "reward": truth["reward_mean"]}
+        return dataclasses.replace(nuisances, **{role: true[role] for role in roles}), continuous
+
+    pipeline.fit_nuisances = swapped
+    try:
+        yield
+    finally:
+        pipeline.fit_nuisances = fitted
+
+
+def _oracle_replicate(N: int, T: int, r: int, roles) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    with _true_nuisances(roles), threadpool_limits(1):
+        table = fit(N, T, 1000 + r).to_frame().loc["MR"]
+    return {(comp, key): table.loc[comp, col] for comp in COMPONENTS[:4]
+            for key, col in (("estimate", "estimate"), ("se", "std_error"))}
+
+
+def oracle_study(N: int, reps: int, horizon: int, n_jobs: int, out: Path | None = ORACLE_TABLE) -> pd.DataFrame:
+    """The coverage study at one N with the fitted nuisances replaced by the true ones, role by role."""
+    import platform
+
+    from joblib import Parallel, delayed
+
+    import mediationhte as mh
+    from mediationhte.datasets.dynamic import semi_synthetic_truth
+
+    truth = semi_synthetic_truth()["effects"]
+    start = time.perf_counter()
+    jobs = [(name, r) for name in ORACLE_VARIANTS for r in range(reps)]
+    runs = Parallel(n_jobs=n_jobs)(delayed(_oracle_replicate)(N, horizon, r, ORACLE_VARIANTS[name])
+                                   for name, r in jobs)
+    seconds = time.perf_counter() - start
+    rows = []
+    for name in ORACLE_VARIANTS:
+        mine = [run for (variant, _), run in zip(jobs, runs) if variant == name]
+        for comp in COMPONENTS[:4]:
+            est = np.array([run[(comp, "estimate")] for run in mine])
+            se = np.array([run[(comp, "se")] for run in mine])
+            covered = np.abs(est - truth[comp]) <= Z_975 * se
+            rows.append({"true nuisances": name, "component": comp, "bias": est.mean() - truth[comp],
+                         "mean_se": se.mean(), "sd": est.std(ddof=1), "sd_over_se": est.std(ddof=1) / se.mean(),
+                         "coverage": covered.mean(), "coverage_mcse": np.sqrt(covered.mean() * (1 - covered.mean())
+                                                                               / reps)})
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 160):
+        print(table.round(3).to_string(index=False))
+    if out:
+        head = (f"MR intervals with true nuisances in place of fitted ones (semi-synthetic design, N = {N}, "
+                f"T = {horizon}, defaults otherwise; R = {reps} replicates per row, seeds 1000..{999 + reps})\n\n"
+                f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
+                f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py --oracle`.\n\n")
+        lines = [f"| {' | '.join(table.columns)} |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
+                  for row in table.itertuples(index=False)]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(head + "\n".join(lines) + "\n")
+        print(f"table written to {out}")
+    return table
+
+
 def _row_loop_peer(n_rows: int = 100, n_mc: int = 50) -> float:
     """Seconds per (row x draw) of the Q step written as the reference does (per-row, per-draw Python calls)."""
     from scipy.interpolate import BSpline
@@ -214,13 +307,22 @@ def main(argv=None) -> list[tuple[str, bool]]:
     parser.add_argument("--horizon", type=int, default=25)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--n-folds", type=int, default=None, help="cross-fitting folds (default: the package's)")
-    parser.add_argument("--out", default=str(COVERAGE_TABLE), help="coverage table ('' writes nothing)")
+    parser.add_argument("--oracle", action="store_true",
+                        help="the coverage study with true nuisances, role by role (R = 100 at N = 200 unless "
+                             "--reps / --sizes)")
+    parser.add_argument("--out", default=None, help="table file ('' writes nothing; default: "
+                                                    "results/dynamic_coverage.md or results/dynamic_oracle.md)")
     args = parser.parse_args(argv)
+    if args.oracle:
+        out = ORACLE_TABLE if args.out is None else (Path(args.out) if args.out else None)
+        oracle_study((args.sizes or [200])[0], args.reps or 100, args.horizon, args.n_jobs, out)
+        return []
     kwargs = {} if args.n_folds is None else {"n_folds": args.n_folds}
     results = []
     if args.coverage:
         results += coverage_study(args.sizes or [200, 500], args.reps or 100, args.horizon, args.n_jobs,
-                                  Path(args.out) if args.out else None, **kwargs)[1]
+                                  COVERAGE_TABLE if args.out is None else (Path(args.out) if args.out else None),
+                                  **kwargs)[1]
     if not (args.bias or args.coverage):
         results += timing()
     if not (args.timing or args.coverage):

@@ -13,6 +13,7 @@ import pytest
 
 from mediationhte import ParameterError
 from mediationhte.datasets.dynamic import (
+    semi_synthetic_nuisances,
     semi_synthetic_truth,
     simulate_dynamic,
     toy_behaviour,
@@ -119,6 +120,28 @@ def test_semi_synthetic_natural_truth_has_the_same_total_effect():
                                                                                         abs=1e-10)
     # eta^{pi_0} (first natural eta) is the four-way eta5 and eta^{pi_e} (last) is eta1
     assert abs(nat["etas"][0] - four["etas"][4]) < 0.05 and abs(nat["etas"][4] - four["etas"][0]) < 0.05
+
+
+def test_semi_synthetic_nuisances_describe_the_simulated_data():
+    # Reference: the design as the simulator's docstring and the spec (section 3.3) state it, checked on its draws:
+    # A ~ Bern(0.5) whatever the state, residuals of M and R about the stated means with mean 0, variance 4 (the
+    # noise SD is 2), uncorrelated with each other and with the state. 200 x 50 = 10,000 rows: the mean of a
+    # residual has SE 0.02, its variance SE about 0.06, a correlation SE 0.01; tolerances are 4 SE.
+    d = simulate_dynamic("semi_synthetic", n_trajectories=200, horizon=50, random_state=11)
+    truth = semi_synthetic_nuisances()
+    s, a = d["state"].to_numpy(), d["action"].to_numpy(dtype=float)
+    m, r = d[["m1", "m2"]].to_numpy(), d["reward"].to_numpy()
+    assert abs(a.mean() - 0.5) < 4 * 0.005 and abs(np.corrcoef(a, s)[0, 1]) < 0.04
+    np.testing.assert_array_equal(truth["behaviour"](s), np.full(len(s), 0.5))
+    resid = np.column_stack([m - truth["mediator_mean"](s, a), r - truth["reward_mean"](s, a, m)])
+    np.testing.assert_allclose(resid.mean(axis=0), 0.0, atol=4 * 0.02)
+    np.testing.assert_allclose(resid.var(axis=0), 4.0, atol=4 * 0.06)
+    np.testing.assert_allclose(truth["mediator_cov"], np.cov(resid[:, :2], rowvar=False), atol=4 * 0.06)
+    corr = np.corrcoef(np.column_stack([resid, s, a]), rowvar=False)[:3]
+    off_diagonal = corr[~np.eye(3, 5, dtype=bool)]
+    assert np.max(np.abs(off_diagonal)) < 0.04
+    # a wrong mean would show: about the *other* arm's mean, M1's residual moves by 1 towards the arm it came from
+    assert np.mean((m[:, 0] - truth["mediator_mean"](s, 1 - a)[:, 0]) * (2 * a - 1)) == pytest.approx(1.0, abs=0.1)
 
 
 @pytest.mark.parametrize("kwargs, parameter", [(dict(scenario="toy3"), "scenario"),

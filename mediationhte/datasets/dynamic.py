@@ -209,16 +209,61 @@ def semi_target_policy(s):
     return expit(0.7 * np.asarray(s, dtype=float))
 
 
-def _semi_mediator(s, a, rng):
+def _semi_mediator_mean(s, a):
     root = np.sqrt(np.abs(s))
-    m1 = root + (a - 0.5) + 2.0 * rng.standard_normal(np.shape(s))
-    m2 = -0.5 * s + 0.5 * (a - 0.5) * root + 2.0 * rng.standard_normal(np.shape(s))
+    return root + (a - 0.5), -0.5 * s + 0.5 * (a - 0.5) * root
+
+
+def _semi_mediator(s, a, rng):
+    mean1, mean2 = _semi_mediator_mean(s, a)
+    m1 = mean1 + 2.0 * rng.standard_normal(np.shape(s))
+    m2 = mean2 + 2.0 * rng.standard_normal(np.shape(s))
     return m1, m2
 
 
 def _semi_reward_mean(s, a, m1, m2):
     return 1.5 * (0.5 * s + 0.5 * np.sqrt(np.abs(s)) + m1 + m2 + 0.5 * np.sqrt(np.abs(m1) + np.abs(m2)) * (a - 0.5)
                   + 0.5 * (a - 0.5))
+
+
+def semi_synthetic_nuisances() -> dict:
+    """The semi-synthetic design's true nuisances, for oracle checks of the dynamic estimators.
+
+    The design draws A ~ Bern(0.5), M1 = sqrt|s| + (a - 0.5) + 2 e1,
+    M2 = -0.5 s + 0.5 (a - 0.5) sqrt|s| + 2 e2 and R = r(s, a, m) + 2 e3 with independent
+    standard normal errors. Putting these in place of the fitted nuisances shows which
+    nuisance's estimation error an interval misses (``benchmarks/bench_dynamic.py --oracle``).
+
+    Returns
+    -------
+    dict
+        ``behaviour``: callable s -> P(A = 1 | s) (0.5 everywhere); ``mediator_mean``:
+        callable (s, a) -> (n, 2) array of E[(M1, M2) | s, a]; ``mediator_cov``: the
+        (2, 2) covariance of M given (s, a), 4 I; ``reward_mean``: callable (s, a, m) ->
+        (n,) array of E[R | s, a, m], with m of shape (n, 2). ``s`` may be (n,) or (n, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mediationhte.datasets.dynamic import semi_synthetic_nuisances
+    >>> truth = semi_synthetic_nuisances()
+    >>> truth["mediator_mean"](np.array([4.0]), np.array([1.0]))
+    array([[ 2.5, -1.5]])
+    >>> float(truth["reward_mean"](np.array([0.0]), np.array([0.0]), np.array([[0.0, 0.0]]))[0])
+    -0.375
+    """
+    def flat(s):
+        return np.asarray(s, dtype=float).reshape(len(s), -1)[:, 0]
+
+    def mediator_mean(s, a):
+        return np.column_stack(_semi_mediator_mean(flat(s), np.asarray(a, dtype=float).reshape(-1)))
+
+    def reward_mean(s, a, m):
+        m = np.asarray(m, dtype=float).reshape(len(m), -1)
+        return _semi_reward_mean(flat(s), np.asarray(a, dtype=float).reshape(-1), m[:, 0], m[:, 1])
+
+    return {"behaviour": lambda s: np.full(len(flat(s)), 0.5), "mediator_mean": mediator_mean,
+            "mediator_cov": 4.0 * np.eye(2), "reward_mean": reward_mean}
 
 
 # ------------------------------------------------------------------------------------------------- simulator
