@@ -27,7 +27,8 @@ Run from anywhere (the package must be installed)::
 3. Coverage (issue 17): R = 100 replicates (seed 1000 + r) at N = 200 and 500, T = 25, ``dynamic_mediation()`` at
    its defaults. Per MR component: bias, mean SE, replicate SD, coverage of the 95% interval with its Monte Carlo SE
    and |bias| / mean SE. Checks: coverage in [0.92, 0.98] and |bias| <= SE / 2 for IDE, IME, DDE and DME at each N.
-   The table is written to ``benchmarks/results/dynamic_coverage.md``.
+   The table is written to ``benchmarks/results/dynamic_coverage.md`` (the committed one: ``--reps 200``, ~45 min on
+   2 cores).
 4. Oracle nuisances (issue 17, the diagnosis behind 3): the coverage study at one N (default 200) with the fitted
    nuisances replaced by the design's true ones (``semi_synthetic_nuisances()``) role by role: none (the defaults),
    the mediator law p_m, the reward mean r, both, and also the behaviour propensity b. The nuisances are still
