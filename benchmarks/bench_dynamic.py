@@ -8,6 +8,7 @@ Run from anywhere (the package must be installed)::
     python benchmarks/bench_dynamic.py --bias --n-folds 5   # the bias study with 5 folds
     python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~15 min)
     python benchmarks/bench_dynamic.py --oracle             # coverage with true nuisances, R = 100 at N = 200 (~25 min)
+    python benchmarks/bench_dynamic.py --bootstrap          # bootstrap SDs, R = 100, B = 6 at N = 200 (~30 min)
 
 1. Timing (issue 6): one fit of the semi-synthetic design (spec section 3.3) at N = 1500, T = 25 (36,000
    transitions), n_mc = 50 (a 7 x 7 Gauss-Hermite rule for the two mediators), every estimator, default
@@ -35,6 +36,13 @@ Run from anywhere (the package must be installed)::
    fitted and then swapped inside the pipeline, so everything else (folds, bases, Q-functions, ratios, standard
    errors) is as in a default fit. A role whose estimation error the standard error misses shows as an SD / SE
    ratio above 1 that falls to 1 when that role is true. Written to ``benchmarks/results/dynamic_oracle.md``.
+5. Trajectory bootstrap (issue 17: would a refitting bootstrap SE cover where the sandwich does not?): R = 100
+   replicates at one N (default 200), each the default fit plus ``bootstrap_ci(n_boot=B)`` (B = 6, every nuisance,
+   Q-function and ratio refitted; random_state 10**6 + the data seed). Per MR component: the replicate SD of the
+   estimate (the target), the mean sandwich SE, the root mean square of the bootstrap SD S (S^2 = mean over the B
+   draws of (draw - estimate)^2, unbiased for the bootstrap variance at any B) and the coverage of the "cheap
+   bootstrap" interval estimate +- t_{B, 0.975} S (Lam 2022, arXiv 2202.00090: valid for any B when the bootstrap
+   variance is right), beside the sandwich interval's. Written to ``benchmarks/results/dynamic_bootstrap.md``.
 
 The script exits 0 either way; ``tests/test_dynamic_validity.py`` (slow) runs a reduced version and fails on a MISS.
 """
@@ -214,11 +222,8 @@ def _oracle_replicate(N: int, T: int, r: int, roles) -> dict:
 
 def oracle_study(N: int, reps: int, horizon: int, n_jobs: int, out: Path | None = ORACLE_TABLE) -> pd.DataFrame:
     """The coverage study at one N with the fitted nuisances replaced by the true ones, role by role."""
-    import platform
-
     from joblib import Parallel, delayed
 
-    import mediationhte as mh
     from mediationhte.datasets.dynamic import semi_synthetic_truth
 
     truth = semi_synthetic_truth()["effects"]
@@ -244,15 +249,80 @@ def oracle_study(N: int, reps: int, horizon: int, n_jobs: int, out: Path | None 
     if out:
         head = (f"MR intervals with true nuisances in place of fitted ones (semi-synthetic design, N = {N}, "
                 f"T = {horizon}, defaults otherwise; R = {reps} replicates per row, seeds 1000..{999 + reps})\n\n"
-                f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
-                f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py --oracle`.\n\n")
-        lines = [f"| {' | '.join(table.columns)} |", "|" + "---|" * len(table.columns)]
-        lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
-                  for row in table.itertuples(index=False)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(head + "\n".join(lines) + "\n")
-        print(f"table written to {out}")
+                + _provenance(n_jobs, seconds, "--oracle"))
+        _write_markdown(out, head, table)
     return table
+
+
+BOOTSTRAP_TABLE = Path(__file__).resolve().parent / "results" / "dynamic_bootstrap.md"
+
+
+def _bootstrap_replicate(N: int, T: int, r: int, n_boot: int) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    seed = 1000 + r
+    with threadpool_limits(1):
+        result = fit(N, T, seed)
+        draws = result.bootstrap_ci(n_boot=n_boot, random_state=10**6 + seed).draws
+    table = result.to_frame().loc["MR"]
+    return {comp: (table.loc[comp, "estimate"], table.loc[comp, "std_error"], draws[("MR", comp)].to_numpy())
+            for comp in COMPONENTS[:4]}
+
+
+def bootstrap_study(N: int, reps: int, n_boot: int, horizon: int, n_jobs: int,
+                    out: Path | None = BOOTSTRAP_TABLE) -> pd.DataFrame:
+    """Trajectory-bootstrap SDs against the replicate SD and the sandwich SE; cheap-bootstrap coverage."""
+    from joblib import Parallel, delayed
+    from scipy import stats
+
+    from mediationhte.datasets.dynamic import semi_synthetic_truth
+
+    truth = semi_synthetic_truth()["effects"]
+    start = time.perf_counter()
+    runs = Parallel(n_jobs=n_jobs)(delayed(_bootstrap_replicate)(N, horizon, r, n_boot) for r in range(reps))
+    seconds = time.perf_counter() - start
+    t_quantile = stats.t.ppf(0.975, n_boot)
+    rows = []
+    for comp in COMPONENTS[:4]:
+        est = np.array([run[comp][0] for run in runs])
+        se = np.array([run[comp][1] for run in runs])
+        boot_sd = np.sqrt(np.mean((np.array([run[comp][2] for run in runs]) - est[:, None]) ** 2, axis=1))
+        error = np.abs(est - truth[comp])
+        rows.append({"component": comp, "sd": est.std(ddof=1), "mean_se": se.mean(),
+                     "rms_boot_sd": np.sqrt(np.mean(boot_sd ** 2)),
+                     "boot_sd_over_sd": np.sqrt(np.mean(boot_sd ** 2)) / est.std(ddof=1),
+                     "coverage_sandwich": np.mean(error <= Z_975 * se),
+                     "coverage_cheap_bootstrap": np.mean(error <= t_quantile * boot_sd),
+                     "width_ratio": np.mean(t_quantile * boot_sd) / np.mean(Z_975 * se)})
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 160):
+        print(table.round(3).to_string(index=False))
+    if out:
+        head = (f"Trajectory bootstrap of dynamic_mediation() (semi-synthetic design, N = {N}, T = {horizon}, "
+                f"defaults; R = {reps} replicates, seeds 1000..{999 + reps}, B = {n_boot} bootstrap refits each)\n\n"
+                + _provenance(n_jobs, seconds, "--bootstrap")
+                + f"Cheap-bootstrap interval: estimate +- t_(B, 0.975) S = {t_quantile:.3f} S; width_ratio is its mean "
+                "width over the sandwich interval's.\n\n")
+        _write_markdown(out, head, table)
+    return table
+
+
+def _provenance(n_jobs: int, seconds: float, flag: str) -> str:
+    import platform
+
+    import mediationhte as mh
+
+    return (f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
+            f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py {flag}`.\n\n")
+
+
+def _write_markdown(out: Path, head: str, table: pd.DataFrame) -> None:
+    lines = [f"| {' | '.join(table.columns)} |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
+              for row in table.itertuples(index=False)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(head + "\n".join(lines) + "\n")
+    print(f"table written to {out}")
 
 
 def _row_loop_peer(n_rows: int = 100, n_mc: int = 50) -> float:
@@ -311,9 +381,17 @@ def main(argv=None) -> list[tuple[str, bool]]:
     parser.add_argument("--oracle", action="store_true",
                         help="the coverage study with true nuisances, role by role (R = 100 at N = 200 unless "
                              "--reps / --sizes)")
-    parser.add_argument("--out", default=None, help="table file ('' writes nothing; default: "
-                                                    "results/dynamic_coverage.md or results/dynamic_oracle.md)")
+    parser.add_argument("--bootstrap", action="store_true",
+                        help="trajectory-bootstrap SDs and cheap-bootstrap coverage (R = 100, B = 6 at N = 200 "
+                             "unless --reps / --n-boot / --sizes)")
+    parser.add_argument("--n-boot", type=int, default=6, help="bootstrap refits per replicate (--bootstrap)")
+    parser.add_argument("--out", default=None, help="table file ('' writes nothing; default: results/"
+                                                    "dynamic_coverage.md, dynamic_oracle.md or dynamic_bootstrap.md)")
     args = parser.parse_args(argv)
+    if args.bootstrap:
+        out = BOOTSTRAP_TABLE if args.out is None else (Path(args.out) if args.out else None)
+        bootstrap_study((args.sizes or [200])[0], args.reps or 100, args.n_boot, args.horizon, args.n_jobs, out)
+        return []
     if args.oracle:
         out = ORACLE_TABLE if args.out is None else (Path(args.out) if args.out else None)
         oracle_study((args.sizes or [200])[0], args.reps or 100, args.horizon, args.n_jobs, out)
