@@ -244,13 +244,9 @@ def oracle_study(N: int, reps: int, horizon: int, n_jobs: int, out: Path | None 
                          "coverage": covered.mean(), "coverage_mcse": np.sqrt(covered.mean() * (1 - covered.mean())
                                                                                / reps)})
     table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 160):
-        print(table.round(3).to_string(index=False))
-    if out:
-        head = (f"MR intervals with true nuisances in place of fitted ones (semi-synthetic design, N = {N}, "
-                f"T = {horizon}, defaults otherwise; R = {reps} replicates per row, seeds 1000..{999 + reps})\n\n"
-                + _provenance(n_jobs, seconds, "--oracle"))
-        _write_markdown(out, head, table)
+    _show_and_write(table, out, f"MR intervals with true nuisances in place of fitted ones (semi-synthetic design, "
+                    f"N = {N}, T = {horizon}, defaults otherwise; R = {reps} replicates per row, seeds "
+                    f"1000..{999 + reps})\n\n" + _provenance(n_jobs, seconds, "--oracle"))
     return table
 
 
@@ -295,15 +291,11 @@ def bootstrap_study(N: int, reps: int, n_boot: int, horizon: int, n_jobs: int,
                      "coverage_cheap_bootstrap": np.mean(error <= t_quantile * boot_sd),
                      "width_ratio": np.mean(t_quantile * boot_sd) / np.mean(Z_975 * se)})
     table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 160):
-        print(table.round(3).to_string(index=False))
-    if out:
-        head = (f"Trajectory bootstrap of dynamic_mediation() (semi-synthetic design, N = {N}, T = {horizon}, "
-                f"defaults; R = {reps} replicates, seeds 1000..{999 + reps}, B = {n_boot} bootstrap refits each)\n\n"
-                + _provenance(n_jobs, seconds, "--bootstrap")
-                + f"Cheap-bootstrap interval: estimate +- t_(B, 0.975) S = {t_quantile:.3f} S; width_ratio is its mean "
-                "width over the sandwich interval's.\n\n")
-        _write_markdown(out, head, table)
+    _show_and_write(table, out, f"Trajectory bootstrap of dynamic_mediation() (semi-synthetic design, N = {N}, "
+                    f"T = {horizon}, defaults; R = {reps} replicates, seeds 1000..{999 + reps}, B = {n_boot} bootstrap "
+                    "refits each)\n\n" + _provenance(n_jobs, seconds, "--bootstrap")
+                    + f"Cheap-bootstrap interval: estimate +- t_(B, 0.975) S = {t_quantile:.3f} S; width_ratio is its "
+                    "mean width over the sandwich interval's.\n\n")
     return table
 
 
@@ -316,7 +308,12 @@ def _provenance(n_jobs: int, seconds: float, flag: str) -> str:
             f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py {flag}`.\n\n")
 
 
-def _write_markdown(out: Path, head: str, table: pd.DataFrame) -> None:
+def _show_and_write(table: pd.DataFrame, out: Path | None, head: str) -> None:
+    """Print the table; with ``out``, write ``head`` and the table as Markdown there."""
+    with pd.option_context("display.width", 160):
+        print(table.round(3).to_string(index=False))
+    if not out:
+        return
     lines = [f"| {' | '.join(table.columns)} |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
               for row in table.itertuples(index=False)]
