@@ -142,8 +142,6 @@ COVERAGE_TABLE = Path(__file__).resolve().parent / "results" / "dynamic_coverage
 def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None = COVERAGE_TABLE,
                    **kwargs) -> tuple[pd.DataFrame, list[tuple[str, bool]]]:
     """Coverage of MR's 95% intervals and bias against the Monte Carlo truth; returns the table and the checks."""
-    import platform
-
     start = time.perf_counter()
     table, info = bias_study(sizes, reps, horizon, n_jobs, **kwargs)
     seconds = time.perf_counter() - start
@@ -153,29 +151,19 @@ def coverage_study(sizes, reps: int, horizon: int, n_jobs: int, out: Path | None
     mr["sd_over_se"] = mr["sd"] / mr["mean_se"]
     shown = mr[["N", "component", "bias", "mean_se", "sd", "sd_over_se", "coverage", "coverage_mcse",
                 "bias_over_se"]]
-    print(shown.round(3).to_string(index=False))
     results = []
     for _, row in mr.iterrows():
         results.append((f"N = {row.N} {row.component}: coverage {row.coverage:.2f} in [0.92, 0.98]",
                         0.92 <= row.coverage <= 0.98))
         results.append((f"N = {row.N} {row.component}: |bias| {abs(row.bias):.3f} <= SE / 2 = {row.mean_se / 2:.3f}",
                         abs(row.bias) <= row.mean_se / 2))
-    if out:
-        import mediationhte as mh
-
-        head = (f"Coverage of dynamic_mediation()'s MR intervals (semi-synthetic design, T = {horizon}, defaults "
-                f"{' ' + str(kwargs) if kwargs else ''}; R = {reps} replicates, seeds 1000..{999 + reps})\n\n"
-                f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
-                f"{seconds / 60:.1f} min. Truth: semi_synthetic_truth() (Monte Carlo SE "
-                f"{max(info['truth']['mc_se'].values()):.4f}).\n\n")
-        lines = [f"| {' | '.join(shown.columns)} | verdict |", "|" + "---|" * (len(shown.columns) + 1)]
-        for _, row in shown.iterrows():
-            ok = 0.92 <= row.coverage <= 0.98 and row.bias_over_se <= 0.5
-            lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
-                         + f" | {'PASS' if ok else 'FAIL'} |")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(head + "\n".join(lines) + "\n")
-        print(f"table written to {out}")
+    verdict = np.where((mr["coverage"] >= 0.92) & (mr["coverage"] <= 0.98) & (mr["bias_over_se"] <= 0.5), "PASS",
+                       "FAIL")
+    _show_and_write(shown.assign(verdict=verdict), out,
+                    f"Coverage of dynamic_mediation()'s MR intervals (semi-synthetic design, T = {horizon}, defaults"
+                    f"{' ' + str(kwargs) if kwargs else ''}; R = {reps} replicates, seeds 1000..{999 + reps})\n\n"
+                    + _provenance(n_jobs, seconds, f"--coverage --reps {reps}")
+                    + f"Truth: semi_synthetic_truth() (Monte Carlo SE {max(info['truth']['mc_se'].values()):.4f}).\n\n")
     return shown, results
 
 
@@ -283,10 +271,9 @@ def bootstrap_study(N: int, reps: int, n_boot: int, horizon: int, n_jobs: int,
         est = np.array([run[comp][0] for run in runs])
         se = np.array([run[comp][1] for run in runs])
         boot_sd = np.sqrt(np.mean((np.array([run[comp][2] for run in runs]) - est[:, None]) ** 2, axis=1))
-        error = np.abs(est - truth[comp])
-        rows.append({"component": comp, "sd": est.std(ddof=1), "mean_se": se.mean(),
-                     "rms_boot_sd": np.sqrt(np.mean(boot_sd ** 2)),
-                     "boot_sd_over_sd": np.sqrt(np.mean(boot_sd ** 2)) / est.std(ddof=1),
+        error, rms_boot_sd = np.abs(est - truth[comp]), np.sqrt(np.mean(boot_sd ** 2))
+        rows.append({"component": comp, "sd": est.std(ddof=1), "mean_se": se.mean(), "rms_boot_sd": rms_boot_sd,
+                     "boot_sd_over_sd": rms_boot_sd / est.std(ddof=1),
                      "coverage_sandwich": np.mean(error <= Z_975 * se),
                      "coverage_cheap_bootstrap": np.mean(error <= t_quantile * boot_sd),
                      "width_ratio": np.mean(t_quantile * boot_sd) / np.mean(Z_975 * se)})
@@ -385,19 +372,22 @@ def main(argv=None) -> list[tuple[str, bool]]:
     parser.add_argument("--out", default=None, help="table file ('' writes nothing; default: results/"
                                                     "dynamic_coverage.md, dynamic_oracle.md or dynamic_bootstrap.md)")
     args = parser.parse_args(argv)
+
+    def table_file(default: Path) -> Path | None:
+        return default if args.out is None else (Path(args.out) if args.out else None)
+
     if args.bootstrap:
-        out = BOOTSTRAP_TABLE if args.out is None else (Path(args.out) if args.out else None)
-        bootstrap_study((args.sizes or [200])[0], args.reps or 100, args.n_boot, args.horizon, args.n_jobs, out)
+        bootstrap_study((args.sizes or [200])[0], args.reps or 100, args.n_boot, args.horizon, args.n_jobs,
+                        table_file(BOOTSTRAP_TABLE))
         return []
     if args.oracle:
-        out = ORACLE_TABLE if args.out is None else (Path(args.out) if args.out else None)
-        oracle_study((args.sizes or [200])[0], args.reps or 100, args.horizon, args.n_jobs, out)
+        oracle_study((args.sizes or [200])[0], args.reps or 100, args.horizon, args.n_jobs, table_file(ORACLE_TABLE))
         return []
     kwargs = {} if args.n_folds is None else {"n_folds": args.n_folds}
     results = []
     if args.coverage:
         results += coverage_study(args.sizes or [200, 500], args.reps or 100, args.horizon, args.n_jobs,
-                                  COVERAGE_TABLE if args.out is None else (Path(args.out) if args.out else None),
+                                  table_file(COVERAGE_TABLE),
                                   **kwargs)[1]
     if not (args.bias or args.coverage):
         results += timing()
