@@ -290,9 +290,11 @@ def _provenance(n_jobs: int, seconds: float, flag: str) -> str:
     import platform
 
     import mediationhte as mh
+    from mediationhte.dynamic.nuisances import DEFAULT_LEARNER
 
     return (f"Python {platform.python_version()}, mediationhte {mh.__version__}, {n_jobs} process(es), "
-            f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py {flag}`.\n\n")
+            f"{seconds / 60:.1f} min. Command: `python benchmarks/bench_dynamic.py {flag}`. Default learner for "
+            f"continuous data: {DEFAULT_LEARNER!r}.\n\n")
 
 
 def _show_and_write(table: pd.DataFrame, out: Path | None, head: str) -> None:

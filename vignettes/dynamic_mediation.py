@@ -51,7 +51,8 @@ ARGS = dict(id="intern", time="week", state="mood", action="notified", mediator=
 # ----------------------------------
 #
 # The randomisation probability is known (1/2), so we pass it instead of estimating it. The
-# mediator law, reward model and behaviour model are boosting fits; the Q-functions use additive
+# mediator means and the reward model are linear fits plus boosting of their residuals (trees
+# alone flatten the trends at the edges of the data); the Q-functions use additive
 # cubic splines; the two mediators are integrated with a 7 x 7 Gauss-Hermite rule per row. MR, the
 # multiply robust estimator, is the one to report: it has standard errors (clustered by intern)
 # and stays consistent when some of the models are wrong.

@@ -3,8 +3,10 @@
 As in Ge et al. (2023), with two fragile points of their reference code fixed:
 
 * ``"tabular"`` (discrete states and mediators): empirical cell frequencies and means.
-* a learner name or scikit-learn estimator (``"boosting"`` by default for continuous
-  data): b is a classifier of A on S; r a regressor on (S, A, M); a discrete mediator
+* a learner name or scikit-learn estimator (``"linear_boosting"`` by default for
+  continuous data: a linear fit plus boosting of its residuals for the regressions,
+  the boosting classifier for classes): b is a classifier of A on S; r a regressor
+  on (S, A, M); a discrete mediator
   gets a classifier of its value on (S, A); a continuous one a *multivariate*
   Gaussian law: one regression per coordinate on (S, A) and the full residual
   covariance, estimated from out-of-fold residuals (in-sample residuals of a
@@ -33,6 +35,10 @@ from mediationhte.dynamic.effects import PROPENSITY_FLOOR, DiscreteMediatorLaw, 
 from mediationhte.errors import ParameterError
 
 ROLES = ("behaviour", "mediator", "reward")
+#: Learner names a role may take; "linear_boosting" (the default for continuous data) is
+#: :class:`~mediationhte.core.learners.LinearPlusBoosting` for regressions, the boosting classifier for classes.
+LEARNER_NAMES = ("linear", "forest", "boosting", "linear_boosting")
+DEFAULT_LEARNER = "linear_boosting"
 #: What ``crossfit`` may name: the three roles, and "mediator_density" (the mediator law's density at the observed
 #: mediator cross-fitted, its integration nodes from the model fitted on all rows).
 CROSSFIT_ROLES = ("behaviour", "mediator", "mediator_density", "reward")
@@ -136,15 +142,16 @@ def _templates(learner) -> dict:
         if unknown:
             raise ParameterError(f"Parameter learner: unknown roles {sorted(unknown)}; use {list(ROLES)}.",
                                  parameter="learner")
-        choice = {role: learner.get(role, "boosting") for role in ROLES}
+        choice = {role: learner.get(role, DEFAULT_LEARNER) for role in ROLES}
     else:
         choice = {role: learner for role in ROLES}
     out = {}
     for role, value in choice.items():
         if isinstance(value, str):
-            if value not in ("linear", "forest", "boosting"):
-                raise ParameterError(f"Parameter learner ({role}) must be 'auto', 'tabular', 'linear', 'forest', "
-                                     f"'boosting' or a scikit-learn estimator; got {value!r}.", parameter="learner")
+            if value not in LEARNER_NAMES:
+                raise ParameterError(f"Parameter learner ({role}) must be 'auto', 'tabular', "
+                                     f"{', '.join(map(repr, LEARNER_NAMES))} or a scikit-learn estimator; got "
+                                     f"{value!r}.", parameter="learner")
             out[role] = {"classification": registry_learner(value, "classification"),
                          "regression": registry_learner(value, "regression")}
         elif hasattr(value, "fit") and hasattr(value, "get_params"):

@@ -22,7 +22,9 @@ The ML nuisances (b, p_m, r) are not counted here. Cross-fitting keeps the error
 b and r out of the first order, but MR is not robust to errors of the mediator law
 for the delayed effects, so part of the spread of DDE and DME (and of the estimates
 at small N generally) is still missing from the standard error: the replicate SD was
-up to 1.3 times the mean SE at N = 200 (``benchmarks/bench_dynamic.py --coverage``).
+up to 1.2 times the mean SE at N = 200 with boosted nuisances, and with the default
+linear-plus-boosting nuisances up to 1.09 times at N = 200 and 1.13 times (DDE) at
+N = 500 (``benchmarks/bench_dynamic.py --coverage``).
 """
 
 from __future__ import annotations
