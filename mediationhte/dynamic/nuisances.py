@@ -28,7 +28,7 @@ from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.model_selection import KFold
 
-from mediationhte.core.learners import registry_learner, seeded_clone
+from mediationhte.core.learners import LEARNER_NAMES as SHARED_LEARNER_NAMES, registry_learner, seeded_clone
 from mediationhte.core.parallel import worker_threads
 from mediationhte.dynamic.bases import is_discrete, joint_codes
 from mediationhte.dynamic.effects import PROPENSITY_FLOOR, DiscreteMediatorLaw, Nuisances
@@ -37,7 +37,7 @@ from mediationhte.errors import ParameterError
 ROLES = ("behaviour", "mediator", "reward")
 #: Learner names a role may take; "linear_boosting" (the default for continuous data) is
 #: :class:`~mediationhte.core.learners.LinearPlusBoosting` for regressions, the boosting classifier for classes.
-LEARNER_NAMES = ("linear", "forest", "boosting", "linear_boosting")
+LEARNER_NAMES = SHARED_LEARNER_NAMES + ("linear_boosting",)
 DEFAULT_LEARNER = "linear_boosting"
 #: What ``crossfit`` may name: the three roles, and "mediator_density" (the mediator law's density at the observed
 #: mediator cross-fitted, its integration nodes from the model fitted on all rows).
