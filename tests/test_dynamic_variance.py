@@ -86,3 +86,108 @@ def test_corrected_se_matches_the_trajectory_jackknife(decomposition):
         uncorrected_gaps.append(abs(np.log(uncorrected / jack_se[i])))
     # the correction does work here (measured: total log gap 0.05 against 0.11 four-way, 0.05 against 0.24 natural)
     assert sum(corrected_gaps) < 0.6 * sum(uncorrected_gaps), (corrected_gaps, uncorrected_gaps)
+
+
+# ---- the mediator mean's estimation error (dynamic.variance.mediator_mean_correction)
+def _least_squares_law(rows, features, weights=None):
+    """The mediator mean fitted by weighted least squares on (1, state basis) per action: the sieve the
+    correction linearises (the design's mean is linear in s, so the sieve is correct)."""
+    w = np.ones(len(rows["A"])) if weights is None else weights
+
+    def design(s):
+        return np.column_stack([np.ones(len(s)), features.state_part(s)])
+
+    X = design(rows["S"])
+    coef = {}
+    for a in (0, 1):
+        keep = (rows["A"] == a) & (w > 0)
+        root = np.sqrt(w[keep])[:, None]
+        coef[a] = np.linalg.lstsq(X[keep] * root, rows["M"][keep] * root, rcond=None)[0]
+
+    def mean(s, a):
+        B, a = design(s), np.asarray(a, dtype=float).reshape(-1)
+        return np.where((a == 1)[:, None], B @ coef[1], B @ coef[0])
+
+    return GaussianMediatorLaw(mean, SIGMA, estimated=True)
+
+
+def _with_law(nu: Nuisances, law) -> Nuisances:
+    return Nuisances(behaviour=nu.behaviour, target=nu.target, mediator=law, reward=nu.reward)
+
+
+@pytest.mark.parametrize("decomposition", ["four_way", "natural"])
+def test_mediator_mean_gradient_matches_finite_differences(decomposition):
+    """Reference: central differences of the MR etas when the mean moves along each sieve direction (the fitted
+    Q-functions and ratios held fixed by q_override / ratio_override), computed by re-running the estimator. The
+    polynomial basis and the linear reward keep Gauss-Hermite integration exact, so the two agree to rounding."""
+    from mediationhte.dynamic.nuisances import NormalQuadrature
+
+    rows = _rows(30, 8, seed=5)
+    n = len(rows["R"])
+    both = np.vstack([rows["S"], rows["S_next"]])
+    features = q_basis(both, rows["M"], "polynomial")
+    ratio = ratio_basis(both, "rff", seed=1)
+    rule = NormalQuadrature.build(5, 2)
+    kw = dict(decomposition=decomposition, ridge=1e-4, draws={"cur": rule, "next": rule})
+    law = _least_squares_law(rows, features)
+    nu = _with_law(_known_nuisances(n), law)
+    args = (rows["S"], rows["A"], rows["M"], rows["R"], rows["S_next"])
+    full = estimate_effects(*args, nu, features, ratio, **kw)
+    gradient = full["mediator_mean_gradient"]
+    assert set(gradient) == set(full["eta_labels"])
+    q = 1 + features.state_part(rows["S"][:1]).shape[1]
+
+    def shifted(eps, action, coordinate, column):
+        def mean(s, a):
+            out = law.mean(s, a).copy()
+            direction = np.column_stack([np.ones(len(s)), features.state_part(s)])[:, column]
+            out[:, coordinate] += eps * direction * (np.asarray(a, dtype=float).reshape(-1) == action)
+            return out
+        return _with_law(nu, GaussianMediatorLaw(mean, SIGMA))
+
+    fixed = dict(q_override=full["q"], ratio_override=full["ratio_coefficients"])
+    for action, coordinate, column in [(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, q - 1)]:
+        up, down = (np.array(estimate_effects(*args, shifted(eps, action, coordinate, column), features, ratio,
+                                              **kw, **fixed)["etas"]["MR"]) for eps in (1e-5, -1e-5))
+        numeric = (up - down) / 2e-5
+        analytic = np.array([gradient[label][action, coordinate, column] for label in full["eta_labels"]])
+        assert np.max(np.abs(numeric)) > 1e-3
+        np.testing.assert_allclose(analytic, numeric, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("decomposition", ["four_way", "natural"])
+def test_se_counts_the_mediator_mean_against_the_trajectory_jackknife(decomposition):
+    """Reference: the delete-one-trajectory jackknife that refits the mediator mean (least squares), the Q-functions
+    and the ratios on each sample. The SE with the mediator-mean term must match it; without that term (the same
+    fitted law marked as known) it must be clearly further off. Measured, four-way: IDE and IME 7.7% and 10.4%
+    below the jackknife without the term, 3.5% and 3.6% with it (sum of |log| gaps 0.097 against 0.219); natural:
+    0.041 against 0.068."""
+    n_traj = 120
+    rows = _rows(n_traj, 12, seed=3)
+    n = len(rows["R"])
+    both = np.vstack([rows["S"], rows["S_next"]])
+    features = q_basis(both, rows["M"], "polynomial")
+    ratio = ratio_basis(both, "rff", seed=1)
+    z = np.random.default_rng(2).standard_normal((2, 20, n, 2))
+    kw = dict(decomposition=decomposition, ridge=1e-4, draws={"cur": z[0], "next": z[1]})
+    args = (rows["S"], rows["A"], rows["M"], rows["R"], rows["S_next"])
+    known = _known_nuisances(n)
+    law = _least_squares_law(rows, features)
+    full = estimate_effects(*args, _with_law(known, law), features, ratio, **kw)
+    without = estimate_effects(*args, _with_law(known, GaussianMediatorLaw(law.mean, SIGMA)), features, ratio, **kw)
+    jack = []
+    for j in range(n_traj):
+        keep = (rows["traj"] != j).astype(float)
+        nu_j = _with_law(known, _least_squares_law(rows, features, keep))
+        out = estimate_effects(*args, nu_j, features, ratio, weights=keep, **kw)
+        jack.append([out["effects"]["MR"][c] for c in COMPONENTS])
+    jack = np.array(jack)
+    jack_se = np.sqrt((n_traj - 1) / n_traj * ((jack - jack.mean(axis=0)) ** 2).sum(axis=0))
+    gaps_with, gaps_without = [], []
+    for i, comp in enumerate(COMPONENTS):
+        with_term = _cluster_se(full["phi"][comp], rows["traj"])
+        without_term = _cluster_se(without["phi"][comp], rows["traj"])
+        assert with_term == pytest.approx(jack_se[i], rel=0.05), (comp, with_term, jack_se[i], without_term)
+        gaps_with.append(abs(np.log(with_term / jack_se[i])))
+        gaps_without.append(abs(np.log(without_term / jack_se[i])))
+    assert sum(gaps_with) < 0.7 * sum(gaps_without), (gaps_with, gaps_without)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from mediationhte.dynamic.solvers import lstd_system, min_max_ratio, ratio_system, solve_lstd
-from mediationhte.dynamic.variance import lstd_correction, ratio_correction, ratio_gradient
+from mediationhte.dynamic.variance import lstd_correction, mediator_mean_correction, ratio_correction, ratio_gradient
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME")
 #: Fitted behaviour propensities are clipped to [PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR] (dynamic.nuisances).
@@ -95,19 +95,27 @@ def _repeat(x, k: int):
     return np.concatenate([x] * k, axis=0)
 
 
-def mean_over_nodes(f: Callable, s, a_dir: float, nodes) -> np.ndarray:
-    """sum_k w_k f(s, a_dir, m_k), with the nodes stacked into batches of rows."""
+def mean_over_nodes(f: Callable, s, a_dir: float, nodes):
+    """sum_k w_k f(s, a_dir, m_k), with the nodes stacked into batches of rows.
+
+    With nodes (m_k, w_k, score_k) (a law's ``score_nodes``) it returns the pair
+    (sum_k w_k f_k, sum_k w_k f_k score_k'), the second being the derivative of the
+    integral in the law's mean, shape f's plus (d_M,).
+    """
     n = len(s)
     per_batch = max(1, BATCH_ROWS // max(n, 1))
-    total = 0.0
+    total, derivative = 0.0, 0.0
     for start in range(0, len(nodes), per_batch):
         chunk = nodes[start:start + per_batch]
         k = len(chunk)
-        values = f(_repeat(s, k), np.full(n * k, float(a_dir)), np.concatenate([m for m, _ in chunk], axis=0))
+        values = f(_repeat(s, k), np.full(n * k, float(a_dir)), np.concatenate([node[0] for node in chunk], axis=0))
         values = np.asarray(values, dtype=float).reshape((k, n) + np.shape(values)[1:])
-        weights = np.stack([w for _, w in chunk]).reshape((k, n) + (1,) * (values.ndim - 2))
+        weights = np.stack([node[1] for node in chunk]).reshape((k, n) + (1,) * (values.ndim - 2))
         total = total + (weights * values).sum(axis=0)
-    return total
+        if len(chunk[0]) == 3:
+            derivative = derivative + np.einsum("kn...,knd->n...d", weights * values,
+                                                np.stack([node[2] for node in chunk]))
+    return (total, derivative) if len(nodes[0]) == 3 else total
 
 
 def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_features: Callable, *,
@@ -144,7 +152,10 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         ``effects`` per estimator (IDE, IME, DDE, DME, ATE; baseline: IDE and IME),
         ``phi`` (per-row MR influence values, with the sieve correction of
         :mod:`mediationhte.dynamic.variance`), ``sieve_correction`` (that correction per
-        eta), ``q`` (coefficients) and ``omega``.
+        eta), ``q`` (coefficients), ``omega``, ``ratio_coefficients`` (the fitted ratios,
+        in ``ratio_override``'s keys) and ``mediator_mean_gradient`` (per eta, when the
+        law's mean was estimated: the derivative (2, d_M, q) of its MR mean in the
+        mediator mean along ``1{a = action} e_j (1, state basis)_b``, Q and ratios fixed).
     """
     if isinstance(nuisances, DiscreteNuisances):
         nuisances = nuisances.general()
@@ -170,29 +181,39 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     kappa = np.exp(mixed - lp_obs)       # p_m^e(M | S) / p_m(M | S, A)
     kappa_nat = np.exp(lp0 - lp_obs)     # p_m(M | S, a_0) / p_m(M | S, A)
 
-    # ---- mediator integrals on node blocks
-    node_sets = {(where, a): law.nodes(s, np.full(n, float(a)), draws.get(where))
+    # ---- mediator integrals on node blocks. A law whose mean was fitted on these rows (a Gaussian law with
+    # estimated=True) also gives each integral's derivative in that mean, for the standard error.
+    count_mean = bool(getattr(law, "estimated", False)) and hasattr(q_features, "mediator_part")
+    nodes_of = law.score_nodes if count_mean else law.nodes
+    node_sets = {(where, a): nodes_of(s, np.full(n, float(a)), draws.get(where))
                  for where, s in (("cur", S), ("next", S_next)) for a in (0, 1)}
     at = {"cur": S, "next": S_next}
+
+    def integral(f, s, a_dir, nodes):
+        return mean_over_nodes(f, s, a_dir, nodes) if count_mean else (mean_over_nodes(f, s, a_dir, nodes), None)
+
     if hasattr(q_features, "mediator_part"):   # additive basis: integrate the mediator part only
         g = {where: q_features.state_part(s) for where, s in at.items()}
-        h = {key: mean_over_nodes(lambda s, a, m: q_features.mediator_part(m), at[key[0]], 0.0, nodes)
-             for key, nodes in node_sets.items()}
+        h, dh = {}, {}
+        for key, nodes in node_sets.items():
+            h[key], dh[key] = integral(lambda s, a, m: q_features.mediator_part(m), at[key[0]], 0.0, nodes)
         EF = {(where, am, ad): q_features.assemble(g[where], h[(where, am)], np.full(n, float(ad)))
               for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
     else:
         EF = {(where, am, ad): mean_over_nodes(q_features, at[where], ad, node_sets[(where, am)])
               for where in ("cur", "next") for am in (0, 1) for ad in (0, 1)}
-    ER = {(am, ad): mean_over_nodes(nu.reward, S, ad, node_sets[("cur", am)]) for am in (0, 1) for ad in (0, 1)}
+    ER, dER = {}, {}
+    for am in (0, 1):
+        for ad in (0, 1):
+            ER[(am, ad)], dER[(am, ad)] = integral(nu.reward, S, ad, node_sets[("cur", am)])
     del node_sets
 
-    def pe_mix(p, one, zero):
-        return p[:, None] * one + (1 - p)[:, None] * zero if np.ndim(one) == 2 else p * one + (1 - p) * zero
-
-    xi = {"e": pe_mix(pe_next, EF[("next", 1, 1)], EF[("next", 0, 0)]),
-          "0": EF[("next", 0, 0)],
-          "G": pe_mix(pe_next, EF[("next", 1, 0)], EF[("next", 0, 0)]),          # m from p_m^e, direct a_0
-          "G'": pe_mix(pe_next, EF[("next", 0, 1)], EF[("next", 0, 0)])}         # direct from pi_e, m from a_0
+    # xi[chain] = E phi(S', a_dir, m) under the chain's next action and mediator: sum of weight * EF[("next", am, ad)]
+    xi_mix = {"e": ((1, 1, pe_next), (0, 0, 1 - pe_next)),
+              "0": ((0, 0, ones),),
+              "G": ((1, 0, pe_next), (0, 0, 1 - pe_next)),      # m from p_m^e, direct a_0
+              "G'": ((0, 1, pe_next), (0, 0, 1 - pe_next))}     # direct from pi_e, m from a_0
+    xi = {c: sum(weight[:, None] * EF[("next", am, ad)] for am, ad, weight in mix) for c, mix in xi_mix.items()}
     phi = q_features(S, A, M)
     p = phi.shape[1]
     phi_bar_obs = _pick(A, EF[("cur", 1, 1)], EF[("cur", 0, 0)])                  # E_m phi(S, A, m) given A
@@ -282,11 +303,69 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
            last: omega[chain_of[last]] * switched * R}
     terms = {k: omega[chain_of[k]] * bracket[k] for k in order}
 
+    # ---- derivative of each eta's MR mean in the mediator mean (Q-functions and ratios held at their fits; MR
+    # is orthogonal to them), as per-row parts at the four places the mean is evaluated: (S, a) and (S', a)
+    mean_gradient = {}
+    if count_mean:
+        q_S, q_M = g["cur"].shape[1], h[("cur", 0)].shape[1]
+        score = {a: law.mean_score(M, S, np.full(n, float(a))) for a in (0, 1)}     # d log p_m(M | S, a) / d mean
+
+        def scaled(coef, parts):
+            return [(loc, np.asarray(coef, dtype=float).reshape(-1, 1) * value) for loc, value in parts]
+
+        def d_features(where, am, ad, coef):   # d (EF[(where, am, ad)] @ coef) / d mean(at[where], am)
+            start = (q_S + q_M + 1 if ad == 1 else 0) + q_S
+            return [((where, am), np.einsum("nld,l->nd", dh[(where, am)], coef[start:start + q_M]))]
+
+        def d_value(chain, coef):               # d V
+            return [part for am, ad, weight in xi_mix[chain]
+                    for part in scaled(weight, d_features("next", am, ad, coef))]
+
+        def d_observed(a_dir, coef):   # d (E_m phi(S, a_dir, m) given A) @ coef; a_dir None: the observed A
+            one, zero = (1, 0) if a_dir is None else (a_dir, a_dir)
+            return scaled(A, d_features("cur", 1, one, coef)) + scaled(1 - A, d_features("cur", 0, zero, coef))
+
+        d_rbar0, d_rbar1 = [(("cur", 0), dER[(0, 0)])], [(("cur", 1), dER[(1, 1)])]
+        d_rbar_obs = scaled(A, d_rbar1) + scaled(1 - A, d_rbar0)
+        d_rbar_e = scaled(pe, d_rbar1) + scaled(1 - pe, d_rbar0)
+        with np.errstate(divide="ignore"):
+            share1 = np.exp(np.log(pe) + lp1 - mixed)                                     # pi_e-weight of a = 1
+        d_kappa = scaled(kappa * (share1 - A), [(("cur", 1), score[1])]) + scaled(-kappa * (share1 - A),
+                                                                                    [(("cur", 0), score[0])])
+        d_kappa_nat = scaled(A * kappa_nat, [(("cur", 0), score[0])]) + scaled(-A * kappa_nat,
+                                                                                 [(("cur", 1), score[1])])
+        if natural:
+            d_pseudo = {7: d_rbar_e, 8: d_rbar_e}
+            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa_nat, scaled(kappa_nat < clip, d_kappa_nat), d_rbar_e
+        else:
+            d_pseudo = {3: d_rbar0, 4: d_rbar0}
+            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa, scaled(kappa < clip, d_kappa), d_rbar0
+
+        def d_residual(k):
+            return d_pseudo.get(k, []) + d_value(chain_of[k], theta[k]) + scaled(-ones, d_observed(None, theta[k]))
+
+        d_bracket = {1: scaled(rho_e, d_residual(1)), 5: scaled(rho_0, d_residual(5)),
+                     k2: scaled(switched * (R - r_obs), d_kc_mix) + scaled(kept, d_residual(k2)),
+                     k3: scaled(-switched, d_rbar_obs) + scaled(kept, d_residual(k3))}
+        d_mediator_features = [part for a, weight in direct_weights
+                               for part in scaled(-weight, d_observed(a, theta[k4]))]
+        delayed_part = rbar_ctrl + V[k4] - phi @ q_g - eta[k4]
+        d_bracket[k4] = scaled(switched, scaled(-ones, d_rbar_obs) + scaled(delayed_part, d_kappa_mix)
+                               + scaled(kappa_mix, d_rbar_ctrl + d_value(g_chain, theta[k4])))
+        d_bracket[k4] += scaled(kept, d_mediator_features)
+        for k in order:
+            blocks = np.zeros((2, M.shape[1], q_S + 1))
+            for (where, am), value in d_bracket[k]:
+                blocks[am] += (value * (w * omega[chain_of[k]])[:, None]).T @ np.column_stack([ones, g[where]])
+            mean_gradient[k] = blocks
+
     # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance); each
     # chain's ratio moments are built once and shared by the etas on that chain
     r_ridge = ridge if ratio_ridge is None else ratio_ridge
     moments = {c: ratio_system(psi, psi_next, rhos[c], w) for c in betas}
     correction = {}
+    if count_mean:
+        mean_basis, mean_residual = np.column_stack([ones, g["cur"]]), law.residual(M, S, A)
     for k in order:
         c = chain_of[k]
         total = np.zeros(n)
@@ -297,6 +376,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         if c in betas:
             grad = ratio_gradient(psi, raws[c], clip, w, omega[c], bracket[k])
             total += ratio_correction(psi, *moments[c], betas[c], r_ridge, grad)
+        if k in mean_gradient:
+            total += mediator_mean_correction(mean_basis, A, mean_residual, mean_gradient[k], w)
         correction[k] = total - np.sum(w * total)
 
     mr_rows = [eta[k] + terms[k] for k in order]
@@ -323,6 +404,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         "effects": {"DM": components(dm), "MIS": components(mis_etas), "MR": components(mr),
                     "baseline": {"IDE": float(np.sum(w * base_ide)), "IME": float(np.sum(w * base_ime))}},
         "phi": phi_rows, "q": theta, "omega": omega,
+        "ratio_coefficients": {("G" if c == "G'" else c): beta for c, beta in betas.items()},
+        "mediator_mean_gradient": {f"eta{k}": grad for k, grad in mean_gradient.items()},
         "sieve_correction": {f"eta{k}": correction[k] for k in order},
         # positivity: rows whose weights hit a bound (behaviour propensity at its floor, a ratio above the clip)
         "clipped": {"propensity": int(np.sum(np.minimum(b1, 1 - b1) <= PROPENSITY_FLOOR)),

@@ -58,13 +58,30 @@ class SplitMediatorLaw:
     density: object
     integration: object
 
+    @property
+    def estimated(self) -> bool:
+        """Whether the mean was fitted on the rows (both fits are, or neither)."""
+        return bool(getattr(self.density, "estimated", False))
+
     def log_density(self, m, s, a):
         """Log density (or pmf) of the cross-fitted law."""
         return self.density.log_density(m, s, a)
 
+    def mean_score(self, m, s, a):
+        """Derivative of the cross-fitted log density in its mean (a Gaussian law)."""
+        return self.density.mean_score(m, s, a)
+
+    def residual(self, m, s, a):
+        """The residual m - mean(s, a) of the cross-fitted mean (out of fold)."""
+        return self.density.residual(m, s, a)
+
     def nodes(self, s, a, draws=None):
         """Integration nodes of the law fitted on all rows."""
         return self.integration.nodes(s, a, draws)
+
+    def score_nodes(self, s, a, draws=None):
+        """Integration nodes with their scores, of the law fitted on all rows."""
+        return self.integration.score_nodes(s, a, draws)
 
 
 #: Largest mediator dimension integrated by a Gauss-Hermite product rule (its node count grows as K^d).
@@ -107,13 +124,36 @@ class NormalQuadrature:
 
 @dataclass(frozen=True)
 class GaussianMediatorLaw:
-    """M | S = s, A = a ~ N(mean(s, a), cov)."""
+    """M | S = s, A = a ~ N(mean(s, a), cov).
+
+    ``estimated=True`` says the mean was fitted on the rows being analysed, so the MR
+    standard error counts its estimation error (:mod:`mediationhte.dynamic.variance`);
+    a known law (an oracle check) leaves it False.
+    """
 
     mean: Callable
     cov: np.ndarray
+    estimated: bool = False
 
     def _factor(self):
         return np.linalg.cholesky(self.cov)
+
+    def residual(self, m, s, a):
+        """The residual m - mean(s, a), (n, d)."""
+        return np.asarray(m, dtype=float).reshape(len(m), -1) - self.mean(s, a)
+
+    def mean_score(self, m, s, a):
+        """Derivative of the log density at m in the mean: cov^{-1} (m - mean(s, a)), (n, d)."""
+        return np.linalg.solve(self.cov, self.residual(m, s, a).T).T
+
+    def score_nodes(self, s, a, draws):
+        """:meth:`nodes` with each node's score cov^{-1} (m_k - mean(s, a)): [(m_k, weight_k, score_k)].
+
+        sum_k weight_k f(m_k) score_k is the derivative of E f(M) in the mean (Stein's identity),
+        for any f, smooth or not (a boosted reward is a step function).
+        """
+        mu = self.mean(s, a)
+        return [(m, w, np.linalg.solve(self.cov, (m - mu).T).T) for m, w in self.nodes(s, a, draws)]
 
     def log_density(self, m, s, a):
         """Exact multivariate normal log density at each row."""
@@ -327,7 +367,7 @@ def _gaussian_mediator(template, seeds, SA, M, n_folds, folds, n_jobs: int = 1) 
         X = np.column_stack([np.asarray(s, dtype=float).reshape(len(s), -1), a])
         return np.column_stack([mdl(X) for mdl in models])
 
-    return GaussianMediatorLaw(mean, cov)
+    return GaussianMediatorLaw(mean, cov, estimated=True)
 
 
 def _tabular(S, A, M, R, target, propensity_rows) -> Nuisances:

@@ -1,4 +1,4 @@
-"""The MR standard error's correction for the estimated Q-functions and state ratios (stacked estimating equations).
+"""The MR standard error's correction for the estimated Q-functions, state ratios and mediator mean (stacked equations).
 
 MR's per-row terms are the influence function of each eta when the Q-functions
 and the state ratios are known. Here both are estimated on the same rows by
@@ -18,13 +18,22 @@ correct sieve the correction vanishes (MR is orthogonal to Q and omega); at the
 sizes users have it does not: on the semi-synthetic design (N = 200 trajectories of
 25 steps) it raised the standard errors of DDE and DME by 7-11%.
 
-The ML nuisances (b, p_m, r) are not counted here. Cross-fitting keeps the errors of
-b and r out of the first order, but MR is not robust to errors of the mediator law
-for the delayed effects, so part of the spread of DDE and DME (and of the estimates
-at small N generally) is still missing from the standard error: the replicate SD was
-up to 1.2 times the mean SE at N = 200 with boosted nuisances, and with the default
-linear-plus-boosting nuisances up to 1.09 times at N = 200 and 1.13 times (DDE) at
-N = 500 (``benchmarks/bench_dynamic.py --coverage``).
+A Gaussian mediator law whose mean was fitted on the rows is counted too
+(:func:`mediator_mean_correction`): ``estimate_effects`` differentiates each eta's MR
+mean in the mediator mean analytically (at the four places the mean is evaluated:
+(S, a) and (S', a) for a = 0, 1; checked against finite differences in the tests), and
+the mean is seen as a least-squares sieve per action (a constant and the Q basis's
+state part), whose influence times that derivative is Newey's (1994) correction for a
+nonparametric conditional mean, projected on the sieve. Where the mean is a least-
+squares fit on that sieve this makes the SE match the delete-one-trajectory jackknife
+that refits it (IDE and IME were 8-10% short without it; ``tests/test_dynamic_variance.py``).
+
+Not counted: the behaviour propensity and the reward regression (cross-fitting keeps
+their errors out of the first order, and MR is robust to them), the mediator's
+covariance, and a discrete mediator's class probabilities. On the semi-synthetic design
+the mean's term moves the SEs by about 1% at N = 500; the replicate SD of DDE there is
+still about 1.1 times its mean SE, so the fitted law's
+extra spread is not first order in its mean (``benchmarks/bench_dynamic.py --coverage``).
 """
 
 from __future__ import annotations
@@ -81,3 +90,36 @@ def ratio_gradient(psi: np.ndarray, raw: np.ndarray, clip: float, w: np.ndarray,
     total = float(np.sum(w * np.clip(raw, 1.0 / clip, clip)))
     free_mean = (psi * (w * free)[:, None]).sum(axis=0)
     return ((psi * (w * bracket * free)[:, None]).sum(axis=0) - float(np.sum(w * bracket * omega)) * free_mean) / total
+
+
+def mediator_mean_correction(basis: np.ndarray, A: np.ndarray, residual: np.ndarray, gradient: np.ndarray,
+                             w: np.ndarray) -> np.ndarray:
+    """Per-row ``G' IF_i`` of the mediator mean, seen as a least-squares sieve per action.
+
+    The mean of coordinate j under action a is taken as ``basis(s)' beta_{a, j}`` fitted
+    by weighted least squares on the rows with A = a, so
+    ``IF_i = H_a^{-1} basis_i residual_{i, j}`` with ``H_a = sum_{A_i = a} w_i basis_i basis_i'``
+    (Newey 1994: for a flexible fit of a conditional mean the correction is the Riesz
+    representer of the derivative times the residual; the sieve projects it on the basis).
+
+    Parameters
+    ----------
+    basis : ndarray (n, q)
+        Sieve features of each row's state (a constant and the Q basis's state part).
+    A : ndarray (n,)
+    residual : ndarray (n, d_M)
+        M minus the fitted mean at (S, A) (out of fold when the law is cross-fitted).
+    gradient : ndarray (2, d_M, q)
+        Derivative of the MR mean in beta, by action and coordinate.
+    w : ndarray (n,)
+    """
+    out = np.zeros(len(A))
+    for a in (0, 1):
+        rows = A == a
+        if not rows.any():
+            continue
+        X = basis[rows]
+        H = (X * w[rows, None]).T @ X
+        v = np.linalg.lstsq(H, gradient[a].T, rcond=None)[0]            # (q, d_M)
+        out[rows] = np.sum((X @ v) * residual[rows], axis=1)
+    return out
