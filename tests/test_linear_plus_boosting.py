@@ -55,7 +55,7 @@ def test_it_is_a_well_behaved_scikit_learn_estimator():
     assert isinstance(template, LinearPlusBoosting) and template.random_state is None
     assert type(registry_learner("linear_boosting", "classification")).__name__ == "HistGradientBoostingClassifier"
     first, second = seeded_clone(template, 7), seeded_clone(template, 7)
-    assert first.random_state == 7 and clone(first).get_params() == {"random_state": 7}
+    assert first.random_state == 7 and clone(first).get_params() == {"early_stopping": True, "random_state": 7}
     np.testing.assert_array_equal(first.fit(X, y).predict(X), second.fit(X, y).predict(X))
     assert not hasattr(template, "linear_")            # the template itself is never fitted
 
@@ -82,3 +82,17 @@ def test_dynamic_names_the_learners_it_accepts(small_semi_synthetic):
     with pytest.raises(ParameterError, match="'linear_boosting' or a scikit-learn estimator; got 'lasso'") as err:
         mh.dynamic_mediation(small_semi_synthetic, **ARGS, learner={"reward": "lasso"}, n_mc=4)
     assert err.value.parameter == "learner"
+
+
+def test_early_stopping_keeps_the_trees_off_pure_noise():
+    # y = 1 + 2 x1 + N(0, 2^2): the truth is the line, so every boosted step fits noise. Reference: the known line.
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-2, 2, size=(5000, 2))
+    truth = 1 + 2 * X[:, 0]
+    y = truth + 2 * rng.standard_normal(5000)
+    stopped = LinearPlusBoosting(random_state=0).fit(X, y)
+    full = LinearPlusBoosting(early_stopping=False, random_state=0).fit(X, y)
+    assert stopped.boosting_.n_iter_ < 30 and full.boosting_.n_iter_ == 100
+    error_stopped = np.sqrt(np.mean((stopped.predict(X) - truth) ** 2))
+    error_full = np.sqrt(np.mean((full.predict(X) - truth) ** 2))
+    assert error_stopped < 0.5 * error_full, (error_stopped, error_full)

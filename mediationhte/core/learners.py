@@ -37,6 +37,11 @@ class LinearPlusBoosting(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
+    early_stopping : bool, default True
+        Stop boosting the residuals when 10% of the rows held out stop improving for 10
+        rounds (scikit-learn's rule). When the residual of the trend is mostly noise the
+        full 100 rounds fit that noise; in dynamic mediation a noisy mediator mean biases
+        the delayed effects through the density ratio.
     random_state : int or None
         Passed to the boosting stage.
 
@@ -50,13 +55,15 @@ class LinearPlusBoosting(RegressorMixin, BaseEstimator):
     60.0
     """
 
-    def __init__(self, random_state=None):
+    def __init__(self, early_stopping=True, random_state=None):
+        self.early_stopping = early_stopping
         self.random_state = random_state
 
     def fit(self, X, y):
         """Fit the linear trend, then boosting on its residuals."""
         self.linear_ = LinearRegression().fit(X, y)
-        self.boosting_ = HistGradientBoostingRegressor(**_BOOSTING, random_state=self.random_state).fit(
+        settings = {**_BOOSTING, "early_stopping": bool(self.early_stopping)}
+        self.boosting_ = HistGradientBoostingRegressor(**settings, random_state=self.random_state).fit(
             X, np.asarray(y, dtype=float) - self.linear_.predict(X))
         return self
 
