@@ -116,10 +116,12 @@ def _with_law(nu: Nuisances, law) -> Nuisances:
 
 
 @pytest.mark.parametrize("decomposition", ["four_way", "natural"])
-def test_mediator_mean_gradient_matches_finite_differences(decomposition):
-    """Reference: central differences of the MR etas when the mean moves along each sieve direction (the fitted
-    Q-functions and ratios held fixed by q_override / ratio_override), computed by re-running the estimator. The
-    polynomial basis and the linear reward keep Gauss-Hermite integration exact, so the two agree to rounding."""
+@pytest.mark.parametrize("refit", [False, True])
+def test_mediator_mean_gradient_matches_finite_differences(decomposition, refit):
+    """Reference: central differences of the MR etas when the mean moves along each sieve direction, computed by
+    re-running the estimator: with the fitted Q-functions and ratios held by q_override / ratio_override (the direct
+    paths), or refitted (every path: the Q targets and the G chain's kappa-weighted ratio move too). The polynomial
+    basis and the linear reward keep Gauss-Hermite integration exact, so the two agree to rounding."""
     from mediationhte.dynamic.nuisances import NormalQuadrature
 
     rows = _rows(30, 8, seed=5)
@@ -145,7 +147,10 @@ def test_mediator_mean_gradient_matches_finite_differences(decomposition):
             return out
         return _with_law(nu, GaussianMediatorLaw(mean, SIGMA))
 
-    fixed = dict(q_override=full["q"], ratio_override=full["ratio_coefficients"])
+    fixed = {} if refit else dict(q_override=full["q"], ratio_override=full["ratio_coefficients"])
+    if not refit:   # the gradient reported with the fits overridden is the direct paths' only
+        full = estimate_effects(*args, nu, features, ratio, **kw, **fixed)
+        gradient = full["mediator_mean_gradient"]
     for action, coordinate, column in [(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, q - 1)]:
         up, down = (np.array(estimate_effects(*args, shifted(eps, action, coordinate, column), features, ratio,
                                               **kw, **fixed)["etas"]["MR"]) for eps in (1e-5, -1e-5))
@@ -158,10 +163,10 @@ def test_mediator_mean_gradient_matches_finite_differences(decomposition):
 @pytest.mark.parametrize("decomposition", ["four_way", "natural"])
 def test_se_counts_the_mediator_mean_against_the_trajectory_jackknife(decomposition):
     """Reference: the delete-one-trajectory jackknife that refits the mediator mean (least squares), the Q-functions
-    and the ratios on each sample. The SE with the mediator-mean term must match it; without that term (the same
-    fitted law marked as known) it must be clearly further off. Measured, four-way: IDE and IME 7.7% and 10.4%
-    below the jackknife without the term, 3.5% and 3.6% with it (sum of |log| gaps 0.097 against 0.219); natural:
-    0.041 against 0.068."""
+    and the ratios on each sample. The SE with the mediator-mean term must match it within 5% (measured: within
+    3.7% for all eight). Four-way, where the mean's error matters here, the term must close most of the gap
+    (measured: IDE / IME / DDE / DME at 0.965 / 0.963 / 1.000 / 1.002 of the jackknife with it, 0.923 / 0.896 /
+    1.007 / 0.978 without it, the same fitted law marked as known); natural, both are within 3% here."""
     n_traj = 120
     rows = _rows(n_traj, 12, seed=3)
     n = len(rows["R"])
@@ -190,4 +195,5 @@ def test_se_counts_the_mediator_mean_against_the_trajectory_jackknife(decomposit
         assert with_term == pytest.approx(jack_se[i], rel=0.05), (comp, with_term, jack_se[i], without_term)
         gaps_with.append(abs(np.log(with_term / jack_se[i])))
         gaps_without.append(abs(np.log(without_term / jack_se[i])))
-    assert sum(gaps_with) < 0.7 * sum(gaps_without), (gaps_with, gaps_without)
+    if decomposition == "four_way":
+        assert sum(gaps_with) < 0.5 * sum(gaps_without), (gaps_with, gaps_without)

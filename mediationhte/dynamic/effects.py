@@ -22,7 +22,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 from mediationhte.dynamic.solvers import lstd_system, min_max_ratio, ratio_system, solve_lstd
-from mediationhte.dynamic.variance import lstd_correction, mediator_mean_correction, ratio_correction, ratio_gradient
+from mediationhte.dynamic.variance import (lstd_correction, lstd_sensitivity, mediator_mean_correction,
+                                          ratio_correction, ratio_gradient, ratio_sensitivity)
 
 COMPONENTS = ("IDE", "IME", "DDE", "DME")
 #: Fitted behaviour propensities are clipped to [PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR] (dynamic.nuisances).
@@ -91,6 +92,11 @@ def _pick(a, when_one, when_zero):
     return np.where(a.reshape(shape) == 1, when_one, when_zero)
 
 
+def _scaled(coef, parts):
+    """Derivative parts [(place, (n, d_M) array)] times a per-row coefficient."""
+    return [(place, np.asarray(coef, dtype=float).reshape(-1, 1) * value) for place, value in parts]
+
+
 def _repeat(x, k: int):
     return np.concatenate([x] * k, axis=0)
 
@@ -155,7 +161,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         eta), ``q`` (coefficients), ``omega``, ``ratio_coefficients`` (the fitted ratios,
         in ``ratio_override``'s keys) and ``mediator_mean_gradient`` (per eta, when the
         law's mean was estimated: the derivative (2, d_M, q) of its MR mean in the
-        mediator mean along ``1{a = action} e_j (1, state basis)_b``, Q and ratios fixed).
+        mediator mean along ``1{a = action} e_j (1, state basis)_b``, through the
+        Q-functions and the G chain's ratio too unless they are overridden).
     """
     if isinstance(nuisances, DiscreteNuisances):
         nuisances = nuisances.general()
@@ -310,54 +317,50 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         q_S, q_M = g["cur"].shape[1], h[("cur", 0)].shape[1]
         score = {a: law.mean_score(M, S, np.full(n, float(a))) for a in (0, 1)}     # d log p_m(M | S, a) / d mean
 
-        def scaled(coef, parts):
-            return [(loc, np.asarray(coef, dtype=float).reshape(-1, 1) * value) for loc, value in parts]
-
         def d_features(where, am, ad, coef):   # d (EF[(where, am, ad)] @ coef) / d mean(at[where], am)
             start = (q_S + q_M + 1 if ad == 1 else 0) + q_S
             return [((where, am), np.einsum("nld,l->nd", dh[(where, am)], coef[start:start + q_M]))]
 
         def d_value(chain, coef):               # d V
             return [part for am, ad, weight in xi_mix[chain]
-                    for part in scaled(weight, d_features("next", am, ad, coef))]
+                    for part in _scaled(weight, d_features("next", am, ad, coef))]
 
         def d_observed(a_dir, coef):   # d (E_m phi(S, a_dir, m) given A) @ coef; a_dir None: the observed A
             one, zero = (1, 0) if a_dir is None else (a_dir, a_dir)
-            return scaled(A, d_features("cur", 1, one, coef)) + scaled(1 - A, d_features("cur", 0, zero, coef))
+            return _scaled(A, d_features("cur", 1, one, coef)) + _scaled(1 - A, d_features("cur", 0, zero, coef))
 
         d_rbar0, d_rbar1 = [(("cur", 0), dER[(0, 0)])], [(("cur", 1), dER[(1, 1)])]
-        d_rbar_obs = scaled(A, d_rbar1) + scaled(1 - A, d_rbar0)
-        d_rbar_e = scaled(pe, d_rbar1) + scaled(1 - pe, d_rbar0)
+        d_rbar_obs = _scaled(A, d_rbar1) + _scaled(1 - A, d_rbar0)
+        d_rbar_e = _scaled(pe, d_rbar1) + _scaled(1 - pe, d_rbar0)
         with np.errstate(divide="ignore"):
             share1 = np.exp(np.log(pe) + lp1 - mixed)                                     # pi_e-weight of a = 1
-        d_kappa = scaled(kappa * (share1 - A), [(("cur", 1), score[1])]) + scaled(-kappa * (share1 - A),
+        d_kappa = _scaled(kappa * (share1 - A), [(("cur", 1), score[1])]) + _scaled(-kappa * (share1 - A),
                                                                                     [(("cur", 0), score[0])])
-        d_kappa_nat = scaled(A * kappa_nat, [(("cur", 0), score[0])]) + scaled(-A * kappa_nat,
+        d_kappa_nat = _scaled(A * kappa_nat, [(("cur", 0), score[0])]) + _scaled(-A * kappa_nat,
                                                                                  [(("cur", 1), score[1])])
         if natural:
             d_pseudo = {7: d_rbar_e, 8: d_rbar_e}
-            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa_nat, scaled(kappa_nat < clip, d_kappa_nat), d_rbar_e
+            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa_nat, _scaled(kappa_nat < clip, d_kappa_nat), d_rbar_e
         else:
             d_pseudo = {3: d_rbar0, 4: d_rbar0}
-            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa, scaled(kappa < clip, d_kappa), d_rbar0
+            d_kappa_mix, d_kc_mix, d_rbar_ctrl = d_kappa, _scaled(kappa < clip, d_kappa), d_rbar0
 
         def d_residual(k):
-            return d_pseudo.get(k, []) + d_value(chain_of[k], theta[k]) + scaled(-ones, d_observed(None, theta[k]))
+            return d_pseudo.get(k, []) + d_value(chain_of[k], theta[k]) + _scaled(-ones, d_observed(None, theta[k]))
 
-        d_bracket = {1: scaled(rho_e, d_residual(1)), 5: scaled(rho_0, d_residual(5)),
-                     k2: scaled(switched * (R - r_obs), d_kc_mix) + scaled(kept, d_residual(k2)),
-                     k3: scaled(-switched, d_rbar_obs) + scaled(kept, d_residual(k3))}
+        d_bracket = {1: _scaled(rho_e, d_residual(1)), 5: _scaled(rho_0, d_residual(5)),
+                     k2: _scaled(switched * (R - r_obs), d_kc_mix) + _scaled(kept, d_residual(k2)),
+                     k3: _scaled(-switched, d_rbar_obs) + _scaled(kept, d_residual(k3))}
         d_mediator_features = [part for a, weight in direct_weights
-                               for part in scaled(-weight, d_observed(a, theta[k4]))]
+                               for part in _scaled(-weight, d_observed(a, theta[k4]))]
         delayed_part = rbar_ctrl + V[k4] - phi @ q_g - eta[k4]
-        d_bracket[k4] = scaled(switched, scaled(-ones, d_rbar_obs) + scaled(delayed_part, d_kappa_mix)
-                               + scaled(kappa_mix, d_rbar_ctrl + d_value(g_chain, theta[k4])))
-        d_bracket[k4] += scaled(kept, d_mediator_features)
-        for k in order:
-            blocks = np.zeros((2, M.shape[1], q_S + 1))
-            for (where, am), value in d_bracket[k]:
-                blocks[am] += (value * (w * omega[chain_of[k]])[:, None]).T @ np.column_stack([ones, g[where]])
-            mean_gradient[k] = blocks
+        d_bracket[k4] = _scaled(switched, _scaled(-ones, d_rbar_obs) + _scaled(delayed_part, d_kappa_mix)
+                               + _scaled(kappa_mix, d_rbar_ctrl + d_value(g_chain, theta[k4])))
+        d_bracket[k4] += _scaled(kept, d_mediator_features)
+        d_row = {k: _scaled(omega[chain_of[k]], d_bracket[k]) for k in order}
+        # what the Q fits and the kappa-weighted ratio see move: the LSTD targets and the G chain's rho
+        d_lstd_target = {k: d_pseudo.get(k, []) + d_value(chain_of[k], theta[k]) for k in order}
+        d_rho_kappa = _scaled(switched, d_kc_mix)
 
     # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance); each
     # chain's ratio moments are built once and shared by the etas on that chain
@@ -369,15 +372,26 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     for k in order:
         c = chain_of[k]
         total = np.zeros(n)
+        parts = d_row[k] if count_mean else []      # the mediator mean's paths into this eta
         if not (q_override and k in q_override):
             d = d_theta[k][1] * omega[c][:, None]
             d[:, p] += 1.0                                   # the leading eta_k of the row
             total += lstd_correction(*lstd_systems[c], pseudo[k], theta[k], d.T @ w)
+            if count_mean:
+                U, _, A_lstd = lstd_systems[c]
+                parts = parts + _scaled(lstd_sensitivity(U, A_lstd, d.T @ w), d_lstd_target[k])
         if c in betas:
             grad = ratio_gradient(psi, raws[c], clip, w, omega[c], bracket[k])
             total += ratio_correction(psi, *moments[c], betas[c], r_ridge, grad)
-        if k in mean_gradient:
-            total += mediator_mean_correction(mean_basis, A, mean_residual, mean_gradient[k], w)
+            if count_mean and c == g_chain:
+                parts = parts + _scaled(ratio_sensitivity(psi, psi_next, moments[c][1], betas[c], r_ridge, grad),
+                                       d_rho_kappa)
+        if count_mean:
+            blocks = np.zeros((2, M.shape[1], mean_basis.shape[1]))
+            for (where, am), value in parts:
+                blocks[am] += (value * w[:, None]).T @ np.column_stack([ones, g[where]])
+            mean_gradient[k] = blocks
+            total += mediator_mean_correction(mean_basis, A, mean_residual, blocks, w)
         correction[k] = total - np.sum(w * total)
 
     mr_rows = [eta[k] + terms[k] for k in order]

@@ -20,13 +20,18 @@ sizes users have it does not: on the semi-synthetic design (N = 200 trajectories
 
 A Gaussian mediator law whose mean was fitted on the rows is counted too
 (:func:`mediator_mean_correction`): ``estimate_effects`` differentiates each eta's MR
-mean in the mediator mean analytically (at the four places the mean is evaluated:
-(S, a) and (S', a) for a = 0, 1; checked against finite differences in the tests), and
-the mean is seen as a least-squares sieve per action (a constant and the Q basis's
-state part), whose influence times that derivative is Newey's (1994) correction for a
-nonparametric conditional mean, projected on the sieve. Where the mean is a least-
-squares fit on that sieve this makes the SE match the delete-one-trajectory jackknife
-that refits it (IDE and IME were 8-10% short without it; ``tests/test_dynamic_variance.py``).
+mean in the mediator mean analytically, at the four places the mean is evaluated
+((S, a) and (S', a) for a = 0, 1) and along every path: the density ratio kappa and
+the mediator integrals in the row, the LSTD targets of the Q-functions
+(:func:`lstd_sensitivity`) and the one-step weights of the G chain's ratio
+(:func:`ratio_sensitivity`); both the direct and the total derivative are checked
+against finite differences of the re-run estimator in the tests. The mean is seen as
+a least-squares sieve per action (a constant and the Q basis's state part), whose
+influence times that derivative is Newey's (1994) correction for a nonparametric
+conditional mean, projected on the sieve. Where the mean is a least-squares fit on
+that sieve this makes the SE match the delete-one-trajectory jackknife that refits it
+(four-way IDE and IME were 8-10% short without it, 3.5-3.7% with it;
+``tests/test_dynamic_variance.py``).
 
 Not counted: the behaviour propensity and the reward regression (cross-fitting keeps
 their errors out of the first order, and MR is robust to them), the mediator's
@@ -58,9 +63,16 @@ def lstd_correction(U: np.ndarray, Xi: np.ndarray, A: np.ndarray, Y: np.ndarray,
     gradient : ndarray (p + 1,)
         Derivative of the MR mean of this eta in theta.
     """
-    g = U * (Y - (U - Xi) @ theta)[:, None]
-    v = np.linalg.lstsq(A.T, gradient, rcond=None)[0]
-    return g @ v
+    return (Y - (U - Xi) @ theta) * lstd_sensitivity(U, A, gradient)
+
+
+def lstd_sensitivity(U: np.ndarray, A: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """Per-row c_i of one LSTD fit: how its coefficients carry a move of their targets into the MR mean.
+
+    The MR mean moves by ``sum_i w_i c_i (dY_i + dV_i)`` when the pseudo-rewards Y and the
+    next-state values V = E phi(next)' q move, with ``c = U A^{-T} gradient``.
+    """
+    return U @ np.linalg.lstsq(A.T, gradient, rcond=None)[0]
 
 
 def ratio_correction(psi: np.ndarray, diff: np.ndarray, S: np.ndarray, beta: np.ndarray, ridge: float,
@@ -81,6 +93,20 @@ def ratio_correction(psi: np.ndarray, diff: np.ndarray, S: np.ndarray, beta: np.
     first = (diff @ resid[:q]) * pv + resid[q] * pv - resid @ sv           # r' (S_i - S) v
     second = (diff @ sv[:q]) * u + sv[q] * u - sv @ (S @ beta)             # (S v)' (S_i - S) beta
     return first - second
+
+
+def ratio_sensitivity(psi: np.ndarray, psi_next: np.ndarray, S: np.ndarray, beta: np.ndarray, ridge: float,
+                      gradient: np.ndarray) -> np.ndarray:
+    """Per-row c_i: the MR mean moves by ``sum_i w_i c_i d rho_i`` when the ratio's one-step weights rho move.
+
+    With ``d diff_i = -d rho_i psi'_i`` the top block of S moves by ``-sum_i w_i d rho_i psi'_i psi_i'``,
+    and the normal equations give ``d beta = H^{-1} [dS' r - S' dS beta]`` (see :func:`ratio_correction`).
+    """
+    q = psi.shape[1]
+    resid = np.r_[np.zeros(q), 1.0] - S @ beta
+    v = np.linalg.lstsq(S.T @ S + float(ridge) * np.eye(q), gradient, rcond=None)[0]
+    sv = S @ v
+    return -((psi_next @ resid[:q]) * (psi @ v) - (psi_next @ sv[:q]) * (psi @ beta))
 
 
 def ratio_gradient(psi: np.ndarray, raw: np.ndarray, clip: float, w: np.ndarray, omega: np.ndarray,
