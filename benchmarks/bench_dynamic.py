@@ -6,7 +6,7 @@ Run from anywhere (the package must be installed)::
     python benchmarks/bench_dynamic.py --timing             # the timing part only
     python benchmarks/bench_dynamic.py --reps 5 --sizes 100 500   # a smoke run of the bias study
     python benchmarks/bench_dynamic.py --bias --n-folds 5   # the bias study with 5 folds
-    python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~13 min)
+    python benchmarks/bench_dynamic.py --coverage           # interval coverage, R = 100 at N = 200, 500 (~9 min)
     python benchmarks/bench_dynamic.py --oracle             # coverage with true nuisances, R = 100 at N = 200 (~25 min)
     python benchmarks/bench_dynamic.py --bootstrap          # bootstrap SDs, R = 100, B = 6 at N = 200 (~30 min)
 
@@ -28,7 +28,7 @@ Run from anywhere (the package must be installed)::
 3. Coverage (issue 17): R = 100 replicates (seed 1000 + r) at N = 200 and 500, T = 25, ``dynamic_mediation()`` at
    its defaults. Per MR component: bias, mean SE, replicate SD, coverage of the 95% interval with its Monte Carlo SE
    and |bias| / mean SE. Checks: coverage in [0.92, 0.98] and |bias| <= SE / 2 for IDE, IME, DDE and DME at each N.
-   The table is written to ``benchmarks/results/dynamic_coverage.md`` (the committed one: ``--reps 200``, ~27 min on
+   The table is written to ``benchmarks/results/dynamic_coverage.md`` (the committed one: ``--reps 200``, ~17 min on
    2 cores).
 4. Oracle nuisances (issue 17, the diagnosis behind 3): the coverage study at one N (default 200) with the fitted
    nuisances replaced by the design's true ones (``semi_synthetic_nuisances()``) role by role: none (the defaults),

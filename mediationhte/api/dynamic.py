@@ -95,8 +95,9 @@ def dynamic_mediation(data: pd.DataFrame, *, id: str, time: str, state: str | Se
         residuals for the mediator means and the reward model, the boosting classifier
         for the behaviour propensity (and a discrete mediator). Why: trees flatten a
         linear trend at the edge of the data, where the density ratios are largest;
-        on the semi-synthetic design the linear start cut MR's replicate SD of IDE at
-        N = 200 from 0.190 to 0.128 and its bias of DDE at N = 500 from 0.36 to 0.25 SE
+        on the semi-synthetic design the linear start (with the residuals' boosting
+        stopped early) cut MR's replicate SD of IDE at N = 200 from 0.190 to 0.107 and
+        its bias of DDE at N = 500 from 0.36 to 0.11 SE
         (``benchmarks/bench_dynamic.py --coverage --reps 200``; README table).
     ratio_features : {"auto", "rbf", "rff", "linear", "tabular"}
         Features of the state-ratio model: "auto" is "tabular" for a discrete state and

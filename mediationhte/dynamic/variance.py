@@ -35,10 +35,10 @@ that sieve this makes the SE match the delete-one-trajectory jackknife that refi
 
 Not counted: the behaviour propensity and the reward regression (cross-fitting keeps
 their errors out of the first order, and MR is robust to them), the mediator's
-covariance, and a discrete mediator's class probabilities. On the semi-synthetic design
-the mean's term moves the SEs by about 1% at N = 500; the replicate SD of DDE there is
-still about 1.1 times its mean SE, so the fitted law's
-extra spread is not first order in its mean (``benchmarks/bench_dynamic.py --coverage``).
+covariance (one matrix estimated from every row) and a discrete mediator's class
+probabilities. On the semi-synthetic design at N = 500 the replicate SD of DDE is
+still 1.10 times its mean SE with every term counted (``benchmarks/bench_dynamic.py
+--coverage``), so part of its spread is not first order in any nuisance.
 """
 
 from __future__ import annotations
