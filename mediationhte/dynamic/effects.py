@@ -310,8 +310,9 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
            last: omega[chain_of[last]] * switched * R}
     terms = {k: omega[chain_of[k]] * bracket[k] for k in order}
 
-    # ---- derivative of each eta's MR mean in the mediator mean (Q-functions and ratios held at their fits; MR
-    # is orthogonal to them), as per-row parts at the four places the mean is evaluated: (S, a) and (S', a)
+    # ---- derivative of each eta's MR mean in the mediator mean, as per-row parts at the four places the mean is
+    # evaluated, (S, a) and (S', a): here the direct paths (kappa and the integrals in the rows); the paths through
+    # the Q fits and the G chain's ratio are added below, beside those fits' own corrections
     mean_gradient = {}
     if count_mean:
         q_S, q_M = g["cur"].shape[1], h[("cur", 0)].shape[1]
@@ -362,8 +363,8 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
         d_lstd_target = {k: d_pseudo.get(k, []) + d_value(chain_of[k], theta[k]) for k in order}
         d_rho_kappa = _scaled(switched, d_kc_mix)
 
-    # ---- sieve correction of each eta's row (the estimated Q coefficients and ratios; dynamic.variance); each
-    # chain's ratio moments are built once and shared by the etas on that chain
+    # ---- sieve correction of each eta's row (the estimated Q coefficients, ratios and mediator mean;
+    # dynamic.variance); each chain's ratio moments are built once and shared by the etas on that chain
     r_ridge = ridge if ratio_ridge is None else ratio_ridge
     moments = {c: ratio_system(psi, psi_next, rhos[c], w) for c in betas}
     correction = {}
