@@ -368,8 +368,9 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
     r_ridge = ridge if ratio_ridge is None else ratio_ridge
     moments = {c: ratio_system(psi, psi_next, rhos[c], w) for c in betas}
     correction = {}
-    if count_mean:
-        mean_basis, mean_residual = np.column_stack([ones, g["cur"]]), law.residual(M, S, A)
+    if count_mean:   # the mean's sieve (a constant and the state part) at S and S', built once
+        mean_design = {where: np.column_stack([ones, g[where]]) for where in at}
+        mean_residual = law.residual(M, S, A)
     for k in order:
         c = chain_of[k]
         total = np.zeros(n)
@@ -388,11 +389,14 @@ def estimate_effects(S, A, M, R, S_next, nuisances, q_features: Callable, ratio_
                 parts = parts + _scaled(ratio_sensitivity(psi, psi_next, moments[c][1], betas[c], r_ridge, grad),
                                        d_rho_kappa)
         if count_mean:
-            blocks = np.zeros((2, M.shape[1], mean_basis.shape[1]))
-            for (where, am), value in parts:
-                blocks[am] += (value * w[:, None]).T @ np.column_stack([ones, g[where]])
+            by_place = {}
+            for place, value in parts:
+                by_place[place] = by_place.get(place, 0.0) + value
+            blocks = np.zeros((2, M.shape[1], mean_design["cur"].shape[1]))
+            for (where, am), value in by_place.items():
+                blocks[am] += (value * w[:, None]).T @ mean_design[where]
             mean_gradient[k] = blocks
-            total += mediator_mean_correction(mean_basis, A, mean_residual, blocks, w)
+            total += mediator_mean_correction(mean_design["cur"], A, mean_residual, blocks, w)
         correction[k] = total - np.sum(w * total)
 
     mr_rows = [eta[k] + terms[k] for k in order]

@@ -152,8 +152,10 @@ class GaussianMediatorLaw:
         sum_k weight_k f(m_k) score_k is the derivative of E f(M) in the mean (Stein's identity),
         for any f, smooth or not (a boosted reward is a step function).
         """
-        mu = self.mean(s, a)
-        return [(m, w, np.linalg.solve(self.cov, (m - mu).T).T) for m, w in self.nodes(s, a, draws)]
+        mu, L = self.mean(s, a), self._factor()
+        inverse = np.linalg.inv(L)   # m_k - mean = L z_k, so cov^{-1} (m_k - mean) = L^{-T} z_k
+        return [(mu + z @ L.T, w, np.broadcast_to(z @ inverse, mu.shape))
+                for z, w in self._standard_nodes(draws, len(mu))]
 
     def log_density(self, m, s, a):
         """Exact multivariate normal log density at each row."""
@@ -168,12 +170,16 @@ class GaussianMediatorLaw:
         ``draws`` is a :class:`NormalQuadrature` (its nodes and weights) or standard-normal
         draws (K, n, d), each with weight 1/K.
         """
-        mu = self.mean(s, a)
-        L = self._factor()
+        mu, L = self.mean(s, a), self._factor()
+        return [(mu + z @ L.T, w) for z, w in self._standard_nodes(draws, len(mu))]
+
+    @staticmethod
+    def _standard_nodes(draws, n: int):
+        """Standard-normal nodes z_k with their weights (n,): a quadrature rule's, or draws' 1/K each."""
         if isinstance(draws, NormalQuadrature):
-            return [(mu + z @ L.T, np.full(len(mu), w)) for z, w in zip(draws.nodes, draws.weights)]
-        weight = np.full(len(mu), 1.0 / len(draws))
-        return [(mu + z @ L.T, weight) for z in draws]
+            return [(z, np.full(n, w)) for z, w in zip(draws.nodes, draws.weights)]
+        weight = np.full(n, 1.0 / len(draws))
+        return [(z, weight) for z in draws]
 
 
 def _templates(learner) -> dict:
